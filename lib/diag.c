@@ -1,0 +1,148 @@
+/*
+ * Diagnostics: every line a tool writes to stderr passes through here so
+ * that all tools prefix, silence and word their messages alike.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+const char *zprogname = "zdd";
+int zquiet;
+int zverbose;
+
+void
+zinit(const char *progname)
+{
+	const char *p = strrchr(progname, '/');
+
+	zprogname = p ? p + 1 : progname;
+}
+
+void
+zversion(void)
+{
+	printf("%s %s\n", zprogname, ZDD_VERSION);
+	exit(0);
+}
+
+static void
+vmsg(const char *fmt, va_list ap, int err)
+{
+	/* One fprintf per line keeps concurrent writers from interleaving. */
+	char buf[2048];
+	int n;
+
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	if (n < 0)
+		buf[0] = '\0';
+	if (err)
+		fprintf(stderr, "%s: %s: %s\n", zprogname, buf, strerror(err));
+	else
+		fprintf(stderr, "%s: %s\n", zprogname, buf);
+}
+
+void
+zerr(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, e);
+	va_end(ap);
+	errno = e;
+}
+
+void
+zerrx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+zdie(int code, const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, e);
+	va_end(ap);
+	exit(code);
+}
+
+void
+zdiex(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, 0);
+	va_end(ap);
+	exit(code);
+}
+
+void
+zwarnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (zquiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+zinfo(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (zquiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+zdebug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!zverbose)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap, 0);
+	va_end(ap);
+}
+
+int
+zexit_errno(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return EX_NOINPUT;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return EX_NOPERM;
+	case EEXIST:
+	case ENOTEMPTY:
+	case EMLINK:
+		return EX_CANTCREAT;
+	case EWOULDBLOCK:
+		return EX_TEMPFAIL;
+	default:
+		return EX_IOERR;
+	}
+}

@@ -1,0 +1,348 @@
+/*
+ * File-system atoms: temporary names, atomic replacement of files and
+ * symlinks, directory syncs and a recursive delete that cannot be tricked
+ * into leaving the tree it was given.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsatom.h"
+
+int
+ztmpname(char *buf, size_t size, const char *name)
+{
+	static const char set[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[8];
+	size_t i, n;
+	int len;
+
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
+		/* Unique enough: callers retry on EEXIST. */
+		unsigned long v = (unsigned long)getpid() ^ (unsigned long)&rnd;
+		for (i = 0; i < sizeof rnd; i++, v >>= 5)
+			rnd[i] = (unsigned char)v;
+	}
+	/* Keep the whole name within NAME_MAX. */
+	n = strlen(name);
+	if (n > 200)
+		n = 200;
+	len = snprintf(buf, size, ".%.*s.zdd-", (int)n, name);
+	if (len < 0 || (size_t)len + sizeof rnd + 1 > size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (i = 0; i < sizeof rnd; i++)
+		buf[len + i] = set[rnd[i] % (sizeof set - 1)];
+	buf[len + sizeof rnd] = '\0';
+	return 0;
+}
+
+int
+zfsync_dir(int dirfd)
+{
+	/* Some file systems refuse fsync on a directory; that is no error. */
+	if (fsync(dirfd) == -1 && errno != EINVAL && errno != EROFS)
+		return -1;
+	return 0;
+}
+
+int
+zsymlink_replace(int dirfd, const char *name, const char *target)
+{
+	char tmp[256];
+	int tries, e;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		if (symlinkat(target, dirfd, tmp) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == 16)
+		return -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		e = errno;
+		unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return zfsync_dir(dirfd);
+}
+
+int
+zfile_replace(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode)
+{
+	const char *p = data;
+	char tmp[256];
+	ssize_t n;
+	int fd = -1, tries, e;
+
+	for (tries = 0; tries < 16 && fd == -1; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	if (fd == -1)
+		return -1;
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, mode) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1)
+		goto fail;
+	return zfsync_dir(dirfd);
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = e;
+	return -1;
+}
+
+int
+zmkdirs_at(int dirfd, const char *path, mode_t mode)
+{
+	char *copy, *p, *slash;
+	int fd, next, rc = -1;
+
+	if ((copy = strdup(path)) == NULL)
+		return -1;
+	fd = dup(dirfd);
+	if (fd == -1)
+		goto out;
+	for (p = copy; p != NULL && *p != '\0'; p = slash) {
+		slash = strchr(p, '/');
+		if (slash != NULL)
+			*slash++ = '\0';
+		if (*p == '\0' || strcmp(p, ".") == 0)
+			continue;
+		if (mkdirat(fd, p, mode) == -1 && errno != EEXIST)
+			goto out;
+		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (next == -1)
+			goto out;
+		close(fd);
+		fd = next;
+	}
+	rc = 0;
+out:
+	if (fd != -1) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	free(copy);
+	return rc;
+}
+
+char *
+zslurp_at(int dirfd, const char *name, size_t max, size_t *lenp)
+{
+	size_t len = 0, cap = 4096;
+	char *buf, *nbuf;
+	ssize_t n;
+	int fd, e;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return NULL;
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto fail;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap *= 2;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL)
+				goto fail;
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+fail:
+	e = errno;
+	close(fd);
+	free(buf);
+	errno = e;
+	return NULL;
+}
+
+static void
+rm_fail(struct zrm_stats *st, const char *path, const char *name, int err)
+{
+	if (st->first_errno != 0)
+		return;
+	st->first_errno = err;
+	if (*path != '\0')
+		snprintf(st->first_path, sizeof st->first_path, "%s/%s",
+		    path, name);
+	else
+		snprintf(st->first_path, sizeof st->first_path, "%s", name);
+}
+
+/*
+ * Remove the directory dirfd/name.  path is where it sits, for messages;
+ * dev is the file system we must not leave.  Recursion depth is bounded
+ * by the tree's own depth, which PATH_MAX already bounds.
+ */
+static int
+rm_dir(int dirfd, const char *name, dev_t dev, const char *path,
+    struct zrm_stats *st)
+{
+	char sub[512];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int fd, ok = 1;
+
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		rm_fail(st, path, name, errno);
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		rm_fail(st, path, name, errno);
+		close(fd);
+		return -1;
+	}
+	if (sb.st_dev != dev) {
+		/* A mount point: leave it and everything under it. */
+		rm_fail(st, path, name, EXDEV);
+		close(fd);
+		return -1;
+	}
+	/* A read-only directory of our own: we need write and search. */
+	if ((sb.st_mode & 0700) != 0700 && sb.st_uid == geteuid())
+		fchmod(fd, (sb.st_mode & 07777) | 0700);
+	if ((d = fdopendir(fd)) == NULL) {
+		rm_fail(st, path, name, errno);
+		close(fd);
+		return -1;
+	}
+	if (*path != '\0')
+		snprintf(sub, sizeof sub, "%s/%s", path, name);
+	else
+		snprintf(sub, sizeof sub, "%s", name);
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+
+		if (n[0] == '.' && (n[1] == '\0' ||
+		    (n[1] == '.' && n[2] == '\0')))
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+			if (unlinkat(fd, n, 0) == 0) {
+				st->files++;
+				continue;
+			}
+			if (errno != EISDIR) {
+				rm_fail(st, sub, n, errno);
+				ok = 0;
+				continue;
+			}
+		} else if (de->d_type == DT_UNKNOWN) {
+			if (fstatat(fd, n, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+				rm_fail(st, sub, n, errno);
+				ok = 0;
+				continue;
+			}
+			if (!S_ISDIR(sb.st_mode)) {
+				if (unlinkat(fd, n, 0) == 0)
+					st->files++;
+				else {
+					rm_fail(st, sub, n, errno);
+					ok = 0;
+				}
+				continue;
+			}
+		}
+		if (rm_dir(fd, n, dev, sub, st) == -1)
+			ok = 0;
+	}
+	if (errno != 0) {
+		rm_fail(st, path, name, errno);
+		ok = 0;
+	}
+	closedir(d);
+	if (!ok)
+		return -1;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1) {
+		rm_fail(st, path, name, errno);
+		return -1;
+	}
+	st->dirs++;
+	return 0;
+}
+
+int
+zrmtree_at(int dirfd, const char *name, struct zrm_stats *st)
+{
+	struct zrm_stats local;
+	struct stat sb;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof *st);
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(sb.st_mode)) {
+		if (unlinkat(dirfd, name, 0) == -1) {
+			rm_fail(st, "", name, errno);
+			return -1;
+		}
+		st->files++;
+		return 0;
+	}
+	if (rm_dir(dirfd, name, sb.st_dev, "", st) == -1) {
+		errno = st->first_errno;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * File-system atoms.  Every change a user can see is made under a
+ * temporary name and renamed into place, and the directory is synced, so
+ * that at any instant the old or the new state is visible, never a mix.
+ */
+#ifndef ZDD_FSATOM_H
+#define ZDD_FSATOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * A temporary name beside name: ".NAME.zdd-XXXXXX".  It starts with a dot
+ * and ends in random letters, so no shell or nginx glob such as "*.conf"
+ * or "*" picks it up.  buf must hold at least NAME_MAX + 1 bytes.
+ */
+int	ztmpname(char *buf, size_t size, const char *name);
+
+int	zfsync_dir(int dirfd);
+
+/* Point dirfd/name at target: a temporary symlink renamed over name. */
+int	zsymlink_replace(int dirfd, const char *name, const char *target);
+
+/*
+ * Replace dirfd/name with data: written to a temporary file, synced, given
+ * mode, renamed over name, directory synced.  On failure name is as it was
+ * and no temporary file remains.
+ */
+int	zfile_replace(int dirfd, const char *name, const void *data,
+	    size_t len, mode_t mode);
+
+/* mkdir -p of a relative path under dirfd; never follows symlinks. */
+int	zmkdirs_at(int dirfd, const char *path, mode_t mode);
+
+/* Read a whole small file (at most max bytes) into a malloc'd buffer. */
+char	*zslurp_at(int dirfd, const char *name, size_t max, size_t *len);
+
+struct zrm_stats {
+	uint64_t files;		/* non-directories removed */
+	uint64_t dirs;		/* directories removed */
+	int	 first_errno;	/* the first failure, 0 if none */
+	char	 first_path[512];	/* where it happened, relative */
+};
+
+/*
+ * Delete dirfd/name and everything under it.  Never follows a symlink
+ * (a symlink is removed, not what it points at), never descends into
+ * another file system, and makes read-only directories writable when the
+ * caller owns them.  It keeps going past failures, so that as much as
+ * possible goes; returns -1 with the first failure in st if anything
+ * remains.
+ */
+int	zrmtree_at(int dirfd, const char *name, struct zrm_stats *st);
+
+#endif

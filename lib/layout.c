@@ -1,0 +1,593 @@
+/*
+ * The deploy root.  This module is the only one that knows where things
+ * live under ROOT; tools ask it for releases, links and manifests by id.
+ * Releases are ordered by name, never by mtime (which a copy or a restore
+ * from backup changes), as Capistrano's and Envoyer's names are meant to
+ * be read.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ci.h"
+#include "diag.h"
+#include "fsatom.h"
+#include "json.h"
+#include "layout.h"
+#include "lock.h"
+#include "opt.h"
+
+#define DIRFLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+
+const char *
+zroot_arg(const char *arg)
+{
+	const char *e;
+
+	if (arg != NULL && *arg != '\0')
+		return arg;
+	e = getenv("ZDD_ROOT");
+	return (e != NULL && *e != '\0') ? e : NULL;
+}
+
+static int
+opendir_at(int dirfd, const char *name, int create, mode_t mode)
+{
+	int fd;
+
+	fd = openat(dirfd, name, DIRFLAGS | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT && create) {
+		if (mkdirat(dirfd, name, mode) == -1 && errno != EEXIST)
+			return -1;
+		fd = openat(dirfd, name, DIRFLAGS | O_NOFOLLOW);
+	}
+	return fd;
+}
+
+int
+zroot_open(struct zroot *r, const char *path, int flags)
+{
+	int create = flags & ZROOT_CREATE;
+	char cwd[PATH_MAX];
+	int e;
+
+	memset(r, 0, sizeof *r);
+	r->fd = r->relfd = r->zddfd = r->lockfd = -1;
+	if (path[0] == '/')
+		r->path = strdup(path);
+	else if (getcwd(cwd, sizeof cwd) != NULL) {
+		size_t n = strlen(cwd) + strlen(path) + 2;
+		if ((r->path = malloc(n)) != NULL)
+			snprintf(r->path, n, "%s/%s", cwd, path);
+	}
+	if (r->path == NULL)
+		return -1;
+	/* Drop trailing slashes so that printed paths read well. */
+	for (size_t n = strlen(r->path); n > 1 && r->path[n - 1] == '/'; n--)
+		r->path[n - 1] = '\0';
+	if (create && zmkdirs_at(AT_FDCWD, r->path, 0755) == -1)
+		goto fail;
+	/* ROOT itself may be a symlink (/var/www/app -> /srv/app). */
+	if ((r->fd = open(r->path, DIRFLAGS)) == -1)
+		goto fail;
+	r->relfd = opendir_at(r->fd, "releases", create, 0755);
+	if (r->relfd == -1 && (create || errno != ENOENT))
+		goto fail;
+	r->zddfd = opendir_at(r->fd, ".zdd", create, 0755);
+	if (r->zddfd == -1 && (create || errno != ENOENT))
+		goto fail;
+	if (create) {
+		int fd = opendir_at(r->fd, "shared", 1, 0755);
+		if (fd == -1)
+			goto fail;
+		close(fd);
+	}
+	return 0;
+fail:
+	e = errno;
+	zroot_close(r);
+	errno = e;
+	return -1;
+}
+
+void
+zroot_close(struct zroot *r)
+{
+	if (r->lockfd != -1)
+		close(r->lockfd);
+	if (r->zddfd != -1)
+		close(r->zddfd);
+	if (r->relfd != -1)
+		close(r->relfd);
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->path);
+	r->path = NULL;
+	r->fd = r->relfd = r->zddfd = r->lockfd = -1;
+}
+
+int
+zroot_lock(struct zroot *r, double wait)
+{
+	if (r->zddfd == -1) {
+		r->zddfd = opendir_at(r->fd, ".zdd", 1, 0755);
+		if (r->zddfd == -1)
+			return -1;
+	}
+	r->lockfd = zlock_file(r->zddfd, "lock", wait, r->holder,
+	    sizeof r->holder);
+	return r->lockfd == -1 ? -1 : 0;
+}
+
+int
+zid_valid(const char *id)
+{
+	size_t n;
+
+	if (id[0] == '\0' || id[0] == '.')
+		return 0;
+	for (n = 0; id[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)id[n];
+		if (n >= ZID_MAX || !(isalnum(c) || c == '.' || c == '_' ||
+		    c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+zid_is_stamp(const char *id)
+{
+	int i;
+
+	for (i = 0; i < 14; i++)
+		if (!isdigit((unsigned char)id[i]))
+			return 0;
+	return id[14] == '\0';
+}
+
+int
+zid_taken(struct zroot *r, const char *id)
+{
+	char name[ZID_MAX + 32];
+	struct stat sb;
+
+	if (r->relfd != -1 &&
+	    fstatat(r->relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (r->zddfd == -1)
+		return 0;
+	snprintf(name, sizeof name, "manifests/%s.json", id);
+	return fstatat(r->zddfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int
+zid_new(struct zroot *r, char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	int i;
+
+	for (i = 0; i < 100000; i++, t++) {
+		gmtime_r(&t, &tm);
+		if (strftime(buf, size, "%Y%m%d%H%M%S", &tm) == 0) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (!zid_taken(r, buf))
+			return 0;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int
+zlink_name_valid(const char *name)
+{
+	static const char *const reserved[] = {
+		"releases", "shared", ".zdd", "revisions.log", "repo", NULL
+	};
+	int i;
+
+	if (!zid_valid(name))
+		return 0;
+	for (i = 0; reserved[i] != NULL; i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return 0;
+	return 1;
+}
+
+char *
+zrelease_path(struct zroot *r, const char *id)
+{
+	size_t n = strlen(r->path) + strlen(id) + 16;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s/releases/%s", r->path, id);
+	return p;
+}
+
+/*
+ * The id that a link target names, if it names a directory directly under
+ * ROOT/releases: "releases/ID" (zdd, Envoyer's relative form),
+ * "/abs/ROOT/releases/ID" (Capistrano) or anything else that resolves
+ * there, checked by device and inode rather than by spelling.
+ */
+static int
+target_id(struct zroot *r, const char *target, char *buf, size_t size)
+{
+	struct stat rel, parent;
+	const char *base;
+	char *dir;
+	size_t n;
+	int fd;
+
+	n = strlen(target);
+	while (n > 1 && target[n - 1] == '/')
+		n--;
+	dir = strndup(target, n);
+	if (dir == NULL)
+		return -1;
+	base = strrchr(dir, '/');
+	if (base == NULL || r->relfd == -1 || fstat(r->relfd, &rel) == -1) {
+		free(dir);
+		errno = EINVAL;
+		return -1;
+	}
+	*(char *)base++ = '\0';
+	/* Relative targets are relative to ROOT, where the link lives. */
+	fd = openat(r->fd, dir[0] == '\0' ? "/" : dir, DIRFLAGS);
+	if (fd == -1 || fstat(fd, &parent) == -1 ||
+	    parent.st_dev != rel.st_dev || parent.st_ino != rel.st_ino ||
+	    !zid_valid(base) || strlen(base) >= size) {
+		if (fd != -1)
+			close(fd);
+		free(dir);
+		errno = EINVAL;
+		return -1;
+	}
+	close(fd);
+	strcpy(buf, base);
+	free(dir);
+	return 0;
+}
+
+int
+zroot_link_target(struct zroot *r, const char *name, char *buf, size_t size)
+{
+	char target[PATH_MAX];
+	struct stat sb;
+	ssize_t n;
+
+	n = readlinkat(r->fd, name, target, sizeof target - 1);
+	if (n == -1)
+		return -1;	/* ENOENT, or EINVAL: not a symlink */
+	target[n] = '\0';
+	if (target_id(r, target, buf, size) == -1)
+		return -1;
+	if (fstatat(r->relfd, buf, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISDIR(sb.st_mode))
+		return 1;
+	return 0;
+}
+
+int
+zroot_resolve(struct zroot *r, const char *arg, char *buf, size_t size)
+{
+	struct stat sb;
+
+	if (strchr(arg, '/') != NULL) {
+		char abs[PATH_MAX];
+
+		/*
+		 * A path: absolute, or relative to the working directory as a
+		 * shell user means it.  Resolve its parent, not the release
+		 * itself, so that a symlink named like a release is refused.
+		 */
+		if (strlen(arg) >= sizeof abs / 2) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (arg[0] == '/' || getcwd(abs, sizeof abs / 2) == NULL)
+			snprintf(abs, sizeof abs, "%s", arg);
+		else
+			snprintf(abs + strlen(abs), sizeof abs - strlen(abs),
+			    "/%s", arg);
+		if (target_id(r, abs, buf, size) == -1)
+			return -1;
+	} else {
+		if (!zid_valid(arg) || strlen(arg) >= size) {
+			errno = EINVAL;
+			return -1;
+		}
+		strcpy(buf, arg);
+	}
+	if (r->relfd == -1 ||
+	    fstatat(r->relfd, buf, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+zrelease_complete(struct zroot *r, const char *id)
+{
+	struct dirent *de;
+	int fd, any = 0;
+	DIR *d;
+
+	/*
+	 * zdd renames a release into place only when it is whole; a tree
+	 * from another tool is whole when it is a non-empty directory (an
+	 * interrupted checkout leaves an empty one behind).
+	 */
+	fd = openat(r->relfd, id, DIRFLAGS | O_NOFOLLOW);
+	if (fd == -1)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while (!any && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			any = 1;
+	closedir(d);
+	return any;
+}
+
+int
+zroot_set_link(struct zroot *r, const char *name, const char *id)
+{
+	char target[ZID_MAX + 16];
+
+	snprintf(target, sizeof target, "releases/%s", id);
+	return zsymlink_replace(r->fd, name, target);
+}
+
+static int
+relcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct zrel *)a)->id,
+	    ((const struct zrel *)b)->id);
+}
+
+static int
+manifest_name(char *buf, size_t size, const char *id)
+{
+	if (!zid_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(buf, size, "manifests/%s.json", id);
+	return 0;
+}
+
+json_t *
+zmanifest_load(struct zroot *r, const char *id)
+{
+	char name[ZID_MAX + 32];
+
+	if (r->zddfd == -1) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (manifest_name(name, sizeof name, id) == -1)
+		return NULL;
+	return zjson_load_at(r->zddfd, name);
+}
+
+int
+zmanifest_save(struct zroot *r, const char *id, json_t *m)
+{
+	char name[ZID_MAX + 32];
+	char *s;
+	int fd, rc;
+
+	if (manifest_name(name, sizeof name, id) == -1)
+		return -1;
+	if (r->zddfd == -1 && (r->zddfd = opendir_at(r->fd, ".zdd", 1,
+	    0755)) == -1)
+		return -1;
+	if ((fd = opendir_at(r->zddfd, "manifests", 1, 0755)) == -1)
+		return -1;
+	s = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = zfile_replace(fd, name + strlen("manifests/"), s, strlen(s),
+	    0644);
+	free(s);
+	close(fd);
+	return rc;
+}
+
+int
+zmanifest_remove(struct zroot *r, const char *id)
+{
+	char name[ZID_MAX + 32];
+
+	if (r->zddfd == -1)
+		return 0;
+	if (manifest_name(name, sizeof name, id) == -1)
+		return -1;
+	if (unlinkat(r->zddfd, name, 0) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int
+zrelease_mark_bad(struct zroot *r, const char *id, int bad)
+{
+	json_t *m;
+	int rc;
+
+	m = zmanifest_load(r, id);
+	if (m == NULL) {
+		if (errno != ENOENT)
+			return -1;
+		if (!bad)
+			return 0;
+		m = json_pack("{s:s}", "id", id);
+	}
+	if (bad) {
+		json_object_set_new(m, "bad", json_true());
+		json_object_set_new(m, "bad_since",
+		    json_string(ziso8601((long long)time(NULL))));
+		json_object_set_new(m, "bad_by", json_string(zuser()));
+	} else if (json_object_get(m, "bad") == NULL) {
+		json_decref(m);
+		return 0;
+	} else {
+		json_object_del(m, "bad");
+		json_object_del(m, "bad_since");
+		json_object_del(m, "bad_by");
+	}
+	rc = zmanifest_save(r, id, m);
+	json_decref(m);
+	return rc;
+}
+
+int
+zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
+{
+	struct zrel *v = NULL, *nv;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	struct stat sb;
+	char id[ZID_MAX + 1];
+	json_t *m;
+	DIR *d;
+	int fd;
+
+	*out = NULL;
+	*np = 0;
+	if (r->relfd == -1)
+		return 0;
+	if ((fd = dup(r->relfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		int is_rel;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		m = NULL;
+		is_rel = zid_valid(name) &&
+		    fstatat(r->relfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(sb.st_mode) &&
+		    (zid_is_stamp(name) || (m = zmanifest_load(r, name)));
+		if (!is_rel) {
+			if (warn)
+				zwarnx("releases/%s: not a release, left alone",
+				    name);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof *v)) == NULL) {
+				json_decref(m);
+				free(v);
+				closedir(d);
+				return -1;
+			}
+			v = nv;
+		}
+		memset(&v[n], 0, sizeof v[n]);
+		strcpy(v[n].id, name);
+		if (m == NULL)
+			m = zmanifest_load(r, name);
+		if (m != NULL) {
+			v[n].manifest = 1;
+			v[n].bad = json_is_true(json_object_get(m, "bad"));
+			json_decref(m);
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(v, n, sizeof *v, relcmp);
+
+	/* Attach the links in ROOT that point at each release. */
+	if ((fd = dup(r->fd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		free(v);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		struct zrel key, *hit;
+
+		if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+			continue;
+		if (zroot_link_target(r, de->d_name, id, sizeof id) != 0)
+			continue;
+		strcpy(key.id, id);
+		hit = bsearch(&key, v, n, sizeof *v, relcmp);
+		if (hit == NULL)
+			continue;
+		i = strlen(hit->links);
+		snprintf(hit->links + i, sizeof hit->links - i, "%s%s",
+		    i ? " " : "", de->d_name);
+	}
+	closedir(d);
+	*out = v;
+	*np = n;
+	return 0;
+}
+
+int
+zrevlog(struct zroot *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int fd, n, rc = 0;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	fd = openat(r->fd, "revisions.log",
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1)
+		return -1;
+	/* One write: concurrent appenders never interleave within a line. */
+	if (write(fd, line, (size_t)n) != n || fsync(fd) == -1)
+		rc = -1;
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+zroot_tmpdir(struct zroot *r)
+{
+	if (r->zddfd == -1 && (r->zddfd = opendir_at(r->fd, ".zdd", 1,
+	    0755)) == -1)
+		return -1;
+	return opendir_at(r->zddfd, "tmp", 1, 0700);
+}

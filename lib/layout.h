@@ -1,0 +1,100 @@
+/*
+ * The deploy root: releases/ ordered by name, links such as current in
+ * ROOT pointing at them, shared/, revisions.log in Capistrano's wording,
+ * and zdd's own state under .zdd/ (the lock, one manifest per release,
+ * work in progress).
+ */
+#ifndef ZDD_LAYOUT_H
+#define ZDD_LAYOUT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#define ZID_MAX 64
+
+struct zroot {
+	char	*path;		/* absolute, as given or from $ZDD_ROOT */
+	int	 fd;		/* ROOT */
+	int	 relfd;		/* ROOT/releases, or -1 */
+	int	 zddfd;		/* ROOT/.zdd, or -1 */
+	int	 lockfd;	/* ROOT/.zdd/lock once locked, or -1 */
+	char	 holder[256];	/* who holds the lock, after EWOULDBLOCK */
+};
+
+struct zrel {
+	char	 id[ZID_MAX + 1];
+	int	 bad;		/* rolled back from */
+	int	 manifest;	/* has a zdd manifest */
+	char	 links[256];	/* "current blue": links pointing here */
+};
+
+/* Flags of zroot_open(). */
+#define ZROOT_CREATE	1	/* create ROOT, releases/, shared/, .zdd/ */
+
+/*
+ * The root named by arg, else $ZDD_ROOT; NULL when neither is set (a
+ * usage error for the caller).
+ */
+const char *zroot_arg(const char *arg);
+int	zroot_open(struct zroot *r, const char *path, int flags);
+void	zroot_close(struct zroot *r);
+/*
+ * Take ROOT/.zdd/lock, waiting at most wait seconds.  -1 with errno
+ * EWOULDBLOCK and r->holder set when another deploy holds it.
+ */
+int	zroot_lock(struct zroot *r, double wait);
+
+/* Release ids: [A-Za-z0-9._-]{1,64}, not starting with '.'. */
+int	zid_valid(const char *id);
+/* A timestamp id, YYYYmmddHHMMSS: 14 digits. */
+int	zid_is_stamp(const char *id);
+/* A new id: the UTC time now, bumped a second at a time past taken ones. */
+int	zid_new(struct zroot *r, char *buf, size_t size);
+/* Whether releases/ID, its manifest or work on it exists already. */
+int	zid_taken(struct zroot *r, const char *id);
+
+/* Names a link in ROOT may have: one component, not a reserved name. */
+int	zlink_name_valid(const char *name);
+
+/*
+ * Every release, oldest first, with the links that point at each and its
+ * bad mark.  Directories under releases/ that are not releases are
+ * reported with a warning when warn is set and left out.
+ */
+int	zroot_releases(struct zroot *r, struct zrel **out, size_t *n, int warn);
+/*
+ * The release id that link name points at, into buf.  -1 with ENOENT when
+ * there is no such link, EINVAL when it is not a symlink to a release
+ * directory directly under releases/ (the release may be gone: then the
+ * id is still returned, with the return value 1).
+ */
+int	zroot_link_target(struct zroot *r, const char *name, char *buf,
+	    size_t size);
+/*
+ * The id of a release given as an id or a path under ROOT/releases;
+ * -1 with ENOENT if it is not there, EINVAL if it is not a release.
+ */
+int	zroot_resolve(struct zroot *r, const char *arg, char *buf, size_t size);
+/* Whether releases/ID is a whole release directory. */
+int	zrelease_complete(struct zroot *r, const char *id);
+/* Point link name at releases/ID atomically (a relative symlink). */
+int	zroot_set_link(struct zroot *r, const char *name, const char *id);
+
+/* The manifest of release id, or NULL (errno ENOENT when there is none). */
+json_t	*zmanifest_load(struct zroot *r, const char *id);
+int	zmanifest_save(struct zroot *r, const char *id, json_t *m);
+int	zmanifest_remove(struct zroot *r, const char *id);
+/* Set or clear the bad mark, creating a manifest if the release has none. */
+int	zrelease_mark_bad(struct zroot *r, const char *id, int bad);
+
+/* Append one line to revisions.log (newline added) and sync it. */
+int	zrevlog(struct zroot *r, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* The absolute path of releases/ID, malloc'd. */
+char	*zrelease_path(struct zroot *r, const char *id);
+
+/* .zdd/tmp: private work in progress, cleared by zdd-prune. */
+int	zroot_tmpdir(struct zroot *r);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * Exclusive locks with flock(2).  A lock belongs to an open file
+ * description, so it goes away with its holder, even a killed one: there
+ * are no stale locks to clean up and the lock file is never removed.
+ */
+#ifndef ZDD_LOCK_H
+#define ZDD_LOCK_H
+
+#include <stddef.h>
+
+/*
+ * Lock fd, waiting at most wait seconds (0: not at all).  -1 with errno
+ * EWOULDBLOCK when another holder kept it the whole time.
+ */
+int	zlock_fd(int fd, double wait);
+
+/*
+ * Open (creating it 0644) and lock dirfd/name, then write into it who
+ * holds it: "pid PID on HOST since TIME by TOOL".  Returns the fd, which
+ * the caller keeps open (it is close-on-exec, so no child such as nginx
+ * inherits the lock).  On EWOULDBLOCK, holder (if not NULL) receives what
+ * the current holder wrote.
+ */
+int	zlock_file(int dirfd, const char *name, double wait, char *holder,
+	    size_t holdersize);
+
+/* The lock wait from $ZDD_LOCK_WAIT, or 0; -1 if it is malformed. */
+int	zlock_wait_env(double *wait);
+
+#endif

@@ -1,0 +1,153 @@
+# Sourced by every tests/*.t: a scratch directory, TAP output, assertions
+# on a command's stdout, stderr and exit status, and servers started and
+# stopped by PID.  Each test file reads like its tool's man page: a
+# command, then what it printed and how it exited.
+set -u
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+B=${B:-build}
+case $B in /*) ;; *) B=$TOP/$B ;; esac
+PATH=$B:$PATH
+export PATH
+unset ZDD_ROOT ZDD_LOCK_WAIT ZDD_NOTIFY_URL ZDD_SLACK_TOKEN \
+	GIT_BRANCH GIT_COMMIT GITHUB_REF_NAME GITHUB_SHA TRAVIS_BRANCH \
+	TRAVIS_COMMIT JENKINS_URL BUILD_URL GITHUB_ACTIONS TRAVIS
+
+# Scratch space: /dev/shm is fast to create files in; T_DISK when a test
+# needs a real disk.
+T=$(mktemp -d "${TMPDIR_SHM:-/dev/shm}/zdd-t.XXXXXX") || exit 1
+chmod 755 "$T"
+n=0
+nfail=0
+pids=
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# run CMD...: run it, leaving $rc, $out (stdout) and $err (stderr).
+run() {
+	"$@" >"$T/.out" 2>"$T/.err"
+	rc=$?
+	out=$(cat "$T/.out")
+	err=$(cat "$T/.err")
+}
+
+pass() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+fail() {
+	n=$((n + 1))
+	nfail=$((nfail + 1))
+	echo "not ok $n - $1"
+	shift
+	for l in "$@"; do
+		printf '#   %s\n' "$l"
+	done
+}
+
+# is DESC GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "got:  '$2'" "want: '$3'" "stderr: $(head -c 600 "$T/.err" 2>/dev/null)"
+	fi
+}
+
+# like DESC GOT ERE
+like() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+		pass "$1"
+	else
+		fail "$1" "got:  '$2'" "want match: '$3'"
+	fi
+}
+
+# unlike DESC GOT ERE
+unlike() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+		fail "$1" "got:  '$2'" "want no match: '$3'"
+	else
+		pass "$1"
+	fi
+}
+
+# ok DESC CMD...: the command succeeds.
+ok() {
+	d=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		pass "$d"
+	else
+		fail "$d" "failed: $*"
+	fi
+}
+
+# nok DESC CMD...: the command fails.
+nok() {
+	d=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		fail "$d" "succeeded: $*"
+	else
+		pass "$d"
+	fi
+}
+
+# Ends the file: TAP plan last, exit status 1 if anything failed.
+done_testing() {
+	echo "1..$n"
+	[ "$nfail" -eq 0 ]
+}
+
+# spawn CMD...: start a server in the background; stopped at exit.
+spawn() {
+	"$@" &
+	pids="$pids $!"
+	last_pid=$!
+}
+
+# stop PID: stop one server that spawn started, and reap it.
+stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	pids=$(echo "$pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_port PORT [SEC]: wait until something listens on 127.0.0.1:PORT.
+wait_port() {
+	i=0
+	while [ "$i" -lt $((${2:-10} * 20)) ]; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "# nothing listens on port $1" >&2
+	return 1
+}
+
+# tree DIR: a listing of DIR that shows names, types and link targets.
+tree() {
+	(cd "$1" && find . -mindepth 1 -printf '%p %y %l\n' | LC_ALL=C sort)
+}
