@@ -43,6 +43,7 @@ struct source {
 	int	 fd;
 	char	*buf;
 	size_t	 bufsize;
+	int64_t	 off;		/* of the next read() from fd */
 };
 
 struct ent {
@@ -332,6 +333,8 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 				clen--;
 			cur[clen] = '\0';
 		} else {
+			size_t prev = clen;
+
 			if (clen + n + 2 > sizeof cur) {
 				*why = "symlink that resolves to a name too long";
 				return -1;
@@ -352,9 +355,7 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 					return -1;
 				}
 				/* Drop the link's name; go on from its target. */
-				cur[clen > 0 ? --clen : 0] = '\0';
-				while (clen > 0 && cur[clen] != '/')
-					clen--;
+				clen = prev;
 				cur[clen] = '\0';
 				if ((size_t)snprintf(tmp, sizeof tmp, "%s/%s",
 				    nd->target, *c ? c + 1 : "") >= sizeof tmp) {
@@ -533,6 +534,8 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 {
 	ssize_t n;
 
+	if (src->a == NULL && src->fd == -1)
+		return 0;	/* a directory or a link being copied */
 	if (src->a != NULL) {
 		la_int64_t o;
 		int rc = archive_read_data_block(src->a, buf, len, &o);
@@ -554,6 +557,8 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 	}
 	*buf = src->buf;
 	*len = (size_t)n;
+	*off = src->off;
+	src->off += n;
 	return n > 0;
 }
 
@@ -850,12 +855,12 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 		rc = zar_clean_path(e->link, z->o.strip, tpath, sizeof tpath,
 		    &why);
 		if (rc != 1)
-			return refuse(z, e->name, "is a hard link to",
-			    rc == 0 ? "nothing" : why);
+			return refuse(z, e->name, "is a hard link whose target "
+			    "is a", rc == 0 ? "stripped path" : why);
 		tn = lookup(z, tpath);
 		if (tn == NULL || tn->type != ZAR_FILE)
-			return refuse(z, e->name, "is a hard link to something "
-			    "not a file of this artifact:", tpath);
+			return refuse(z, e->name, "is a hard link to a name "
+			    "that is no file of the artifact:", tpath);
 		if (add(z, path, ZAR_FILE, tn->mode, &e->mtime,
 		    NULL) == NULL)
 			return fail(z, ENOMEM, "out of memory");
@@ -909,6 +914,7 @@ struct input {
 	struct zar *z;
 	int	 fd;
 	struct zsha256 sha;
+	int	 hashed;	/* the digest was taken beforehand */
 	char	 buf[128 * 1024];
 	int	 eno;
 };
@@ -932,16 +938,60 @@ input_read(struct archive *a, void *arg, const void **buf)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
-	zsha256_update(&in->sha, in->buf, (size_t)n);
+	if (!in->hashed)
+		zsha256_update(&in->sha, in->buf, (size_t)n);
 	*buf = in->buf;
 	return n;
+}
+
+static la_int64_t
+input_seek(struct archive *a, void *arg, la_int64_t off, int whence)
+{
+	struct input *in = arg;
+	off_t o = lseek(in->fd, (off_t)off, whence);
+
+	if (o == -1) {
+		in->eno = errno;
+		archive_set_error(a, errno, "seek error");
+		return ARCHIVE_FATAL;
+	}
+	return (la_int64_t)o;
+}
+
+/*
+ * A zip file on disk is read through its central directory, which alone
+ * holds the modes and tells symlinks from files; that needs seeks, so its
+ * digest is taken in a pass of its own first.  A zip on a pipe can only
+ * be read as a stream, from its local headers.
+ */
+static int
+seekable_zip(struct input *in)
+{
+	unsigned char magic[4];
+	struct stat sb;
+	ssize_t n;
+	off_t o = 0;
+
+	if (fstat(in->fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    pread(in->fd, magic, 4, 0) != 4 || memcmp(magic, "PK\3\4", 4) != 0)
+		return 0;
+	while ((n = pread(in->fd, in->buf, sizeof in->buf, o)) > 0) {
+		zsha256_update(&in->sha, in->buf, (size_t)n);
+		o += n;
+	}
+	if (n == -1) {
+		in->eno = errno;
+		return -1;
+	}
+	in->hashed = 1;
+	return 1;
 }
 
 static int
 extract(struct zar *z, struct archive *a, struct input *in)
 {
 	struct archive_entry *ae;
-	struct source src = { a, -1, NULL, 0 };
+	struct source src = { a, -1, NULL, 0, 0 };
 	struct ent e;
 	int rc;
 
@@ -1004,12 +1054,16 @@ extract(struct zar *z, struct archive *a, struct input *in)
 }
 
 static struct archive *
-reader(void)
+reader(int zip)
 {
 	struct archive *a = archive_read_new();
 
 	if (a == NULL)
 		return NULL;
+	if (zip) {
+		archive_read_support_format_zip_seekable(a);
+		return a;
+	}
 	/* Only these; libarchive's other formats are attack surface. */
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_bzip2(a);
@@ -1027,23 +1081,40 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 	struct archive *a;
 	struct input *in;
 	ssize_t n;
-	int rc;
+	int rc, zip;
 
-	if ((in = calloc(1, sizeof *in)) == NULL || (a = reader()) == NULL) {
-		free(in);
+	if ((in = calloc(1, sizeof *in)) == NULL)
 		return fail(z, ENOMEM, "out of memory");
-	}
 	in->z = z;
 	in->fd = fd;
 	zsha256_init(&in->sha);
-	if (archive_read_open(a, in, NULL, input_read, NULL) != ARCHIVE_OK)
-		rc = fail(z, in->eno, "%s", in->eno ? "cannot read the "
-		    "artifact" : "not an archive zdd reads");
+	if ((zip = seekable_zip(in)) == -1) {
+		rc = fail(z, in->eno, "cannot read the artifact");
+		free(in);
+		return rc;
+	}
+	if ((a = reader(zip)) == NULL) {
+		free(in);
+		return fail(z, ENOMEM, "out of memory");
+	}
+	archive_read_set_callback_data(a, in);
+	archive_read_set_read_callback(a, input_read);
+	if (zip) {
+		archive_read_set_seek_callback(a, input_seek);
+		lseek(fd, 0, SEEK_SET);
+	}
+	if (archive_read_open1(a) != ARCHIVE_OK)
+		rc = fail(z, in->eno, "%s%s%s", in->eno ? "cannot read the "
+		    "artifact" : "not an archive zdd reads, or a corrupt one",
+		    in->eno ? "" :
+		    ": ", in->eno ? "" : archive_error_string(a) ?
+		    archive_error_string(a) : "unknown format");
 	else
 		rc = extract(z, a, in);
 	/* What follows the archive's end (padding, zip's directory) is
 	 * part of the artifact, and of its digest. */
-	while (rc == 0 && (n = read(fd, in->buf, sizeof in->buf)) != 0) {
+	while (rc == 0 && !in->hashed &&
+	    (n = read(fd, in->buf, sizeof in->buf)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR && !(z->o.stop && *z->o.stop))
 				continue;
@@ -1065,7 +1136,7 @@ zar_read_mem(struct zar *z, const void *buf, size_t len)
 	struct archive *a;
 	int rc;
 
-	if ((a = reader()) == NULL)
+	if ((a = reader(0)) == NULL)
 		return fail(z, ENOMEM, "out of memory");
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
 		rc = fail(z, 0, "not an archive zdd reads");
@@ -1122,6 +1193,7 @@ copy_tree(struct zar *z, int dfd, const char *rel, struct source *src)
 			}
 		} else if (S_ISREG(sb.st_mode)) {
 			e.type = ZAR_FILE;
+			src->off = 0;
 			src->fd = openat(dirfd(d), de->d_name,
 			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (src->fd == -1) {
@@ -1156,7 +1228,7 @@ copy_tree(struct zar *z, int dfd, const char *rel, struct source *src)
 int
 zar_copy_dir(struct zar *z, int srcfd)
 {
-	struct source src = { NULL, -1, NULL, 128 * 1024 };
+	struct source src = { NULL, -1, NULL, 128 * 1024, 0 };
 	int fd, rc;
 
 	if ((src.buf = malloc(src.bufsize)) == NULL)
