@@ -53,6 +53,8 @@ static struct {
 	int	 manifest;	/* written, not yet renamed into place */
 	struct link links[MAXLINKS];
 	size_t	 nlinks;
+	struct zar *z;
+	json_t	*m;
 } g = { .tmpfd = -1, .stagefd = -1, .sharedfd = -1 };
 
 static volatile sig_atomic_t stop;
@@ -105,6 +107,13 @@ cleanup(void)
 		zfsync_dir(g.tmpfd);
 	}
 	g.stage[0] = '\0';
+	zar_free(g.z);
+	g.z = NULL;
+	json_decref(g.m);
+	g.m = NULL;
+	for (i = 0; i < g.nlinks; i++)
+		free(g.links[i].path);
+	g.nlinks = 0;
 }
 
 /* Fail with code after undoing the run; a signal is re-raised. */
@@ -323,7 +332,8 @@ main(int argc, char *argv[])
 	const char *rootarg = NULL, *root, *idarg = NULL, *branch = NULL;
 	const char *revision = NULL, *why, *source;
 	char *keep[MAXLINKS], cur[ZID_MAX + 1], hex[65], clean[PATH_MAX];
-	char *path, *abssrc = NULL;
+	static char *abssrc;	/* static: reachable at any exit */
+	char *path;
 	struct sigaction sa;
 	struct stat sb;
 	struct zar *z;
@@ -528,7 +538,7 @@ main(int argc, char *argv[])
 
 	if (!zopt.dry_run)
 		make_stage();
-	if ((z = zar_new(g.stagefd, &zo)) == NULL)
+	if ((z = g.z = zar_new(g.stagefd, &zo)) == NULL)
 		zdie(EX_OSERR, "out of memory");
 	zdebug("%s %s into releases/%s", isdir ? "copying" : "extracting",
 	    source, g.id);
@@ -546,7 +556,6 @@ main(int argc, char *argv[])
 			    "stdin", zar_error(z));
 		else
 			zerrx("%s: %s", zar_error(z), strerror(e));
-		zar_free(z);
 		bail(e == 0 ? EX_DATAERR : zexit_errno(e));
 	}
 	zs = zar_stats(z);
@@ -558,7 +567,7 @@ main(int argc, char *argv[])
 	}
 	checkstop();
 
-	m = json_pack("{s:s s:s s:s s:s? s:I s:I s:I s:s s:s s:s s:s s:o}",
+	m = g.m = json_pack("{s:s s:s s:s s:s? s:I s:I s:I s:s s:s s:s s:s s:o}",
 	    "id", g.id,
 	    "created", ziso8601((long long)time(NULL)),
 	    "source", strcmp(source, "-") ? source : "stdin",
@@ -614,6 +623,7 @@ main(int argc, char *argv[])
 	    (unsigned long long)zs->files, (unsigned long long)zs->bytes,
 	    (unsigned long long)zs->deduped);
 	zar_free(z);
+	g.z = NULL;
 
 	if ((path = zrelease_path(&g.r, g.id)) == NULL)
 		zdie(EX_OSERR, "out of memory");
@@ -625,10 +635,12 @@ main(int argc, char *argv[])
 		printf("%s\n", path);
 		json_decref(m);
 	}
+	g.m = NULL;
 	free(path);
 	free(abssrc);
 	for (i = 0; i < g.nlinks; i++)
 		free(g.links[i].path);
+	g.nlinks = 0;
 	if (zo.dedupe_fd != -1)
 		close(zo.dedupe_fd);
 	if (g.sharedfd != -1)
