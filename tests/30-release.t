@@ -105,6 +105,11 @@ is "directory: mtime kept" "$(stat -c %Y "$out/public/index.php")" \
 	"$(stat -c %Y "$A/public/index.php")"
 is "directory: no sha256" "$(mf "$(basename "$out")" sha256)" None
 
+mkdir -p "$T/ws/build" && echo x >"$T/ws/build/f"
+run zdd-release -r "$T/ws/deploy" "$T/ws"
+is "directory holding the root: 64" "$rc" 64
+like "directory holding the root: says so" "$err" "the deploy root $T/ws/deploy lies inside it"
+is "directory holding the root: nothing made" "$(find "$T/ws/deploy/releases" "$T/ws/deploy/.zdd/tmp" -mindepth 1 | wc -l)" 0
 run sh -c "cat '$T/app.tar.xz' | zdd-release -r '$R' --strip 1 -"
 is "stdin: exit 0" "$rc" 0
 ok "stdin: reads back identical" same "$A" "$out"

@@ -164,6 +164,40 @@ make_stage(void)
 	}
 }
 
+/*
+ * Whether the directory fd lies inside (or is) the directory src: copying
+ * a build directory that holds the deploy root would copy the staging
+ * directory into itself.
+ */
+static int
+inside(int fd, const struct stat *src)
+{
+	struct stat sb, up;
+	int cur, next, depth, hit = 0;
+
+	if ((cur = dup(fd)) == -1)
+		return 0;
+	for (depth = 0; depth < 4096; depth++) {
+		if (fstat(cur, &sb) == -1)
+			break;
+		if (sb.st_dev == src->st_dev && sb.st_ino == src->st_ino) {
+			hit = 1;
+			break;
+		}
+		next = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next == -1 || fstat(next, &up) == -1 ||
+		    (up.st_dev == sb.st_dev && up.st_ino == sb.st_ino)) {
+			if (next != -1)
+				close(next);
+			break;	/* the file system's root */
+		}
+		close(cur);
+		cur = next;
+	}
+	close(cur);
+	return hit;
+}
+
 /* "../../shared/PATH" from the directory that holds PATH in a release. */
 static void
 shared_target(char *buf, size_t size, const char *path)
@@ -492,6 +526,9 @@ main(int argc, char *argv[])
 		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", g.r.path);
 	}
 	checkstop();
+	if (isdir && g.r.fd != -1 && inside(g.r.fd, &sb))
+		zdiex(EX_USAGE, "%s: the deploy root %s lies inside it",
+		    argv[0], g.r.path);
 	if (idarg != NULL) {
 		if (zid_taken(&g.r, idarg))
 			zdiex(EX_CANTCREAT, "--id %s: %s/releases/%s exists "
