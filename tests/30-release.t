@@ -61,6 +61,14 @@ run zdd-release -r "$R" --link-dir ../up "$T/app.tar"
 is "--link-dir ../up: 64" "$rc" 64
 run zdd-release -r "$R" --link-file /etc/passwd "$T/app.tar"
 is "--link-file /etc/passwd: 64" "$rc" 64
+run zdd-release -r "$R" --link-dir storage --link-file storage/x "$T/app.tar"
+is "nested shared links: 64" "$rc" 64
+like "nested shared links: says so" "$err" 'storage/x and storage: one shared link inside another'
+run zdd-release -r "$R" --link-dir a --link-dir a "$T/app.tar"
+is "a shared link twice: 64" "$rc" 64
+run zdd-release -r "$R" --link-dir ab --link-dir a "$T/app.tar.gz"
+is "--link-dir ab and a: not nested" "$rc" 0
+rm -rf "$R"
 run zdd-release -r "$R" "$T/nope.tgz"
 is "missing artifact: 66" "$rc" 66
 like "missing artifact: named" "$err" "^zdd-release: cannot read $T/nope.tgz: No such file"
@@ -123,6 +131,25 @@ tar -czf "$T/public.tgz" -C "$T/src" app/public
 run zdd-release -r "$R" --strip 2 "$T/public.tgz"
 ok "--strip 2: index.php at the top" test -f "$out/index.php"
 ok "--strip 2: css/ at the top" test -f "$out/css/app.css"
+
+# A signal in the middle: the run removes its work and dies of it.
+mkfifo "$T/slow"
+(echo; exec sleep 30) >"$T/slow" &
+feeder=$!
+zdd-release -r "$R" - <"$T/slow" >/dev/null 2>"$T/term.err" &
+victim=$!
+i=0
+while [ "$(ntmp)" = 0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+is "SIGTERM: staging directory made" "$(ntmp)" 1
+before=$(nrel)
+kill -TERM "$victim"
+wait "$victim"
+is "SIGTERM: dies of the signal" "$?" 143
+kill "$feeder" 2>/dev/null
+wait "$feeder" 2>/dev/null
+is "SIGTERM: staging directory removed" "$(ntmp)" 0
+is "SIGTERM: no release made" "$(nrel)" "$before"
+like "SIGTERM: says so" "$(cat "$T/term.err")" '^zdd-release: interrupted, nothing made$'
 
 # --- ids -------------------------------------------------------------
 run zdd-release -r "$R" --id v1.2.3 --strip 1 "$T/app.tar"

@@ -164,6 +164,16 @@ make_stage(void)
 	}
 }
 
+/* Whether one of two clean paths is the other or lies under it. */
+static int
+nested(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+
+	return strncmp(a, b, n) == 0 &&
+	    ((na == nb) || (na < nb ? b[n] == '/' : a[n] == '/'));
+}
+
 /*
  * Whether the directory fd lies inside (or is) the directory src: copying
  * a build directory that holds the deploy root would copy the staging
@@ -428,9 +438,10 @@ main(int argc, char *argv[])
 				    "release", c == OPT_LINK_DIR ?
 				    "--link-dir" : "--link-file", optarg);
 			for (i = 0; i < g.nlinks; i++)
-				if (strcmp(g.links[i].path, clean) == 0)
-					zdiex(EX_USAGE, "%s: linked twice",
-					    clean);
+				if (nested(g.links[i].path, clean))
+					zdiex(EX_USAGE, "%s and %s: one shared "
+					    "link inside another", clean,
+					    g.links[i].path);
 			g.links[g.nlinks].dir = c == OPT_LINK_DIR;
 			if ((g.links[g.nlinks++].path = strdup(clean)) == NULL)
 				zdie(EX_OSERR, "out of memory");
