@@ -1265,7 +1265,7 @@ zar_finish_dirs(struct zar *z)
 {
 	const char *base;
 	size_t i;
-	int pfd;
+	int pfd, fd, rc, e;
 
 	if (z->dirfd == -1)
 		return 0;
@@ -1282,11 +1282,16 @@ zar_finish_dirs(struct zar *z)
 
 		if (nd->type != ZAR_DIR)
 			continue;
+		/* Through a descriptor: fchmodat() would follow a symlink. */
 		if ((pfd = parent(z, nd->path, &base)) == -1 ||
-		    fchmodat(pfd, base, nd->mode & 0777, 0) == -1 ||
-		    (nd->mtime.tv_nsec != UTIME_OMIT &&
-		    utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) == -1))
-			return fail(z, errno, "cannot set the mode of %s",
+		    (fd = openat(pfd, base, DIRFLAGS)) == -1)
+			return fail(z, errno, "cannot open %s", nd->path);
+		rc = fchmod(fd, nd->mode & 0777) == -1 ||
+		    (nd->mtime.tv_nsec != UTIME_OMIT && futimens(fd, ts) == -1);
+		e = errno;
+		close(fd);
+		if (rc)
+			return fail(z, e, "cannot set the mode of %s",
 			    nd->path);
 	}
 	return 0;
