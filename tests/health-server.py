@@ -101,7 +101,8 @@ class Handler(socketserver.StreamRequestHandler):
             return
         if mode == "close":
             return
-        self.log_request()
+        if not self.log_request():
+            return
         with lock:
             count[0] += 1
             n = count[0]

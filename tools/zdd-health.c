@@ -222,7 +222,7 @@ late(struct probe *p, const char *when, char *why, size_t size)
 static void
 transfer_error(struct probe *p, CURLcode code, char *why, size_t size)
 {
-	char when[64], t[32];
+	char when[64];
 	const char *s;
 	long oserr = 0;
 
@@ -239,8 +239,11 @@ transfer_error(struct probe *p, CURLcode code, char *why, size_t size)
 			snprintf(why, size, "cannot connect");
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		fmt_time(t, sizeof t, p->limit);
-		snprintf(when, sizeof when, "within %s", t);
+		/* An attempt cut short by the deadline says so. */
+		if (p->limit < timeout)
+			snprintf(when, sizeof when, "by the deadline");
+		else
+			snprintf(when, sizeof when, "within %g s", timeout);
 		late(p, when, why, size);
 		break;
 	case CURLE_GOT_NOTHING:
