@@ -18,7 +18,7 @@
 #include "opt.h"
 
 #define ANSWER_MAX	(4 << 20)
-#define COLS_MAX	128
+#define COLS_MAX	1024
 
 char *
 zhap_cmd(const char *path, const char *cmd, double timeout)

@@ -10,8 +10,12 @@
 
 #include <stddef.h>
 
-/* srv_admin_state bits (HAProxy's SRV_ADMF_*). */
-#define ZHAP_MAINT	0x67	/* forced, inherited, config, resolution, health */
+/*
+ * srv_admin_state bits (HAProxy's SRV_ADMF_*).  The "config" bit (0x04,
+ * "disabled" in the configuration) stays set after "state ready" puts
+ * the server in service, so it does not count as maintenance.
+ */
+#define ZHAP_MAINT	0x63	/* forced, inherited, resolution, health */
 #define ZHAP_DRAIN	0x18	/* forced or inherited drain */
 
 struct zhap_server {

@@ -309,6 +309,9 @@ struct saved {
 	mode_t	 mode;
 };
 
+/* The one file or link this run works on; released at the end of main. */
+static struct saved cur = { .dirfd = -1 };
+
 static void
 restore(struct saved *s)
 {
@@ -623,20 +626,20 @@ refused(const char *path, const char *why)
 static int
 switch_file(const char *op)
 {
-	struct saved s;
+	struct saved *sp = &cur;
 	struct zngx_inc inc, want;
 	char *data;
 	int live, known, to;
 	double t0 = znow();
 
-	open_locked(file, &s);
-	live = read_file(&s, &inc, &known);
+	open_locked(file, sp);
+	live = read_file(sp, &inc, &known);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
 		if (!known)
 			zdiex(EX_DATAERR, "%s: not a file zdd-switch can read",
 			    file);
-		if (!s.exists)
+		if (!sp->exists)
 			zdiex(EX_NO, "%s does not exist: no live backend",
 			    file);
 		if (live == -1)
@@ -654,10 +657,10 @@ switch_file(const char *op)
 	res.action = "switch";
 	if (!known)
 		refused(file, "not a file zdd-switch wrote");
-	else if (s.exists && inc.format != 0 && inc.format != format)
+	else if (sp->exists && inc.format != 0 && inc.format != format)
 		refused(file, format == ZNGX_SET ? "an upstream block, not "
 		    "--format set" : "a set line, not --format upstream");
-	else if (s.exists && inc.format != 0 &&
+	else if (sp->exists && inc.format != 0 &&
 	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) != 0)
 		refused(file, format == ZNGX_SET ? "sets another variable "
 		    "than --var" : "names another upstream than --upstream");
@@ -683,44 +686,44 @@ switch_file(const char *op)
 		free(data);
 		return to;
 	}
-	if (zfile_replace(s.dirfd, s.base, data, strlen(data), s.mode) == -1)
+	if (zfile_replace(sp->dirfd, sp->base, data, strlen(data),
+	    sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
-	nginx_apply(&s, file, t0);
+	nginx_apply(sp, file, t0);
 	zinfo("switched %s from %s to %s in %.3f s", file,
 	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
 	    res.seconds);
-	free(s.data);
-	close(s.dirfd);
 	return to;
 }
 
 static int
 switch_link(const char *op)
 {
-	struct saved s;
+	struct saved *sp = &cur;
 	struct stat sb;
 	char *target = NULL;
 	int availfd, live, known, to;
 	double t0 = znow();
 
-	open_locked(linkpath, &s);
+	open_locked(linkpath, sp);
 	/* A relative --available is relative to the link, as ln -s reads it. */
-	availfd = openat(s.dirfd, available, O_RDONLY | O_DIRECTORY |
+	availfd = openat(sp->dirfd, available, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
 	if (availfd == -1)
 		zdie(zexit_errno(errno), "cannot open %s", available);
-	live = read_link(&s, availfd, &known);
+	live = read_link(sp, availfd, &known);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
-		if (!s.exists)
+		if (!sp->exists)
 			zdiex(EX_NO, "%s does not exist: no live backend",
 			    linkpath);
-		if (!s.is_link)
+		if (!sp->is_link)
 			zdiex(EX_DATAERR, "%s: not a symlink", linkpath);
 		if (live == -1)
 			zdiex(EX_NO, "%s -> %s names no known target in %s",
-			    linkpath, s.data, available);
+			    linkpath, sp->data, available);
+		close(availfd);
 		return live;
 	}
 	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
@@ -731,8 +734,8 @@ switch_link(const char *op)
 		to = live == 0 ? 1 : 0;
 	}
 	res.action = "switch";
-	if (s.exists && !known)
-		refused(linkpath, s.is_link ? "points outside the targets in "
+	if (sp->exists && !known)
+		refused(linkpath, sp->is_link ? "points outside the targets in "
 		    "--available" : "not a symlink");
 	if (fstatat(availfd, targets[to].name, &sb, 0) == -1)
 		zdie(EX_NOINPUT, "cannot switch to %s: %s/%s", targets[to].name,
@@ -755,17 +758,15 @@ switch_link(const char *op)
 		close(availfd);
 		return to;
 	}
-	if (zsymlink_replace(s.dirfd, s.base, target) == -1)
+	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
-	nginx_apply(&s, linkpath, t0);
+	nginx_apply(sp, linkpath, t0);
 	zinfo("switched %s from %s to %s in %.3f s", linkpath,
 	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
 	    res.seconds);
 	free(target);
-	free(s.data);
 	close(availfd);
-	close(s.dirfd);
 	return to;
 }
 
@@ -809,10 +810,10 @@ switch_haproxy(const char *op)
 	int n, i, live, to;
 	long sess = 0;
 	double t0, deadline;
-	struct saved s;
+	struct saved *sp = &cur;
 
 	/* The lock sits on the socket's directory: nothing is left behind. */
-	open_locked(socketpath, &s);
+	open_locked(socketpath, sp);
 	t0 = znow();
 	out = hap("show servers state %s%s", backend, "");
 	n = zhap_parse_state(out, backend, v, sizeof v / sizeof v[0]);
@@ -830,7 +831,6 @@ switch_haproxy(const char *op)
 		if (live == -1)
 			zdiex(EX_NO, "backend %s has not exactly one ready "
 			    "server among the targets", backend);
-		close(s.dirfd);
 		return live;
 	}
 	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
@@ -847,14 +847,12 @@ switch_haproxy(const char *op)
 	res.live = to;
 	if (live == to) {
 		zdebug("%s is live already", targets[to].name);
-		close(s.dirfd);
 		return to;
 	}
 	res.changed = 1;
 	if (zopt.dry_run) {
 		zinfo("would set %s/%s ready and every other target %s",
 		    backend, targets[to].name, maint ? "maint" : "drain");
-		close(s.dirfd);
 		return to;
 	}
 	/* The new server takes traffic before the old one stops taking it. */
@@ -913,7 +911,6 @@ switch_haproxy(const char *op)
 			    "%ld session%s", res.drain_seconds, backend,
 			    targets[live].name, sess, sess == 1 ? "" : "s");
 	}
-	close(s.dirfd);
 	return to;
 }
 
@@ -1117,5 +1114,8 @@ main(int argc, char *argv[])
 		res.live = live == 0 ? 1 : 0;
 	}
 	result();
+	free(cur.data);
+	if (cur.dirfd != -1)
+		close(cur.dirfd);
 	return 0;
 }
