@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,17 @@ attempt(CURL *h, const struct target *t, struct curl_slist *hdr,
 	return rc;
 }
 
+/* snprintf for messages that may be cut short, and are fine cut. */
+static void __attribute__((format(printf, 3, 4)))
+say(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
 /* Exponential backoff with jitter: half the step fixed, half random. */
 static double
 backoff(int n)
@@ -378,7 +390,7 @@ deliver(const struct target *t, const char *body, double timeout,
 	}
 	for (o->attempts = 1;; o->attempts++) {
 		if ((left = deadline - znow()) <= 0.01) {
-			snprintf(o->reason, sizeof o->reason, "no answer "
+			say(o->reason, sizeof o->reason, "no answer "
 			    "within the %g s timeout%s%s", timeout,
 			    *why ? ": " : "", why);
 			break;
@@ -388,11 +400,11 @@ deliver(const struct target *t, const char *body, double timeout,
 		rc = attempt(h, t, hdr, body, left, a);
 		o->code = a->code;
 		if (rc == CURLE_OPERATION_TIMEDOUT && deadline - znow() < 0.1) {
-			snprintf(o->reason, sizeof o->reason, "no answer "
+			say(o->reason, sizeof o->reason, "no answer "
 			    "within the %g s timeout", timeout);
 			break;
 		} else if (rc != CURLE_OK) {
-			snprintf(why, sizeof why, "%s", curl_easy_strerror(rc));
+			say(why, sizeof why, "%s", curl_easy_strerror(rc));
 			wait = backoff(o->attempts);
 		} else if (a->code >= 200 && a->code <= 299) {
 			ret = 0;
@@ -404,20 +416,20 @@ deliver(const struct target *t, const char *body, double timeout,
 				wait = zwh_retry_body(a->body, a->len);
 			if (wait < 0)
 				wait = backoff(o->attempts);
-			snprintf(why, sizeof why, "429 rate limited");
+			say(why, sizeof why, "429 rate limited");
 		} else if (a->code >= 500) {
 			char r[160];
 
 			zwh_reason(a->body, a->len, r, sizeof r);
-			snprintf(why, sizeof why, "%ld %s", a->code, r);
+			say(why, sizeof why, "%ld %s", a->code, r);
 			wait = backoff(o->attempts);
 		} else {
 			char r[160];
 
 			zwh_reason(a->body, a->len, r, sizeof r);
 			if (a->code >= 300 && a->code <= 399)
-				snprintf(r, sizeof r, "redirect not followed");
-			snprintf(o->reason, sizeof o->reason, "rejected: %ld "
+				say(r, sizeof r, "redirect not followed");
+			say(o->reason, sizeof o->reason, "rejected: %ld "
 			    "%s", a->code, r);
 			ret = EX_NO;
 			break;
@@ -425,13 +437,13 @@ deliver(const struct target *t, const char *body, double timeout,
 		scrub(why, t->url);
 		scrub(why, t->token);
 		if ((uint64_t)o->attempts > retries) {
-			snprintf(o->reason, sizeof o->reason, "%s, given up "
+			say(o->reason, sizeof o->reason, "%s, given up "
 			    "after %d attempt%s", why, o->attempts,
 			    o->attempts == 1 ? "" : "s");
 			break;
 		}
 		if (wait >= deadline - znow()) {
-			snprintf(o->reason, sizeof o->reason, "%s, and a retry "
+			say(o->reason, sizeof o->reason, "%s, and a retry "
 			    "in %.1f s would pass the %g s timeout", why, wait,
 			    timeout);
 			break;
