@@ -102,6 +102,24 @@ zn -s 0
 is "no url at all exits 64" "$rc" 64
 like "and says where a url comes from" "$err" "ZDD_NOTIFY_URL"
 
+echo "# the man page and the completions"
+syn=$(MANWIDTH=80 mandoc -Tutf8 "$TOP/man/zdd-notify.1" 2>/dev/null | col -b |
+	sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d;/^$/d' |
+	sed 's/^[[:space:]]*//' | tr -s ' \t\n' ' ')
+use=$(zdd-notify -h | sed 's/^usage: //; s/^ *//' | tr -s ' \n' ' ')
+is "usage is the man page's SYNOPSIS" "$use" "$syn"
+run mandoc -Tlint -Wwarning "$TOP/man/zdd-notify.1"
+is "mandoc -Tlint is clean" "$rc:$out$err" "0:"
+longs=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)",.*/\1/p' "$TOP/tools/zdd-notify.c")
+missing=
+for o in $longs; do
+	grep -q -e "--$o\b" "$TOP/completions/bash/zdd-notify" || missing="$missing bash:$o"
+	grep -q -e "--$o\b" "$TOP/completions/zsh/_zdd-notify" || missing="$missing zsh:$o"
+	grep -q -e "-l $o\b" "$TOP/completions/fish/zdd-notify.fish" || missing="$missing fish:$o"
+	grep -q -e "^\.Op Fl -$o\b" -e "^\.It Fl .*-$o\b" "$TOP/man/zdd-notify.1" || missing="$missing man:$o"
+done
+is "completions and the man page offer all $(echo $longs | wc -w) long options" "$missing" ""
+
 echo "# where the url comes from, and which urls are refused"
 mark
 ZDD_NOTIFY_URL=$H/slack/T0/$SECRET zn -k slack -s 0 from-env
@@ -360,6 +378,8 @@ is "its members join the event" \
 	"$(q '[J[0][k] for k in ("release", "action", "path", "previous", "changed")]')" \
 	'["20261123084013", "link", "/srv/shop/releases/20261123084013", "20261122093000", true]'
 is "the headline uses its release" "$(q 'J[0]["title"]')" "Deployed shop 20261123084013"
+is "its link (a link's name) is kept apart from ours" \
+	"$(q '[J[0]["event_link"], "link" in J[0]]')" '["current", false]'
 mark
 zn -k slack -u "$H/slack/$SECRET" -s 0 --release R5 --event - <"$T/ev.json"
 is "--event -: exit 0" "$rc" 0

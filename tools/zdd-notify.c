@@ -539,7 +539,15 @@ merge_event(json_t *ev, const char *path)
 			json_object_set(ev, "event_status", v);
 		else if (strcmp(key, "status") == 0)
 			set(ev, key, zwh_status(json_string_value(v)));
-		else
+		else if (strcmp(key, "title") == 0 ||
+		    strcmp(key, "message") == 0 || strcmp(key, "link") == 0 ||
+		    strcmp(key, "time") == 0) {
+			/* zdd-link's "link" is a link's name, not a URL. */
+			char k[16];
+
+			snprintf(k, sizeof k, "event_%s", key);
+			json_object_set(ev, k, v);
+		} else
 			json_object_set(ev, key, v);
 	}
 	json_decref(j);
