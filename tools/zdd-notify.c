@@ -127,7 +127,9 @@ url_from_file(const char *path)
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	/* O_NONBLOCK: a FIFO is refused below, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		zdie(zexit_errno(errno), "--url-file %s", path);
 	if (fstat(fd, &st) == -1)
 		zdie(EX_IOERR, "--url-file %s", path);
@@ -436,6 +438,8 @@ deliver(const struct target *t, const char *body, double timeout,
 		}
 		scrub(why, t->url);
 		scrub(why, t->token);
+		if (wait > 1e7)
+			wait = 1e7;
 		if ((uint64_t)o->attempts > retries) {
 			say(o->reason, sizeof o->reason, "%s, given up "
 			    "after %d attempt%s", why, o->attempts,
