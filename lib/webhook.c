@@ -488,9 +488,13 @@ facts(int kind, json_t *ev)
 	json_t *a = json_array(), *v;
 	const char *key;
 	size_t n = 0;
+	void *it;
 	char *s;
 
-	json_object_foreach(ev, key, v) {
+	for (it = json_object_iter(ev); it != NULL;
+	    it = json_object_iter_next(ev, it)) {
+		key = json_object_iter_key(it);
+		v = json_object_iter_value(it);
 		if (is_hidden(key) || n >= lim[kind].facts)
 			continue;
 		if ((s = scalar(v)) == NULL)
@@ -626,10 +630,12 @@ gchat(json_t *ev, const char *title, const char *msg, const char *link)
 		fprintf(m, "\n%s", json_string_value(t));
 		json_decref(t);
 	}
-	json_array_foreach(f, i, pair)
+	for (i = 0; i < json_array_size(f); i++) {
+		pair = json_array_get(f, i);
 		fprintf(m, "%s%s: %s", i == 0 ? "\n\n" : "\n",
 		    json_string_value(json_array_get(pair, 0)),
 		    json_string_value(json_array_get(pair, 1)));
+	}
 	if (link != NULL) {
 		s = zwh_clip(link, strlen(link), 2000);
 		fprintf(m, "\n%s", s ? s : "");

@@ -138,10 +138,11 @@ url_from_file(const char *path)
 	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
 		zdiex(EX_NOPERM, "--url-file %s: open to other users (mode "
 		    "%04o): chmod 600 it", path, (unsigned)st.st_mode & 07777);
-	if ((n = read(fd, buf, sizeof buf - 1)) == -1)
+	n = read(fd, buf, sizeof buf - 1);
+	if (n < 0)
 		zdie(EX_IOERR, "--url-file %s", path);
 	close(fd);
-	buf[n] = '\0';
+	buf[n < 0 ? 0 : n] = '\0';
 	for (p = buf; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
 	    p++)
 		;
@@ -521,6 +522,7 @@ merge_event(json_t *ev, const char *path)
 	const char *key;
 	json_t *j, *v;
 	size_t len;
+	void *it;
 	char *buf;
 
 	if ((buf = slurp(path, &len)) == NULL) {
@@ -536,7 +538,10 @@ merge_event(json_t *ev, const char *path)
 		    jerr.line, jerr.text);
 	if (!json_is_object(j))
 		zdiex(EX_DATAERR, "--event %s: not a JSON object", path);
-	json_object_foreach(j, key, v) {
+	for (it = json_object_iter(j); it != NULL;
+	    it = json_object_iter_next(j, it)) {
+		key = json_object_iter_key(it);
+		v = json_object_iter_value(it);
 		/* A status that is not one of ours stays a plain fact. */
 		if (strcmp(key, "status") == 0 && (!json_is_string(v) ||
 		    zwh_status(json_string_value(v)) == NULL))
@@ -631,12 +636,12 @@ main(int argc, char *argv[])
 	struct outcome o = { 0 };
 	struct answer a = { 0 };
 	struct zwh_ref ref = { .kind = -1 };
-	json_t *ev, *fields, *ci, *payload, *v;
+	json_t *ev, *fields, *ci, *payload;
 	uint64_t retries = 3;
 	double timeout = 10;
 	char *msg = NULL, *title, *body, *url = NULL;
 	const char *key;
-	void *tmp;
+	void *it, *next;
 	size_t i;
 	int c, rc;
 
@@ -657,9 +662,11 @@ main(int argc, char *argv[])
 			if (eq == NULL || eq == optarg)
 				zdiex(EX_USAGE, "--field %s: not KEY=VALUE",
 				    optarg);
-			*eq = '\0';
-			set(fields, optarg, eq + 1);
-			*eq = '=';
+			else {
+				*eq = '\0';
+				set(fields, optarg, eq + 1);
+				*eq = '=';
+			}
 			break;
 		}
 		case 'h':
@@ -784,9 +791,13 @@ main(int argc, char *argv[])
 	set(ev, "link", link);
 	set(ev, "message", msg);
 	free(msg);
-	json_object_foreach_safe(ev, tmp, key, v)
-		if (json_is_null(v) && strcmp(key, "title") != 0)
+	for (it = json_object_iter(ev); it != NULL; it = next) {
+		next = json_object_iter_next(ev, it);
+		key = json_object_iter_key(it);
+		if (json_is_null(json_object_iter_value(it)) &&
+		    strcmp(key, "title") != 0)
 			json_object_del(ev, key);
+	}
 	if ((title = zwh_headline(ev)) == NULL)
 		zdie(EX_OSERR, "out of memory");
 	/* The headline goes after status, as order[] placed it. */
