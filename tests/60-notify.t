@@ -118,7 +118,7 @@ for o in $longs; do
 	grep -q -e "-l $o\b" "$TOP/completions/fish/zdd-notify.fish" || missing="$missing fish:$o"
 	grep -q -e "^\.Op Fl -$o\b" -e "^\.It Fl .*-$o\b" "$TOP/man/zdd-notify.1" || missing="$missing man:$o"
 done
-is "completions and the man page offer all $(echo $longs | wc -w) long options" "$missing" ""
+is "completions and the man page offer all $(echo "$longs" | wc -w) long options" "$missing" ""
 
 echo "# where the url comes from, and which urls are refused"
 mark
@@ -143,6 +143,22 @@ is "nothing was sent" "$(q 'len(R)')" 0
 chmod 604 "$T/url"
 zn -k slack --url-file "$T/url" -s 0
 is "--url-file readable by all exits 77" "$rc" 77
+chmod 600 "$T/url"
+if [ "$(id -u)" = 0 ]; then
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		zdd-notify -k slack --url-file "$T/url" -s 0
+	is "--url-file another user cannot read exits 77" "$rc" 77
+	like "and names the file" "$err" "^zdd-notify: --url-file $T/url: Permission denied$"
+	ln -s "$T/url" "$T/url-link"
+	mark
+	zn -k slack --url-file "$T/url-link" -s 0
+	is "--url-file through a symlink to a 0600 file: exit 0" "$rc" 0
+	is "and it posted" "$(q 'len(R)')" 1
+fi
+mkfifo "$T/fifo"
+chmod 600 "$T/fifo"
+zn -k slack --url-file "$T/fifo" -s 0
+is "--url-file on a FIFO exits 66 without waiting" "$rc" 66
 zn -k slack --url-file "$T/nope" -s 0
 is "a missing --url-file exits 66" "$rc" 66
 : >"$T/empty"
