@@ -562,6 +562,33 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 	return n > 0;
 }
 
+/*
+ * Write all of buf at off.  A full disk first shows as a short write,
+ * with errno untouched; writing the rest then gives the real error
+ * (ENOSPC), which is what the user must see.
+ */
+static int
+pwrite_all(int fd, const char *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, buf, len, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 static int
 copy_prefix(int from, int to, uint64_t n)
 {
@@ -577,7 +604,7 @@ copy_prefix(int from, int to, uint64_t n)
 				errno = EIO;
 			return -1;
 		}
-		if (pwrite(to, buf, (size_t)r, o) != r)
+		if (pwrite_all(to, buf, (size_t)r, o) == -1)
 			return -1;
 		o += r;
 	}
@@ -688,9 +715,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			close(old);
 			old = -1;
 		}
-		if (pwrite(fd, buf, len, off) != (ssize_t)len) {
-			rc = fail(z, errno ? errno : EIO, "cannot write %s",
-			    path);
+		if (pwrite_all(fd, buf, len, off) == -1) {
+			rc = fail(z, errno, "cannot write %s", path);
 			break;
 		}
 	}
