@@ -171,6 +171,8 @@ unsafe_dir(struct zroot *r, int fd, const char *name)
 int
 zroot_lock(struct zroot *r, double wait)
 {
+	int fd;
+
 	r->holder[0] = '\0';
 	if (r->zddfd == -1) {
 		r->zddfd = opendir_at(r->fd, ".zdd", 1, 0755);
@@ -182,7 +184,20 @@ zroot_lock(struct zroot *r, double wait)
 		return -1;
 	r->lockfd = zlock_file(r->zddfd, "lock", wait, r->holder,
 	    sizeof r->holder);
-	return r->lockfd == -1 ? -1 : 0;
+	if (r->lockfd == -1)
+		return -1;
+	/*
+	 * A run killed between making a link or manifest under its
+	 * temporary name and renaming it left that name behind; under the
+	 * lock no other run is making one, so whatever is there is stale.
+	 */
+	(void)zsweep_tmp(r->fd, NULL);
+	if ((fd = openat(r->zddfd, "manifests", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		(void)zsweep_tmp(fd, NULL);
+		close(fd);
+	}
+	return 0;
 }
 
 int
@@ -275,6 +290,19 @@ zrelease_path(struct zroot *r, const char *id)
 }
 
 /*
+ * Whether errno value e answers the question (no such thing, not a
+ * release, not a link) rather than stopping the look: an I/O error or a
+ * refused permission must fail a listing, never hide a link from
+ * zdd-prune, which would then delete the release the link points at.
+ */
+static int
+answer_errno(int e)
+{
+	return e == ENOENT || e == ENOTDIR || e == EINVAL || e == ELOOP ||
+	    e == ENAMETOOLONG;
+}
+
+/*
  * The id that a link target names, if it names a directory directly under
  * ROOT/releases: "releases/ID" (zdd, Envoyer's relative form),
  * "/abs/ROOT/releases/ID" (Capistrano) or anything else that resolves
@@ -304,6 +332,10 @@ target_id(struct zroot *r, const char *target, char *buf, size_t size)
 	*(char *)base++ = '\0';
 	/* Relative targets are relative to ROOT, where the link lives. */
 	fd = openat(r->fd, dir[0] == '\0' ? "/" : dir, DIRFLAGS);
+	if (fd == -1 && !answer_errno(errno)) {
+		free(dir);
+		return -1;	/* errno says why: not "no release" */
+	}
 	if (fd == -1 || fstat(fd, &parent) == -1 ||
 	    parent.st_dev != rel.st_dev || parent.st_ino != rel.st_ino ||
 	    !zid_valid(base) || strlen(base) >= size) {
@@ -530,7 +562,7 @@ zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 	char id[ZID_MAX + 1];
 	json_t *m;
 	DIR *d;
-	int fd;
+	int fd, e, rc;
 
 	*out = NULL;
 	*np = 0;
@@ -550,10 +582,13 @@ zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
 		m = NULL;
+		errno = 0;
 		is_rel = zid_valid(name) &&
 		    fstatat(r->relfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(sb.st_mode) &&
 		    (zid_is_stamp(name) || (m = zmanifest_load(r, name)));
+		if (!is_rel && errno != 0 && !answer_errno(errno))
+			goto fail;
 		if (!is_rel) {
 			if (warn)
 				zwarnx("releases/%s: not a release, left alone",
@@ -572,8 +607,9 @@ zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 		}
 		memset(&v[n], 0, sizeof v[n]);
 		strcpy(v[n].id, name);
-		if (m == NULL)
-			m = zmanifest_load(r, name);
+		if (m == NULL && (m = zmanifest_load(r, name)) == NULL &&
+		    !answer_errno(errno))
+			goto fail;
 		if (m != NULL) {
 			v[n].manifest = 1;
 			v[n].bad = json_is_true(json_object_get(m, "bad"));
@@ -597,7 +633,10 @@ zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 
 		if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
 			continue;
-		if (zroot_link_target(r, de->d_name, id, sizeof id) != 0)
+		if ((rc = zroot_link_target(r, de->d_name, id, sizeof id)) ==
+		    -1 && !answer_errno(errno))
+			goto fail;
+		if (rc != 0)
 			continue;
 		strcpy(key.id, id);
 		hit = bsearch(&key, v, n, sizeof *v, relcmp);
@@ -611,13 +650,21 @@ zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 	*out = v;
 	*np = n;
 	return 0;
+fail:
+	e = errno;
+	closedir(d);
+	free(v);
+	errno = e;
+	return -1;
 }
 
 int
 zrevlog(struct zroot *r, const char *fmt, ...)
 {
 	char line[1024];
+	struct stat sb;
 	va_list ap;
+	ssize_t w;
 	int fd, n, rc = 0;
 
 	va_start(ap, fmt);
@@ -633,7 +680,19 @@ zrevlog(struct zroot *r, const char *fmt, ...)
 	if (fd == -1)
 		return -1;
 	/* One write: concurrent appenders never interleave within a line. */
-	if (write(fd, line, (size_t)n) != n || fsync(fd) == -1)
+	if (fstat(fd, &sb) == -1)
+		rc = -1;
+	else if ((w = write(fd, line, (size_t)n)) != n) {
+		/*
+		 * A full disk shows as a short write, errno untouched: take
+		 * the half line back (appenders hold the lock) and say why.
+		 */
+		if (w >= 0) {
+			(void)!ftruncate(fd, sb.st_size);
+			errno = ENOSPC;
+		}
+		rc = -1;
+	} else if (fsync(fd) == -1)
 		rc = -1;
 	if (close(fd) == -1)
 		rc = -1;
