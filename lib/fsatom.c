@@ -4,6 +4,7 @@
  * into leaving the tree it was given.
  */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -76,7 +77,8 @@ zsymlink_replace(int dirfd, const char *name, const char *target)
 		errno = e;
 		return -1;
 	}
-	return zfsync_dir(dirfd);
+	/* The new link is in place now: a failed sync is no longer -1. */
+	return zfsync_dir(dirfd) == -1 ? 1 : 0;
 }
 
 int
@@ -117,7 +119,8 @@ zfile_replace(int dirfd, const char *name, const void *data, size_t len,
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) == -1)
 		goto fail;
-	return zfsync_dir(dirfd);
+	/* The new file is in place now: a failed sync is no longer -1. */
+	return zfsync_dir(dirfd) == -1 ? 1 : 0;
 fail:
 	e = errno;
 	if (fd != -1)
@@ -376,4 +379,48 @@ zrmtree_at(int dirfd, const char *name, struct zrm_stats *st)
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether s is a name ztmpname() made for name (for any name if NULL). */
+static int
+is_tmpname(const char *s, const char *name)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 + 5 + 8 + 1 || s[0] != '.' ||
+	    strncmp(s + n - 13, ".zdd-", 5) != 0)
+		return 0;
+	for (i = n - 8; i < n; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return 0;
+	return name == NULL || (strlen(name) == n - 14 &&
+	    strncmp(s + 1, name, n - 14) == 0);
+}
+
+int
+zsweep_tmp(int dirfd, const char *name)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int fd, n = 0;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!is_tmpname(de->d_name, name) ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !(S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		zfsync_dir(dirfd);
+	return n;
 }

@@ -19,16 +19,29 @@ int	ztmpname(char *buf, size_t size, const char *name);
 
 int	zfsync_dir(int dirfd);
 
-/* Point dirfd/name at target: a temporary symlink renamed over name. */
+/*
+ * Point dirfd/name at target: a temporary symlink renamed over name.
+ * -1 when name is as it was; 1 (errno set) when the new link is in place
+ * but the directory could not be synced, so the caller must not report
+ * "nothing changed".
+ */
 int	zsymlink_replace(int dirfd, const char *name, const char *target);
 
 /*
  * Replace dirfd/name with data: written to a temporary file, synced, given
- * mode, renamed over name, directory synced.  On failure name is as it was
- * and no temporary file remains.
+ * mode, renamed over name, directory synced.  On failure (-1) name is as
+ * it was and no temporary file remains; 1 as for zsymlink_replace().
  */
 int	zfile_replace(int dirfd, const char *name, const void *data,
 	    size_t len, mode_t mode);
+
+/*
+ * Remove the temporary files and symlinks that ztmpname() named for name
+ * (for any name if NULL) in dirfd: what a run killed between creating
+ * and renaming one left.  Call it only while holding the lock that
+ * serialises the writers of dirfd.  Returns how many went, or -1.
+ */
+int	zsweep_tmp(int dirfd, const char *name);
 
 /* mkdir -p of a relative path under dirfd; never follows symlinks. */
 int	zmkdirs_at(int dirfd, const char *path, mode_t mode);

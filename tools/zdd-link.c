@@ -138,7 +138,7 @@ link_release(struct zroot *r, const char *link, char *operand)
 {
 	char id[ZID_MAX + 1], prev[ZID_MAX + 1];
 	json_t *m;
-	int bad, have_prev;
+	int bad, have_prev, rc;
 
 	if (zroot_resolve(r, operand, id, sizeof id) == -1) {
 		if (errno == EINVAL)
@@ -172,9 +172,12 @@ link_release(struct zroot *r, const char *link, char *operand)
 	}
 	if (bad && zrelease_mark_bad(r, id, 0) == -1)
 		zdie(zexit_errno(errno), "cannot clear the bad mark of %s", id);
-	if (zroot_set_link(r, link, id) == -1)
+	if ((rc = zroot_set_link(r, link, id)) == -1)
 		zdie(zexit_errno(errno), "cannot link %s to releases/%s", link,
 		    id);
+	if (rc == 1)
+		zerr("%s -> releases/%s is in place but not synced to disk",
+		    link, id);
 	zdebug("%s -> releases/%s", link, id);
 	log_deploy(r, id);
 	result(r, "link", link, id, have_prev ? prev : NULL, 1);
@@ -227,7 +230,7 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 		if (zrelease_mark_bad(r, prev, 1) == -1)
 			zdie(zexit_errno(errno), "cannot mark releases/%s bad",
 			    prev);
-		if (zroot_set_link(r, link, target) == -1) {
+		if ((rc = zroot_set_link(r, link, target)) == -1) {
 			int e = errno;
 
 			zrelease_mark_bad(r, prev, 0);
@@ -235,6 +238,9 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 			zdie(zexit_errno(errno), "cannot link %s to releases/%s",
 			    link, target);
 		}
+		if (rc == 1)
+			zerr("%s -> releases/%s is in place but not synced to "
+			    "disk", link, target);
 		zdebug("%s -> releases/%s, releases/%s marked bad", link,
 		    target, prev);
 		if (zrevlog(r, "%s rolled back to release %s", zuser(),

@@ -359,6 +359,9 @@ open_locked(const char *path, struct saved *s)
 			    "on %s", path, dir);
 		zdie(zexit_errno(errno), "cannot lock %s", dir);
 	}
+	/* A switch killed before its rename left its temporary file. */
+	if (!zopt.dry_run)
+		(void)zsweep_tmp(s->dirfd, s->base);
 	free(c1);
 	free(c2);
 }
@@ -629,7 +632,7 @@ switch_file(const char *op)
 	struct saved *sp = &cur;
 	struct zngx_inc inc, want;
 	char *data;
-	int live, known, to;
+	int live, known, to, rc;
 	double t0 = znow();
 
 	open_locked(file, sp);
@@ -686,9 +689,12 @@ switch_file(const char *op)
 		free(data);
 		return to;
 	}
-	if (zfile_replace(sp->dirfd, sp->base, data, strlen(data),
-	    sp->mode) == -1)
+	if ((rc = zfile_replace(sp->dirfd, sp->base, data, strlen(data),
+	    sp->mode)) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
+	/* In place but not synced: go on, so nginx matches the file. */
+	if (rc == 1)
+		zerr("%s is written but not synced to disk", file);
 	free(data);
 	nginx_apply(sp, file, t0);
 	zinfo("switched %s from %s to %s in %.3f s", file,
@@ -703,7 +709,7 @@ switch_link(const char *op)
 	struct saved *sp = &cur;
 	struct stat sb;
 	char *target = NULL;
-	int availfd, live, known, to;
+	int availfd, live, known, to, rc;
 	double t0 = znow();
 
 	open_locked(linkpath, sp);
@@ -758,9 +764,11 @@ switch_link(const char *op)
 		close(availfd);
 		return to;
 	}
-	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
+	if ((rc = zsymlink_replace(sp->dirfd, sp->base, target)) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
+	if (rc == 1)
+		zerr("%s is replaced but not synced to disk", linkpath);
 	nginx_apply(sp, linkpath, t0);
 	zinfo("switched %s from %s to %s in %.3f s", linkpath,
 	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
