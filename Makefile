@@ -123,3 +123,4 @@ clean:
 .SECONDARY:
 
 -include $(LIBOBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)
+-include fuzz.mk

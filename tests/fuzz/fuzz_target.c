@@ -1,0 +1,62 @@
+/*
+ * zdd-health's command-line targets, --resolve and --header checks, and
+ * the display form of a URL.  The display form is what may be printed:
+ * after the scheme it must carry no userinfo ('@'), no fragment, and a
+ * query only as the mark "?…", so that no credential or token in a URL
+ * ever reaches a log.  A header that passes may not hold a CR or LF
+ * (which would let it smuggle a second header).
+ */
+#include <strings.h>
+
+#include "fuzz.h"
+#include "target.h"
+
+static void
+check_show(const char *url)
+{
+	char *show = zurl_show(url);
+	const char *a, *q;
+
+	FUZZ_CHECK(show != NULL);
+	if ((a = strstr(show, "://")) != NULL) {
+		a += 3;
+		FUZZ_CHECK(strchr(a, '#') == NULL);
+		/* A '@' could only come from the host part being dropped. */
+		FUZZ_CHECK(strchr(a, '@') == NULL ||
+		    strchr(a, '@') > a + strcspn(a, "/?"));
+		if ((q = strchr(a, '?')) != NULL)
+			FUZZ_CHECK(strcmp(q, "?…") == 0);
+	}
+	free(show);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ztarget t;
+	size_t pos = (size_t)-1;
+	const char *why = NULL;
+	char *s = fuzz_str(data, size);
+	size_t len = strlen(s);
+
+	if (ztarget_parse(s, &t, &pos, &why) == 0) {
+		FUZZ_CHECK(t.url != NULL && t.show != NULL);
+		/* The scheme is matched without regard to case. */
+		FUZZ_CHECK(strncasecmp(t.url, "http://", 7) == 0 ||
+		    strncasecmp(t.url, "https://", 8) == 0);
+		check_show(t.url);
+		ztarget_free(&t);
+	} else if (why != NULL)
+		FUZZ_CHECK(pos <= len);
+	check_show(s);
+	pos = (size_t)-1;
+	if (zresolve_check(s, &pos, &why) == -1)
+		FUZZ_CHECK(pos <= len);
+	pos = (size_t)-1;
+	if (zheader_check(s, &pos, &why) == 0)
+		FUZZ_CHECK(strpbrk(s, "\r\n") == NULL);
+	else
+		FUZZ_CHECK(pos <= len);
+	free(s);
+	return 0;
+}
