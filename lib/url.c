@@ -25,7 +25,14 @@ authority(const char *url, size_t *len, size_t *schemelen)
 	*schemelen = (size_t)(p - url);
 	a = p + 3;
 	end = a + strcspn(a, "/?#");
-	at = memchr(a, '@', (size_t)(end - a));
+	/*
+	 * Userinfo ends at the last '@': a password with an unencoded '@'
+	 * must not show its tail as if it were the host.
+	 */
+	at = NULL;
+	for (p = a; p < end; p++)
+		if (*p == '@')
+			at = p;
 	if (at != NULL)
 		a = at + 1;
 	*len = (size_t)(end - a);

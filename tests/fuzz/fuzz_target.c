@@ -1,15 +1,17 @@
 /*
- * zdd-health's command-line targets, --resolve and --header checks, and
- * the display form of a URL.  The display form is what may be printed:
- * after the scheme it must carry no userinfo ('@'), no fragment, and a
- * query only as the mark "?…", so that no credential or token in a URL
- * ever reaches a log.  A header that passes may not hold a CR or LF
- * (which would let it smuggle a second header).
+ * zdd-health's command-line targets, --resolve and --header checks, the
+ * display form of a URL (lib/target) and the redacted form zdd-notify
+ * prints of a webhook URL (lib/url).  The display form is what may be
+ * printed: after the scheme it must carry no userinfo ('@'), no
+ * fragment, and a query only as the mark "?…", so that no credential or
+ * token in a URL ever reaches a log.  A header that passes may not hold a
+ * CR or LF (which would let it smuggle a second header).
  */
 #include <strings.h>
 
 #include "fuzz.h"
 #include "target.h"
+#include "url.h"
 
 static void
 check_show(const char *url)
@@ -28,6 +30,29 @@ check_show(const char *url)
 			FUZZ_CHECK(strcmp(q, "?…") == 0);
 	}
 	free(show);
+}
+
+/*
+ * A redacted webhook URL shows the scheme and host only: after "://"
+ * no userinfo (no '@'), and nothing after the host but "/…".
+ */
+static void
+check_redact(const char *url)
+{
+	char *r = zurl_redact(url), *h = zurl_host(url);
+	const char *a, *slash;
+
+	FUZZ_CHECK(r != NULL);
+	if ((a = strstr(r, "://")) != NULL) {
+		a += 3;
+		FUZZ_CHECK(strpbrk(a, "@?#") == NULL);
+		slash = strchr(a, '/');
+		FUZZ_CHECK(slash != NULL && strcmp(slash, "/…") == 0);
+	}
+	if (h != NULL)
+		FUZZ_CHECK(strpbrk(h, "@/?#") == NULL);
+	free(r);
+	free(h);
 }
 
 int
@@ -49,6 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (why != NULL)
 		FUZZ_CHECK(pos <= len);
 	check_show(s);
+	check_redact(s);
 	pos = (size_t)-1;
 	if (zresolve_check(s, &pos, &why) == -1)
 		FUZZ_CHECK(pos <= len);
