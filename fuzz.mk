@@ -9,9 +9,13 @@
 #   make fuzz-check     replay the seed corpora, then FUZZ_CHECK_SECONDS (3)
 #                       of fuzzing each: what tests/75-fuzz.t runs
 #
+# tests/fuzz/NAME.options holds extra libFuzzer flags for one harness.
+#
 # Included by the Makefile; every variable here starts with FUZZ.
 
 FUZZ_SECONDS	?= 60
+# Where fuzz_extract makes its trees: tmpfs, so fsync costs nothing.
+FUZZ_TMPDIR	?= /dev/shm
 FUZZ_CHECK_SECONDS ?= 3
 FUZZ_B		= build-fuzz
 FUZZ_CC		= clang
@@ -26,7 +30,7 @@ FUZZ_DEBS	= clang libclang-rt-14-dev llvm
 fuzz-build:
 	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) \
 	    CFLAGS='$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link' $(FUZZ_B)/libzdd.a
-	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@$(MAKE) -s --no-print-directory $(FUZZ_BINS)
 
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_B)/libzdd.a
 	$(FUZZ_CC) $(XCFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
@@ -40,7 +44,8 @@ fuzz:
 	@for f in $(FUZZ_NAMES); do \
 	    mkdir -p $(FUZZ_B)/corpus/$$f $(FUZZ_B)/crash/$$f; \
 	    echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
-	    $(FUZZ_B)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+	    TMPDIR=$(FUZZ_TMPDIR) $(FUZZ_B)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+		$$(cat tests/fuzz/$$f.options 2>/dev/null) \
 		-artifact_prefix=$(FUZZ_B)/crash/$$f/ -print_final_stats=1 -timeout=10 \
 		$(FUZZ_B)/corpus/$$f tests/fuzz/corpus/$$f \
 		>$(FUZZ_B)/log/$$f.log 2>&1; \

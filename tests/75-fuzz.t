@@ -28,13 +28,16 @@ for c in "$TOP"/tests/fuzz/fuzz_*.c; do
 	nseed=$(find "$seeds" -type f 2>/dev/null | wc -l)
 	ok "$f has a seed corpus" test "$nseed" -gt 0
 	mkdir -p "$T/$name/corpus" "$T/$name/crash"
+	opts=$(cat "$TOP/tests/fuzz/$name.options" 2>/dev/null)
 	# -runs=0 runs every input of the corpus once and stops.
-	TMPDIR=$T run "$bin" -runs=0 -timeout=10 "$seeds"
+	# shellcheck disable=SC2086
+	TMPDIR=$T run "$bin" -runs=0 -timeout=10 $opts "$seeds"
 	is "$f replays its $nseed seeds" "$rc" 0
 	[ "$rc" = 0 ] || echo "$err" | grep -E 'ERROR|broken promise|SUMMARY|Test unit' | head -n 5 | sed 's/^/# /'
 	[ "$secs" -gt 0 ] || continue
 	cp "$seeds"/* "$T/$name/corpus/"
-	TMPDIR=$T run "$bin" -max_total_time="$secs" -timeout=10 \
+	# shellcheck disable=SC2086
+	TMPDIR=$T run "$bin" -max_total_time="$secs" -timeout=10 $opts \
 	    -print_final_stats=1 -artifact_prefix="$T/$name/crash/" \
 	    "$T/$name/corpus"
 	runs=$(echo "$err" | awk '/stat::number_of_executed_units/ { print $2 }')

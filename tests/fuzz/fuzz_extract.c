@@ -12,6 +12,11 @@
  * release is deleted with zrmtree_at(), as zdd-release deletes a refused
  * one.  The shape follows libarchive's own write_disk fuzzer: a private
  * directory made once in LLVMFuzzerInitialize, emptied after each run.
+ *
+ * extract.options raises libFuzzer's malloc limit to 4200 MiB: a cpio
+ * header may claim a 4 GiB symlink target, which libarchive allocates
+ * (address space only: zdd-release stays at 5 MiB of RSS and refuses the
+ * archive with 65; the seed oom-cpio-4g-symlink keeps that so).
  */
 #include <dirent.h>
 #include <errno.h>
