@@ -415,7 +415,7 @@ int
 zrelease_complete(struct zroot *r, const char *id)
 {
 	struct dirent *de;
-	int fd, any = 0;
+	int fd, e, any = 0;
 	DIR *d;
 
 	/*
@@ -425,16 +425,25 @@ zrelease_complete(struct zroot *r, const char *id)
 	 */
 	fd = openat(r->relfd, id, DIRFLAGS | O_NOFOLLOW);
 	if (fd == -1)
-		return 0;
+		return answer_errno(errno) ? 0 : -1;
 	if ((d = fdopendir(fd)) == NULL) {
+		e = errno;
 		close(fd);
-		return 0;
+		errno = e;
+		return -1;
 	}
+	errno = 0;
 	while (!any && (de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 &&
 		    strcmp(de->d_name, "..") != 0)
 			any = 1;
+	e = errno;
 	closedir(d);
+	/* An I/O error is not "incomplete": say so. */
+	if (!any && e != 0) {
+		errno = e;
+		return -1;
+	}
 	return any;
 }
 

@@ -77,7 +77,10 @@ int	zroot_link_target(struct zroot *r, const char *name, char *buf,
  * -1 with ENOENT if it is not there, EINVAL if it is not a release.
  */
 int	zroot_resolve(struct zroot *r, const char *arg, char *buf, size_t size);
-/* Whether releases/ID is a whole release directory. */
+/*
+ * Whether releases/ID is a whole release directory: 1 or 0, or -1 (errno
+ * set) when an error keeps it from telling.
+ */
 int	zrelease_complete(struct zroot *r, const char *id);
 /* Point link name at releases/ID atomically (a relative symlink). */
 int	zroot_set_link(struct zroot *r, const char *name, const char *id);

@@ -148,10 +148,14 @@ link_release(struct zroot *r, const char *link, char *operand)
 		    strchr(operand, '/') ? "" : "releases/", operand);
 	}
 	free(operand);
-	if (!zrelease_complete(r, id))
+	if ((rc = zrelease_complete(r, id)) == -1)
+		zdie(zexit_errno(errno), "cannot read releases/%s", id);
+	if (rc == 0)
 		zdiex(EX_NOINPUT, "cannot link %s: releases/%s is incomplete",
 		    link, id);
 	have_prev = zroot_link_target(r, link, prev, sizeof prev) >= 0;
+	if (!have_prev && errno != ENOENT && errno != EINVAL)
+		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
 	if (!have_prev && errno != ENOENT)
 		zdiex(EX_DATAERR, "%s: not a link to a release, left alone",
 		    link);
@@ -197,6 +201,8 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	rc = zroot_link_target(r, link, prev, sizeof prev);
 	if (rc == -1 && errno == ENOENT)
 		zdiex(EX_NOINPUT, "cannot roll back %s: no such link", link);
+	if (rc == -1 && errno != EINVAL)
+		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
 	if (rc == -1)
 		zdiex(EX_DATAERR, "%s: not a link to a release, left alone",
 		    link);
@@ -204,8 +210,12 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 		zdie(zexit_errno(errno), "cannot read %s/releases", r->path);
 	/* Walk back from the live release by name, over bad ones. */
 	for (i = n; i-- > 0;) {
-		if (strcmp(v[i].id, prev) >= 0 || v[i].bad ||
-		    !zrelease_complete(r, v[i].id))
+		if (strcmp(v[i].id, prev) >= 0 || v[i].bad)
+			continue;
+		if ((rc = zrelease_complete(r, v[i].id)) == -1)
+			zdie(zexit_errno(errno), "cannot read releases/%s",
+			    v[i].id);
+		if (rc == 0)
 			continue;
 		if (--left == 0) {
 			target = v[i].id;
