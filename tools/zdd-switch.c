@@ -552,9 +552,15 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	if (master != -1 && !zngx_is_master(master))
 		master = -1;
 	if (master != -1 &&
-	    (nold = zngx_children(master, old, WORKERS_MAX)) == -1)
-		zdie(EX_OSERR, "cannot list the workers of nginx (pid %d)",
-		    (int)master);
+	    (nold = zngx_children(master, old, WORKERS_MAX)) == -1) {
+		/* Nothing reloaded yet: the old file goes back. */
+		int e = errno;
+
+		restore(s);
+		errno = e;
+		zdie(zexit_errno(e), "cannot list the workers of nginx (pid "
+		    "%d), %s is as it was", (int)master, what);
+	}
 	if (reload_cmd != NULL) {
 		const char *argv[] = { "/bin/sh", "-c", reload_cmd, NULL };
 
