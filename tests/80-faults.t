@@ -42,7 +42,8 @@ run cc -static -Wall -Wextra -Werror -o "$T/fiu-clean" "$TOP/tests/fiu-clean.c"
 is "tests/fiu-clean.c builds" "$rc" 0
 
 POINTS="posix/io/oc/open posix/io/rw/write posix/io/rw/pwrite
-posix/io/sync/fsync posix/io/dir/rename posix/io/dir/unlink zdd/io/openat
+posix/io/sync/fsync posix/io/dir/rename posix/io/dir/unlink posix/io/dir/opendir
+posix/io/dir/fdopendir zdd/io/openat
 zdd/io/mkdir zdd/io/renameat zdd/io/unlinkat zdd/io/symlinkat zdd/io/linkat
 zdd/io/syncfs zdd/io/fdatasync"
 ERRNOS="5 28 13"	# EIO, ENOSPC, EACCES
@@ -147,7 +148,7 @@ check_root() {
 	left=$(ls -A "$R/.zdd/tmp" 2>/dev/null | wc -l)
 	if [ "$left" -gt 0 ]; then
 		case $2 in
-		zdd/io/unlinkat | zdd/io/openat | posix/io/oc/open) ;;
+		zdd/io/unlinkat | zdd/io/openat | posix/io/oc/open | posix/io/dir/fdopendir) ;;
 		*) note "$1 left work in .zdd/tmp under $2" ;;
 		esac
 	fi

@@ -12,8 +12,8 @@
 # zdd-switch writes, nginx -t content with it; the next run works.
 . "$(dirname "$0")/lib.sh"
 
-STEPS=${KILL_STEPS:-100}	# most kill points per tool, spread over its calls
-RANDOM_KILLS=${KILL_RANDOM:-12}
+STEPS=${KILL_STEPS:-60}	# most kill points per tool, spread over its calls
+RANDOM_KILLS=${KILL_RANDOM:-8}
 asan=
 [ -n "${SANLOG:-}" ] && asan=1
 
@@ -110,12 +110,16 @@ steps() {
 		>/dev/null 2>&1
 	cat "$T/count"
 }
-# points N: at most STEPS kill points spread over 1..N.
+# points N [FIRST]: at most STEPS kill points over 1..N: every one of the
+# FIRST steps, the rest spread evenly over what follows.
 points() {
 	if [ "$1" -le "$STEPS" ]; then
 		seq 1 "$1"
 	else
-		awk -v n="$1" -v s="$STEPS" 'BEGIN { for (i = 0; i < s; i++) print 1 + int(i * n / s) }'
+		awk -v n="$1" -v s="$STEPS" -v f="${2:-0}" 'BEGIN {
+			for (i = 1; i <= f; i++) print i
+			for (i = 0; i < s - f; i++) print f + 1 + int(i * (n - f) / (s - f))
+		}'
 	fi
 }
 # killat K CMD...: run CMD, killed before its Kth counted call.
@@ -312,7 +316,9 @@ if [ -z "$asan" ]; then
 	# shellcheck disable=SC2086
 	N=$(steps $SW flip)
 	killed=0 done_=0
-	for k in $(points "$N"); do
+	# The file work comes first; most later steps poll /proc for
+	# nginx's new workers.
+	for k in $(points "$N" 40); do
 		# shellcheck disable=SC2086
 		killat "$k" $SW flip
 		outcome zdd-switch
