@@ -125,6 +125,18 @@ is "stdin: source" "$(mf "$(basename "$out")" source)" stdin
 is "stdin: sha256 of the stream" "$(mf "$(basename "$out")" sha256)" \
 	"$(sha256sum "$T/app.tar.xz" | cut -d' ' -f1)"
 
+run sh -c "cat '$T/app.zip' | zdd-release -r '$R' --strip 1 -"
+is "zip on stdin: exit 0" "$rc" 0
+is "zip on stdin: content read as a stream" "$(cat "$out/public/css/app.css")" 'body{}'
+if command -v git >/dev/null; then
+	G=$T/repo
+	git init -q "$G" && cp -r "$A/public" "$G/" &&
+		git -C "$G" add -A && git -C "$G" -c user.name=t -c user.email=t@t \
+		commit -qm one
+	run sh -c "git -C '$G' archive --format=tar HEAD | zdd-release -r '$R' -"
+	is "git archive | zdd-release -: exit 0" "$rc" 0
+	ok "git archive | zdd-release -: the tree" same "$A/public" "$out/public"
+fi
 run zdd-release -r "$R" "$T/app.tar.gz"
 ok "no --strip: top directory kept" same "$A" "$out/app"
 tar -czf "$T/public.tgz" -C "$T/src" app/public
