@@ -26,7 +26,7 @@
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
-#define MAXNLINK	60000	/* below ext4's 65000 hard links per inode */
+#define MAXNLINK	60000	/* ext4 allows 65000 links per inode */
 
 struct node {
 	char	*path;
@@ -61,7 +61,7 @@ struct zar {
 	int	 dirfd;
 	struct node *nodes;
 	size_t	 nnodes, capnodes;
-	size_t	*table;		/* indexes + 1 into nodes; 0 is empty */
+	size_t	*table;		/* index + 1 into nodes; 0: empty */
 	size_t	 tabsize;
 	struct zar_stats st;
 	char	 err[600];
@@ -326,7 +326,8 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 			;
 		else if (n == 2 && p[0] == '.' && p[1] == '.') {
 			if (clen == 0) {
-				*why = "symlink that resolves outside the release";
+				*why = "symlink that resolves outside the "
+				    "release";
 				return -1;
 			}
 			while (clen > 0 && cur[clen] != '/')
@@ -336,7 +337,8 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 			size_t prev = clen;
 
 			if (clen + n + 2 > sizeof cur) {
-				*why = "symlink that resolves to a name too long";
+				*why = "symlink that resolves to a name too "
+				    "long";
 				return -1;
 			}
 			if (clen > 0)
@@ -354,11 +356,12 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 					    "the release";
 					return -1;
 				}
-				/* Drop the link's name; go on from its target. */
+				/* Drop the link's name, go on from its target. */
 				clen = prev;
 				cur[clen] = '\0';
-				if ((size_t)snprintf(tmp, sizeof tmp, "%s/%s",
-				    nd->target, *c ? c + 1 : "") >= sizeof tmp) {
+				n = (size_t)snprintf(tmp, sizeof tmp, "%s/%s",
+				    nd->target, *c ? c + 1 : "");
+				if (n >= sizeof tmp) {
 					*why = "symlink chain too long";
 					return -1;
 				}
@@ -619,7 +622,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	if (z->o.readonly && !kept(z, path))
 		mode &= ~0222;
 	if (z->dirfd != -1 && (pfd = parent(z, path, &base)) == -1)
-		return fail(z, errno, "cannot create the directory of %s", path);
+		return fail(z, errno, "cannot create the directory of %s",
+		    path);
 	if (z->o.dedupe_fd != -1 && !e->sparse && !kept(z, path)) {
 		int dfd = dparent(z, path, &obase);
 		if (dfd != -1)
@@ -892,7 +896,8 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 			if ((tfd = walk(z->dirfd, tpath, 0, &tbase)) == -1)
 				return fail(z, errno, "cannot link %s", path);
 			pfd = parent(z, path, &base);
-			rc = pfd == -1 || linkat(tfd, tbase, pfd, base, 0) == -1;
+			rc = pfd == -1 ||
+			    linkat(tfd, tbase, pfd, base, 0) == -1;
 			close(tfd);
 			if (rc)
 				return fail(z, errno, "cannot link %s", path);
