@@ -87,7 +87,7 @@ lint: deps
 	mandoc -Tlint -Wwarning man/*.[17]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -D_GNU_SOURCE -Ilib lib tools
-	shellcheck -s sh tests/deps.sh tests/run .ci/run examples/*.sh bench/*.sh
+	shellcheck -s sh tests/deps.sh tests/run .ci/run $(wildcard examples/*.sh bench/*.sh)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -196,6 +196,24 @@ wait $holder
 run env ZDD_LOCK_WAIT=soon zdd-link -r "$R" $B2
 is "bad ZDD_LOCK_WAIT: exit 64" "$rc" 64
 
+# A root or .zdd/ that another user can write is refused before any change.
+chmod 0777 "$R"
+run zdd-link -r "$R" $B2
+is "world-writable root: exit 77" "$rc" 77
+is "world-writable root: says why" "$err" "zdd-link: $R is writable by other users (mode 0777): refusing to deploy there"
+chmod 0755 "$R"
+chmod 0775 "$R/.zdd"
+run zdd-link -r "$R" --rollback
+is "group-writable .zdd: exit 77" "$rc:$err" "77:zdd-link: $R/.zdd is writable by other users (mode 0775): refusing to deploy there"
+chmod 0755 "$R/.zdd"
+chown 65534 "$R/releases"
+run zdd-link -r "$R" $B2
+is "releases/ of another user: exit 77" "$rc:$err" "77:zdd-link: $R/releases belongs to another user (uid 65534): refusing to deploy there"
+chown 0 "$R/releases"
+is "after the refusals current is unchanged" "$(readlink "$R/current")" "releases/$B2"
+run zdd-link -r "$R" --list
+is "reading (--list) is allowed on any root" "$rc" 0
+
 # The swap is atomic: a reader never sees current missing or dangling.
 zdd-link -r "$R" -q $A >/dev/null
 python3 - "$R" >"$T/reader" <<'PY' &
@@ -226,5 +244,17 @@ read -r reads bad <"$T/reader"
 is "300 swaps under a reader ($reads reads): never missing" "$bad" 0
 like "the reader did read" "$reads" '^[0-9]{3,}$'
 is "no temporary names left in the root" "$(ls -A "$R" | grep -c zdd-)" 0
+
+# revisions.log names the account that ran the deploy, even when $USER
+# still names the one that logged in (su, setpriv, sudo -u).
+R=$T/nobody
+mkrel $A
+mkrel $B2
+ln -s releases/$B2 "$R/current"
+chown -R 65534:65534 "$R"
+run env USER=root setpriv --reuid=65534 --regid=65534 --clear-groups zdd-link -r "$R" --rollback
+is "rollback as another account: exit 0" "$rc" 0
+is "rollback as another account: revisions.log names that account" \
+	"$(cat "$R/revisions.log")" "nobody rolled back to release $A"
 
 done_testing

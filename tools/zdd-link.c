@@ -43,6 +43,8 @@ lock_root(struct zroot *r, double wait)
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s is locked: %s", r->path,
 			    r->holder);
+		if (errno == EPERM && r->holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", r->holder);
 		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", r->path);
 	}
 }

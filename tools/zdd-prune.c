@@ -201,6 +201,8 @@ main(int argc, char *argv[])
 	if (!zopt.dry_run && zroot_lock(&r, wait) == -1) {
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s is locked: %s", r.path, r.holder);
+		if (errno == EPERM && r.holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", r.holder);
 		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", r.path);
 	}
 	if (zroot_releases(&r, &v, &n, 1) == -1)
