@@ -385,6 +385,14 @@ is "releases/ not writable: nothing in tmp" "$(find "$R4/.zdd/tmp" -mindepth 1 |
 is "releases/ not writable: no manifest left" "$(ls "$R4/.zdd/manifests" | wc -l)" 1
 chmod 755 "$R4/releases"
 
+# A root that another user can write is refused before anything is made.
+R10=$T/root10
+mkdir -p "$R10" && chmod 777 "$R10"
+run zdd-release -r "$R10" --strip 1 "$T/app.tar"
+is "world-writable root: 77" "$rc" 77
+like "world-writable root: says so" "$err" 'writable by other users'
+is "world-writable root: nothing made" "$(find "$R10/releases" "$R10/.zdd/tmp" -mindepth 1 2>/dev/null | wc -l)" 0
+
 # --- the lock ---------------------------------------------------------
 R5=$T/root5
 zdd-release -r "$R5" --strip 1 "$T/app.tar" >/dev/null

@@ -535,6 +535,8 @@ main(int argc, char *argv[])
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s is locked: %s", g.r.path,
 			    g.r.holder);
+		if (errno == EPERM && g.r.holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", g.r.holder);
 		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", g.r.path);
 	}
 	checkstop();
