@@ -565,6 +565,28 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 	return n > 0;
 }
 
+/* pwrite(2) of all of buf, however many calls that takes. */
+static int
+write_all(int fd, const void *buf, size_t len, int64_t off)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, p, len, (off_t)off)) <= 0) {
+			if (n == 0)
+				errno = EIO;
+			if (n == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int
 copy_prefix(int from, int to, uint64_t n)
 {
@@ -580,7 +602,7 @@ copy_prefix(int from, int to, uint64_t n)
 				errno = EIO;
 			return -1;
 		}
-		if (pwrite(to, buf, (size_t)r, o) != r)
+		if (write_all(to, buf, (size_t)r, o) == -1)
 			return -1;
 		o += r;
 	}
@@ -692,9 +714,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			close(old);
 			old = -1;
 		}
-		if (pwrite(fd, buf, len, off) != (ssize_t)len) {
-			rc = fail(z, errno ? errno : EIO, "cannot write %s",
-			    path);
+		if (write_all(fd, buf, len, off) == -1) {
+			rc = fail(z, errno, "cannot write %s", path);
 			break;
 		}
 	}

@@ -323,6 +323,13 @@ run zdd-release -r "$R3" --max-files 50 "$T/h-many.ar"
 is "--max-files 50 for 50 entries: 0" "$rc" 0
 rm -rf "$R3/releases/"* "$R3/.zdd/manifests"
 
+tar -cf "$T/h-none.ar" -T /dev/null
+hostile none "the artifact holds nothing$"
+tar -cf "$T/h-stripped.ar" -C "$T/src" app/.env
+run zdd-release -r "$R3" --strip 2 "$T/h-stripped.ar"
+is "nothing left once stripped: 65" "$rc" 65
+like "nothing left once stripped: says so" "$err" 'holds nothing once stripped'
+is "nothing left once stripped: nothing made" "$(nrel_ "$R3")" "0 0 0"
 mkdir -p "$T/rnd"
 for i in $(seq 1 100); do head -c 4000 /dev/urandom >"$T/rnd/r$i"; done
 tar -czf "$T/rnd.tgz" -C "$T" rnd

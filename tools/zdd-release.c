@@ -610,6 +610,13 @@ main(int argc, char *argv[])
 		bail(e == 0 ? EX_DATAERR : zexit_errno(e));
 	}
 	zs = zar_stats(z);
+	/* An empty release is a broken build, and zdd-link refuses it. */
+	if (zs->entries == 0) {
+		zerrx("%s: the artifact holds nothing%s",
+		    strcmp(source, "-") ? argv[0] : "stdin",
+		    zo.strip ? " once stripped" : "");
+		bail(EX_DATAERR);
+	}
 	for (i = 0; i < g.nlinks; i++)
 		check_link_parents(z, &g.links[i]);
 	for (i = 0; i < g.nlinks; i++) {
