@@ -757,7 +757,9 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	if (rc == 0 && fd != -1) {
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, e->mtime };
 
-		if (ftruncate(fd, (off_t)end) == -1 || fchmod(fd, mode) == -1 ||
+		/* Only a sparse file can end in a hole that needs it. */
+		if ((e->sparse && ftruncate(fd, (off_t)end) == -1) ||
+		    fchmod(fd, mode) == -1 ||
 		    futimens(fd, ts) == -1)
 			rc = fail(z, errno, "cannot write %s", path);
 	}
