@@ -409,9 +409,11 @@ is "world-writable root: nothing made" "$(find "$R10/releases" "$R10/.zdd/tmp" -
 # --- the lock ---------------------------------------------------------
 R5=$T/root5
 zdd-release -r "$R5" --strip 1 "$T/app.tar" >/dev/null
-spawn flock "$R5/.zdd/lock" sleep 2
+# held LOCK: wait until someone holds it.
+held() { i=0; while flock -n "$1" true && [ $i -lt 200 ]; do sleep 0.02; i=$((i + 1)); done; }
+spawn flock "$R5/.zdd/lock" sleep 3
 lockpid=$last_pid
-sleep 0.3
+held "$R5/.zdd/lock"
 run zdd-release -r "$R5" --strip 1 "$T/app.tar"
 is "locked: 75" "$rc" 75
 like "locked: says by whom" "$err" "^zdd-release: $R5 is locked"
@@ -420,7 +422,7 @@ is "--lock-wait: waits, then 0" "$rc" 0
 stop "$lockpid"
 spawn flock "$R5/.zdd/lock" sleep 1
 lockpid=$last_pid
-sleep 0.3
+held "$R5/.zdd/lock"
 ZDD_LOCK_WAIT=10 run zdd-release -r "$R5" --strip 1 "$T/app.tar"
 is "ZDD_LOCK_WAIT: waits, then 0" "$rc" 0
 stop "$lockpid"
