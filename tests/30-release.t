@@ -379,6 +379,23 @@ is "links inside, through a link to ..: exit 0" "$rc" 0
 is "links inside: resolve" "$(cat "$out/to-f")" deep
 is "hard link inside: same inode" "$(stat -c %i "$out/h")" "$(stat -c %i "$out/d/e/f")"
 
+# cpio's newc carries a hard-linked file's data on the last of its names.
+HL=$T/hl/app
+mkdir -p "$HL" && echo "shared content" >"$HL/a" && ln "$HL/a" "$HL/b" &&
+	ln "$HL/a" "$HL/c" && echo other >"$HL/d"
+(cd "$T/hl" && find app | cpio --quiet -o -H newc >"$T/hl.cpio")
+R11=$T/root11
+mkdir -p "$R11/releases"
+for pass in 1 2; do
+	p=$(zdd-release -r "$R11" --dedupe --strip 1 "$T/hl.cpio" | zdd-link -r "$R11" -)
+	is "cpio hard links, pass $pass: one inode for three names" \
+		"$(stat -c %i "$p/a" "$p/b" "$p/c" | sort -u | wc -l)" 1
+	is "cpio hard links, pass $pass: link count" "$(stat -c %h "$p/b")" \
+		"$((pass * 3))"
+	is "cpio hard links, pass $pass: content" "$(cat "$p/a" "$p/b" "$p/c" "$p/d")" \
+		"$(printf 'shared content\nshared content\nshared content\nother')"
+done
+
 # As an unprivileged user, owners are not restored and the run works.
 R4=$T/root4
 mkdir -p "$R4" && chown 65534:65534 "$R4"
