@@ -311,6 +311,7 @@ hostile bomb-zip "entry 'zeros': the artifact expands past 1048576 bytes" --max-
 hostile many "entry 'f010': is past the limit of 10 entries" --max-files 10
 hostile zip-dotdot "entry '../sentinel/pwned': path with a '..' component"
 hostile zip-abs "entry '/tmp/zdd-zipabs/pwned': absolute path"
+ok "zip-abs: nothing at the absolute path" test ! -e /tmp/zdd-zipabs
 hostile jar-dotdot "entry 'META-INF/../../sentinel/pwned': path with a '..' component"
 # The zip bomb's headers declare sizes of zero: the limit counts bytes.
 ok "bomb-zip: local headers declare size 0" python3 -c '
