@@ -31,6 +31,11 @@
 /* The most of a body that is read; a longer one fails a body check. */
 #define BODY_MAX	(1 << 20)
 
+/* What a write callback returns to stop a transfer (libcurl 7.87). */
+#ifndef CURL_WRITEFUNC_ERROR
+#define CURL_WRITEFUNC_ERROR 0xFFFFFFFF
+#endif
+
 enum { OPT_ATTEMPTS = 256, OPT_CACERT, OPT_JSON, OPT_RESOLVE,
     OPT_SUCCESSES };
 
@@ -52,6 +57,7 @@ struct probe {
 	int	 passed;	/* done: healthy */
 	int	 exhausted;	/* done: out of attempts */
 	char	 reason[512];	/* why the last attempt failed */
+	char	 cut[512];	/* why the attempt after passes was cut */
 };
 
 /* Globals, so that handles left in flight at exit stay reachable. */
@@ -123,18 +129,18 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	if (contains == NULL && nexpect == 0) {
 		/* The status is known; stop before an endless body. */
 		p->skipped = 1;
-		return n == 0 ? 1 : 0;
+		return CURL_WRITEFUNC_ERROR;
 	}
 	if (p->len + n > BODY_MAX) {
 		p->overflow = 1;
-		return n == 0 ? 1 : 0;
+		return CURL_WRITEFUNC_ERROR;
 	}
 	if (p->len + n + 1 > p->cap) {
 		cap = p->cap ? p->cap : 4096;
 		while (cap < p->len + n + 1)
 			cap *= 2;
 		if ((nb = realloc(p->body, cap)) == NULL)
-			return n == 0 ? 1 : 0;
+			return CURL_WRITEFUNC_ERROR;
 		p->body = nb;
 		p->cap = cap;
 	}
@@ -378,18 +384,22 @@ finish(struct probe *p, CURLcode code, double now)
 static void
 cut(struct probe *p, double now)
 {
-	char why[sizeof p->reason];
+	char why[sizeof p->reason], t[32];
 
 	p->time = now - p->started;
 	late(p, "by the deadline", why, sizeof why);
 	/*
-	 * A finished attempt's reason says more than "no response" of one
-	 * cut short, unless the earlier ones failed the same way.
+	 * A finished attempt's failure ("status 503") says more than the
+	 * "no response" of one cut short; passes before the cut are told
+	 * in report().
 	 */
-	if (p->reason[0] == '\0' || p->streak > 0)
+	if (p->streak > 0)
+		snprintf(p->cut, sizeof p->cut, "%s", why);
+	else if (p->reason[0] == '\0')
 		snprintf(p->reason, sizeof p->reason, "%s", why);
-	zdebug("%s: attempt %llu: - in %.1f ms: %s", p->t.show,
-	    (unsigned long long)p->attempts + 1, p->time * 1000, why);
+	fmt_time(t, sizeof t, p->time);
+	zdebug("%s: attempt %llu: - in %s: %s", p->t.show,
+	    (unsigned long long)p->attempts + 1, t, why);
 	/*
 	 * The handle is left in the multi handle on purpose: removing it
 	 * can wait for a resolver thread, and the deadline is a promise.
@@ -464,9 +474,10 @@ report(int elapsed_ms)
 		p = &probes[i];
 		if (!p->passed && p->reason[0] == '\0')
 			snprintf(p->reason, sizeof p->reason,
-			    "%llu of %llu passes in a row",
+			    "%llu of %llu passes in a row%s%.200s",
 			    (unsigned long long)p->streak,
-			    (unsigned long long)successes);
+			    (unsigned long long)successes,
+			    p->cut[0] ? ", then " : "", p->cut);
 		if (!p->passed)
 			healthy = 0;
 	}
@@ -637,7 +648,16 @@ main(int argc, char *argv[])
 		if (ztarget_parse(argv[i], &probes[i].t, &pos, &why) == -1) {
 			if (why == NULL)
 				zdie(EX_OSERR, "out of memory");
-			/* The target may hold a secret: show only its form. */
+			/*
+			 * A URL may hold a secret: show what zurl_show()
+			 * keeps of it.  Something that is no URL at all
+			 * ("localhost:8080") is shown as it is, unless it has
+			 * a user in it.
+			 */
+			if (strstr(argv[i], "://") == NULL &&
+			    strchr(argv[i], '@') == NULL)
+				zdiex(EX_USAGE, "%s: not a target: %s",
+				    argv[i], why);
 			probes[i].t.show = zurl_show(argv[i]);
 			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
 			    probes[i].t.show ? probes[i].t.show : "target",
