@@ -204,6 +204,16 @@ run timeout 20 zdd-health -d 1 -t 0.4 "http://127.0.0.1:$port_hang/" \
 is "two hanging, one up: exit 1" "$rc" 1
 is "two hanging, one up: two reasons" "$(printf '%s\n' "$err" | wc -l)" 2
 
+# Targets are probed at once: eight that never answer, one attempt of a
+# second each, are done long before eight seconds.
+set --
+for i in 1 2 3 4 5 6 7 8; do
+	set -- "$@" "http://127.0.0.1:$port_hang/$i"
+done
+run timeout 6 zdd-health --attempts 1 -t 1 "$@"
+is "eight hanging at once: exit 1 (not killed by timeout)" "$rc" 1
+is "eight hanging at once: eight reasons" "$(printf '%s\n' "$err" | grep -c ': no response within 1 s$')" 8
+
 # A trickling server: the per-attempt timeout cuts each attempt.
 serve trickle trickle
 run timeout 20 zdd-health -d 1.5 -t 0.6 "http://127.0.0.1:$port_trickle/"

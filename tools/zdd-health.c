@@ -167,7 +167,6 @@ start(struct probe *p, double now, double end)
 	p->errbuf[0] = '\0';
 	p->len = 0;
 	p->overflow = p->skipped = 0;
-	p->status = 0;
 	p->started = now;
 	p->limit = limit;
 	curl_easy_setopt(h, CURLOPT_URL, p->t.url);
@@ -344,6 +343,7 @@ finish(struct probe *p, CURLcode code, double now)
 	char why[sizeof p->reason], t[32];
 	int ok;
 
+	p->status = 0;
 	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->status);
 	p->time = now - p->started;
 	p->attempts++;
