@@ -124,6 +124,12 @@ is "up --json: targets" "$(jget '[t["target"] for t in d["targets"]]')" \
 	"[\"http://127.0.0.1:$port_up/health\",\"tcp://127.0.0.1:$port_up\"]"
 is "up --json: statuses" "$(jget '[t["status"] for t in d["targets"]]')" "[200,null]"
 is "up --json: no reasons" "$(jget '[t["reason"] for t in d["targets"]]')" "[null,null]"
+run sh -c "echo tcp://127.0.0.1:$port_up | zdd-health - http://127.0.0.1:$port_up/"
+is "target - from stdin: exit 0" "$rc" 0
+run sh -c ": | zdd-health -"
+is "target - from empty stdin: exit 64" "$rc" 64
+run sh -c "echo tcp://127.0.0.1:$port_up | zdd-health - -"
+is "two targets -: exit 64" "$rc" 64
 run zdd-health -v "tcp://127.0.0.1:$port_up"
 like "tcp -v: attempt line" "$err" "^zdd-health: tcp://127.0.0.1:$port_up: attempt 1: connected in [0-9.]+ ms: ok"
 

@@ -538,7 +538,8 @@ main(int argc, char *argv[])
 	const char *why;
 	double deadline = 60;
 	size_t pos, i;
-	int c, deadline_set = 0, healthy, elapsed, inflight;
+	char *stdin_arg = NULL;
+	int c, deadline_set = 0, healthy, elapsed, inflight, from_stdin = 0;
 
 	zinit(argv[0]);
 	zstatus_parse(status_arg, &accept_status, &pos, &why);
@@ -645,6 +646,13 @@ main(int argc, char *argv[])
 	if ((probes = calloc((size_t)argc, sizeof *probes)) == NULL)
 		zdie(EX_OSERR, "out of memory");
 	for (i = 0; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "-") == 0) {
+			if (from_stdin++)
+				zdiex(EX_USAGE, "only one target can be '-'");
+			if ((argv[i] = zoperand("-")) == NULL)
+				zdie(EX_USAGE, "cannot read a target from stdin");
+			stdin_arg = argv[i];
+		}
 		if (ztarget_parse(argv[i], &probes[i].t, &pos, &why) == -1) {
 			if (why == NULL)
 				zdie(EX_OSERR, "out of memory");
@@ -665,6 +673,7 @@ main(int argc, char *argv[])
 		}
 		nprobe++;
 	}
+	free(stdin_arg);
 	if (cacert != NULL && access(cacert, R_OK) == -1)
 		zdie(zexit_errno(errno), "--cacert %s", cacert);
 
