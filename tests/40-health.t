@@ -232,6 +232,13 @@ run timeout 20 zdd-health -d 1.5 -t 0.6 -c UP "http://127.0.0.1:$port_tbody/"
 is "trickled body, --contains: exit 1" "$rc" 1
 like "trickled body: reason" "$err" "status 200, body incomplete (within 0.6 s|by the deadline)$"
 
+serve stall stall-body
+run timeout 20 zdd-health -d 2 -t 1 "http://127.0.0.1:$port_stall/"
+is "stalled body, status only: exit 0 (the header is enough)" "$rc" 0
+run timeout 20 zdd-health -d 1.5 -t 0.6 -c UP "http://127.0.0.1:$port_stall/"
+is "stalled body, --contains: exit 1" "$rc" 1
+like "stalled body: reason" "$err" "status 200, body incomplete (within 0.6 s|by the deadline)$"
+
 # Huge and endless bodies: read at most 1 MiB.
 serve huge huge
 run timeout 20 zdd-health -d 1 "http://127.0.0.1:$port_huge/"

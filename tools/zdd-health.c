@@ -150,6 +150,30 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/*
+ * Without body checks the status is all that is needed: stop at the end
+ * of a final response's header, before a body that may never come.
+ */
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct probe *p = arg;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	if (contains != NULL || nexpect != 0)
+		return n;
+	if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
+	    (n == 1 && data[0] == '\n')) {
+		curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200) {
+			p->skipped = 1;
+			return CURL_WRITEFUNC_ERROR;
+		}
+	}
+	return n;
+}
+
 static void
 start(struct probe *p, double now, double end)
 {
@@ -190,6 +214,8 @@ start(struct probe *p, double now, double end)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, p);
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, p);
 		if (cacert != NULL)
 			curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
 		if (insecure) {
@@ -197,9 +223,9 @@ start(struct probe *p, double now, double end)
 			curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 		}
 	}
+	p->h = h;
 	if (curl_multi_add_handle(multi, h) != CURLM_OK)
 		zdiex(EX_SOFTWARE, "cannot add a curl handle");
-	p->h = h;
 }
 
 /* Why an attempt that ran out of time did: what it was still waiting for. */
