@@ -18,6 +18,7 @@ according to MODE:
   endless       200 with an endless chunked body
   flap          200 UP and 503 DOWN in turn, starting with UP
   close         accepts and closes at once
+  redirect      301 to /elsewhere
 
 --log FILE appends "METHOD PATH" and every request header, one a line,
 so tests can see what reached the server.  --tls CERT KEY serves HTTPS.
@@ -113,6 +114,10 @@ class Handler(socketserver.StreamRequestHandler):
                     self.send(200, UP)
                 else:
                     self.send(503, DOWN)
+            elif mode == "redirect":
+                self.wfile.write(b"HTTP/1.1 301 Moved Permanently\r\n"
+                                 b"Location: /elsewhere\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
             elif mode == "down":
                 self.send(503, DOWN)
             elif mode == "flap":
