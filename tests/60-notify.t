@@ -551,11 +551,12 @@ is "it posted to chat.postMessage with the bot token" \
 	"$(q '[R[0]["path"], R[0]["headers"]["authorization"], J[0]["channel"], J[0]["text"]]')" \
 	"[\"/api/chat.postMessage\", \"Bearer $TOKEN\", \"C024BE91L\", \"Deploying shop R7\"]"
 mark
-ZDD_SLACK_TOKEN=$TOKEN zn --update "$ref" -s success -a shop --release R7 --json
+ZDD_SLACK_TOKEN=$TOKEN zn -v --update "$ref" -s success -a shop --release R7 --json
 is "chat.update: exit 0" "$rc" 0
 is "it updated that message" "$(q '[R[0]["path"], J[0]["ts"], J[0]["channel"], J[0]["text"]]')" \
 	"[\"/api/chat.update\", \"${ref##*:}\", \"C024BE91L\", \"Deployed shop R7\"]"
 is "--json carries the same ref" "$(js "$out" 'O["ref"]')" "$ref"
+like "-v names Slack's API host only" "$err" "^zdd-notify: POST $SHOWN \\(slack\\), attempt 1"
 ZDD_SLACK_TOKEN=$TOKEN zn --update slack:C024BE91L:1.2 -s success
 is "updating a message Slack does not know exits 1" "$rc" 1
 like "with Slack's error" "$err" "rejected: message_not_found"
