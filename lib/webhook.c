@@ -600,11 +600,12 @@ teams(json_t *ev, const char *title, const char *msg, const char *link)
 	    "$schema", "http://adaptivecards.io/schemas/adaptive-card.json",
 	    "type", "AdaptiveCard", "version", "1.4", "body", body);
 	if (link != NULL)
-		json_object_set_new(card, "actions", json_pack("[{s:s s:s s:o}]",
-		    "type", "Action.OpenUrl", "title", "Details", "url",
-		    text(ZWH_WEBHOOK, link, 2000)));
+		json_object_set_new(card, "actions",
+		    json_pack("[{s:s s:s s:o}]", "type", "Action.OpenUrl",
+		    "title", "Details", "url", text(ZWH_WEBHOOK, link, 2000)));
 	return json_pack("{s:s s:[{s:s s:n s:o}]}", "type", "message",
-	    "attachments", "contentType", "application/vnd.microsoft.card.adaptive",
+	    "attachments",
+	    "contentType", "application/vnd.microsoft.card.adaptive",
 	    "contentUrl", "content", card);
 }
 

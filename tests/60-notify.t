@@ -201,6 +201,10 @@ zn -n --json -k discord -u "$H/discord/1/$SECRET" -s 0 -a shop hello
 is "-n --json carries the payload" \
 	"$(js "$out" '[O["dry_run"], O["sent"], O["payload"]["embeds"][0]["description"]]')" \
 	'[true, false, "hello"]'
+zn -n -k discord -u "$H/discord/1/$SECRET" -s 0 --update discord:12345
+is "-n --update prints only the payload" \
+	"$(printf '%s\n' "$out" | wc -l):$(js "$out" 'O["content"]')" "1:Deployed"
+like "and says it would PATCH the message" "$err" "would PATCH to $SHOWN \\(discord\\)"
 zn -n -k slack -s 0 -q
 is "-n without any url still prints the payload" "$(js "$out" 'O["text"]')" "Deployed"
 is "-q -n prints nothing on stderr" "$err" ""

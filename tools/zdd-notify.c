@@ -170,7 +170,8 @@ check_url(const char *url, const char *what)
 	char *shown = zurl_redact(url);
 	int bad;
 
-	bad = u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	bad = u == NULL ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
@@ -569,7 +570,8 @@ result(const struct target *t, const struct outcome *o, int rc,
 	json_t *j;
 
 	if (!zopt.json) {
-		if (rc == 0 && *o->ref)
+		/* A dry run's one line is the payload, printed already. */
+		if (rc == 0 && *o->ref && !zopt.dry_run)
 			printf("%s\n", o->ref);
 		json_decref(payload);
 		return;
@@ -674,9 +676,9 @@ main(int argc, char *argv[])
 			break;
 		case 'k':
 			if ((t.kind = zwh_kind(optarg)) == -1)
-				zdiex(EX_USAGE, "--kind %s: not slack, discord, "
-				    "teams, mattermost, google-chat or "
-				    "webhook", optarg);
+				zdiex(EX_USAGE, "--kind %s: not slack, "
+				    "discord, teams, mattermost, google-chat "
+				    "or webhook", optarg);
 			break;
 		case 'n':
 			zopt.dry_run = 1;
@@ -839,8 +841,8 @@ main(int argc, char *argv[])
 		else if ((k = getenv("ZDD_NOTIFY_URL")) != NULL && *k != '\0')
 			url = strdup(k);
 		if (url == NULL && !zopt.dry_run)
-			zdiex(EX_USAGE, "no webhook url: set ZDD_NOTIFY_URL, or "
-			    "give --url-file or --url");
+			zdiex(EX_USAGE, "no webhook url: set ZDD_NOTIFY_URL, "
+			    "or give --url-file or --url");
 		if (url != NULL) {
 			check_url(url, urlarg ? "--url" : urlfile ?
 			    "--url-file" : "ZDD_NOTIFY_URL");

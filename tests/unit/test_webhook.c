@@ -84,8 +84,9 @@ test_slack_api(void **state)
 	char why[64];
 
 	(void)state;
-	assert_int_equal(zwh_slack_api(S("{\"ok\":true,\"channel\":\"C024BE91L\","
-	    "\"ts\":\"1401383885.000061\"}"), &r, why, sizeof why), 0);
+	assert_int_equal(zwh_slack_api(S("{\"ok\":true,"
+	    "\"channel\":\"C024BE91L\",\"ts\":\"1401383885.000061\"}"), &r,
+	    why, sizeof why), 0);
 	assert_int_equal(r.kind, ZWH_SLACK);
 	assert_string_equal(r.channel, "C024BE91L");
 	assert_string_equal(r.id, "1401383885.000061");
