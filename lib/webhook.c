@@ -297,7 +297,7 @@ str(json_t *ev, const char *key)
 char *
 zwh_headline(json_t *ev)
 {
-	const char *st = str(ev, "status"), *app, *rel, *env;
+	const char *st = zwh_status(str(ev, "status")), *app, *rel, *env;
 	char subj[512], where[300], *out;
 	int n;
 

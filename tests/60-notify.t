@@ -62,8 +62,7 @@ print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$1" "$2"
 elapsed() {
 	t0=$(date +%s.%N)
 	zn "$@"
-	secs=$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null ||
-		python3 -c "print($(date +%s.%N) - $t0)")
+	secs=$(python3 -c "print($(date +%s.%N) - $t0)")
 }
 
 # within SECS: the last elapsed run took less than SECS (a generous bound).
@@ -388,6 +387,10 @@ is "CodeDeploy: the headline" "$(q 'J[0]["title"]')" "Deployed shop-app to prod-
 mark
 JOB_NAME=shop-deploy zn -u "$H/hook/$SECRET" -s 0 -a shop -f job=override
 is "options and --field win over the CI" "$(q '[J[0]["app"], J[0]["job"]]')" '["shop", "override"]'
+mark
+zn -u "$H/hook/$SECRET" -f status=bogus -a shop
+is "a --field status that is no status gives a neutral headline" \
+	"$(q 'J[0]["title"]')" "Deploy of shop"
 
 echo "# --event merges another tool's --json output"
 printf '%s\n' '{"action":"link","link":"current","release":"20261123084013","path":"/srv/shop/releases/20261123084013","previous":"20261122093000","changed":true,"dry_run":false}' >"$T/ev.json"
