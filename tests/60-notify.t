@@ -498,7 +498,8 @@ is "500 for ever with --retries 2 exits 69" "$rc" 69
 is "after exactly three requests" "$(q 'len(R)')" 3
 like "stderr gives Slack's reason and the count" "$err" \
 	"^zdd-notify: $SHOWN: 500 rollup_error, given up after 3 attempts$"
-is "the backoff grows" "$(q 'gaps()[1] > gaps()[0]')" true
+is "the backoff doubles: at least 0.25 s, then at least 0.5 s" \
+	"$(q '[gaps()[0] >= 0.25, gaps()[1] >= 0.5]')" '[true, true]'
 mark
 zn -k slack -u "$H/e500/99/$SECRET" -s 0 --retries 0
 is "--retries 0: one request only" "$(q '[len(R)]')" "[1]"
