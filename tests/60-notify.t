@@ -39,7 +39,7 @@ since=0
 # path, headers, body, json) and J (their JSON bodies), printed as JSON
 # unless it is a string.
 q() {
-	python3 - "$log" "$since" "$1" <<'EOF'
+	python3 -S - "$log" "$since" "$1" <<'EOF'
 import json, sys
 R = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]]
 J = [r["json"] for r in R]
@@ -52,7 +52,7 @@ EOF
 
 # js JSON EXPR: a Python expression over O, the object in JSON.
 js() {
-	python3 -c 'import json, sys
+	python3 -S -c 'import json, sys
 O = json.loads(sys.argv[1])
 v = eval(sys.argv[2])
 print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$1" "$2"
@@ -62,12 +62,12 @@ print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$1" "$2"
 elapsed() {
 	t0=$(date +%s.%N)
 	zn "$@"
-	secs=$(python3 -c "print($(date +%s.%N) - $t0)")
+	secs=$(python3 -S -c "print($(date +%s.%N) - $t0)")
 }
 
 # within SECS: the last elapsed run took less than SECS (a generous bound).
 within() {
-	python3 -c "import sys; sys.exit(0 if $secs < $1 else 1)"
+	python3 -S -c "import sys; sys.exit(0 if $secs < $1 else 1)"
 }
 
 echo "# usage and bad values"
@@ -185,9 +185,8 @@ for pair in "hooks.slack.com/services/T0/B0/$SECRET slack" \
 	"evilhooks.slack.com.example.net/$SECRET webhook"; do
 	set -- $pair
 	zn -n --json -u "https://$1" -s 0
-	is "https://${1%%/*}/… is $2" "$(js "$out" 'O["kind"]')" "$2"
-	is "and shown as https://${1%%/*}/…" "$(js "$out" 'O["url"]')" \
-		"https://${1%%/*}/…"
+	is "https://${1%%/*}/… is $2, and shown so" \
+		"$(js "$out" 'O["kind"] + " " + O["url"]')" "$2 https://${1%%/*}/…"
 done
 
 echo "# --dry-run prints the payload and sends nothing"
@@ -297,8 +296,10 @@ zn -k discord -u "$H/discord/111/$SECRET" -s failure -a shop
 is "failure is red" "$(q 'J[0]["embeds"][0]["color"]')" 14687834
 mark
 zn -k discord -u "$H/discord/111/$SECRET" -s started -a shop --release R2 --json
-is "--json carries the ref" "$(js "$out" 'O["ref"]')" "discord:$(q 'R[0]["json"]' >/dev/null; python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ref"].split(":")[1])' "$out")"
-ref=$(js "$out" 'O["ref"]')
+ref2=$(js "$out" 'O["ref"]')
+like "--json carries the ref of the new message" "$ref2" "^discord:[0-9]+$"
+is "a new message has a new ref" "$([ "$ref2" != "$ref" ] && echo new)" new
+ref=$ref2
 mark
 zn -k discord -u "$H/discord/111/$SECRET" -s success -a shop --release R2 --update "$ref"
 is "--update edits the message: exit 0" "$rc" 0
@@ -580,6 +581,9 @@ is "no ZDD_SLACK_TOKEN exits 64" "$rc" 64
 is "and sends nothing" "$(q 'len(R)')" 0
 zn -k discord --channel C024BE91L -s 0 -u "$H/discord/1/$SECRET"
 is "--channel with --kind discord exits 64" "$rc" 64
+ZDD_SLACK_TOKEN=$TOKEN ZDD_SLACK_API=http://example.com/api zn --channel C1 -s 0
+is "the token over plain http to another host: exit 64" "$rc" 64
+like "and says why" "$err" "the bot token goes over https only"
 unset ZDD_SLACK_API
 
 echo "# the secret never shows"

@@ -821,6 +821,19 @@ main(int argc, char *argv[])
 		if (base == NULL || *base == '\0')
 			base = SLACK_API;
 		check_url(base, "ZDD_SLACK_API");
+		if (strncasecmp(base, "http://", 7) == 0) {
+			/* The bot token crosses no network in clear text. */
+			char *host = zurl_host(base);
+			int local = host != NULL &&
+			    (strcmp(host, "127.0.0.1") == 0 ||
+			    strcmp(host, "localhost") == 0 ||
+			    strcmp(host, "[::1]") == 0);
+
+			free(host);
+			if (!local)
+				zdiex(EX_USAGE, "ZDD_SLACK_API: the bot token "
+				    "goes over https only, or to this host");
+		}
 		if (asprintf(&t.url, "%s/%s", base, ref.kind == ZWH_SLACK ?
 		    "chat.update" : "chat.postMessage") < 0)
 			zdie(EX_OSERR, "out of memory");
