@@ -306,6 +306,8 @@ is "--update edits the message: exit 0" "$rc" 0
 is "with a PATCH of messages/ID" "$(q '[R[0]["method"], R[0]["path"]]')" \
 	"[\"PATCH\", \"/discord/111/$SECRET/messages/${ref#discord:}\"]"
 is "the edit says deployed" "$(q 'J[0]["content"]')" "Deployed shop R2"
+like "and how long since it said deploying" \
+	"$(q '{f["name"]: f["value"] for f in J[0]["embeds"][0]["fields"]}["Duration"]')" '^[0-9]+s$'
 mark
 zn -k discord -u "$H/discord/111/$SECRET" -s success --update discord:999
 is "editing an unknown message exits 1" "$rc" 1
@@ -565,6 +567,8 @@ is "chat.update: exit 0" "$rc" 0
 is "it updated that message" "$(q '[R[0]["path"], J[0]["ts"], J[0]["channel"], J[0]["text"]]')" \
 	"[\"/api/chat.update\", \"${ref##*:}\", \"C024BE91L\", \"Deployed shop R7\"]"
 is "--json carries the same ref" "$(js "$out" 'O["ref"]')" "$ref"
+like "the duration since the first post is a field" \
+	"$(q '{f["title"]: f["value"] for f in J[0]["attachments"][0]["fields"]}["Duration"]')" '^[0-9]+s$'
 like "-v names Slack's API host only" "$err" "^zdd-notify: POST $SHOWN \\(slack\\), attempt 1"
 ZDD_SLACK_TOKEN=$TOKEN zn --update slack:C024BE91L:1.2 -s success
 is "updating a message Slack does not know exits 1" "$rc" 1

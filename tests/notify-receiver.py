@@ -44,7 +44,13 @@ TOKEN = "xoxb-test-TOKENSECRET"
 lock = threading.Lock()
 counts = {}
 messages = {}
-next_id = [1100000000000000001]
+next_id = [1]
+
+
+def snowflake():
+    """A Discord id for now: milliseconds since 2015 in the top bits."""
+    next_id[0] += 1
+    return str(((int(time.time() * 1000) - 1420070400000) << 22) + next_id[0])
 
 SLACK_ERRORS = {
     "invalid_payload": 400, "no_text": 400, "action_prohibited": 403,
@@ -166,8 +172,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.jsonanswer(200, dict(msg, id=mid, channel_id="42"))
             return
         with lock:
-            mid = str(next_id[0])
-            next_id[0] += 1
+            mid = snowflake()
             messages[mid] = msg
         if "wait=true" in query.split("&"):
             self.jsonanswer(200, dict(msg, id=mid, channel_id="42"))
@@ -188,8 +193,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.jsonanswer(200, {"ok": False, "error": "channel_not_found"})
         elif method == "chat.postMessage":
             with lock:
-                ts = "1700000000.%06d" % next_id[0]
                 next_id[0] += 1
+                ts = "%d.%06d" % (time.time(), next_id[0])
                 messages[ts] = msg
             self.jsonanswer(200, {"ok": True, "channel": ch, "ts": ts,
                                   "message": {"text": msg.get("text")}})
