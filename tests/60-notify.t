@@ -413,6 +413,18 @@ is "--release wins over the event's" "$(q 'J[0]["text"]')" "Deployed R5"
 is "the event's members are Slack fields" \
 	"$(q '[f["value"] for f in J[0]["attachments"][0]["fields"] if f["title"] == "previous"]')" \
 	'["20261122093000"]'
+# The man page's CodeDeploy example, with the real zdd-link.
+mkdir -p "$T/root/releases/20261123084013"
+echo hello >"$T/root/releases/20261123084013/index.html"
+zdd-link -r "$T/root" 20261123084013 >/dev/null 2>&1
+mark
+zdd-link -r "$T/root" --show --json | APPLICATION_NAME=shop \
+	DEPLOYMENT_ID=d-XYZ DEPLOYMENT_GROUP_NAME=prod LIFECYCLE_EVENT=ValidateService \
+	zn -k teams -u "$H/teams/$SECRET" --event - -s success
+is "zdd-link --show --json | zdd-notify --event -: exit 0" "$rc" 0
+is "Teams hears which release went live where" \
+	"$(q 'J[0]["attachments"][0]["content"]["body"][0]["text"]')" \
+	"Deployed shop 20261123084013 to prod"
 printf '{"healthy": false, "status": 503, "url": "http://x/"}' >"$T/ev2.json"
 mark
 zn -u "$H/hook/$SECRET" -s 1 --event "$T/ev2.json"
