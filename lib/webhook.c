@@ -796,7 +796,14 @@ zwh_ref_time(const struct zwh_ref *ref)
 void
 zwh_duration(double sec, char *buf, size_t size)
 {
-	long long s = sec < 0 ? 0 : (long long)(sec + 0.5);
+	long long s;
+
+	/* NaN and negatives are none; the bound keeps the cast defined. */
+	if (!(sec >= 0))
+		sec = 0;
+	if (sec > 1e12)
+		sec = 1e12;
+	s = (long long)(sec + 0.5);
 
 	if (s < 60)
 		snprintf(buf, size, "%llds", s);
