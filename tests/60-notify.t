@@ -508,6 +508,10 @@ zn -k slack -u "$H/e500/2/$SECRET" -s 0
 is "500 twice, then ok: exit 0" "$rc" 0
 is "three requests" "$(q 'len(R)')" 3
 mark
+zn -k slack -u "$H/e503/1/$SECRET" -s 0
+is "503 with Retry-After: 1, then ok: exit 0" "$rc" 0
+is "two requests, a second apart as the 503 asked" "$(q '[len(R), gaps()[0] >= 0.9]')" '[2, true]'
+mark
 zn -k slack -u "$H/e500/99/$SECRET" -s 0 --retries 2
 is "500 for ever with --retries 2 exits 69" "$rc" 69
 is "after exactly three requests" "$(q 'len(R)')" 3

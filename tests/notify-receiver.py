@@ -17,6 +17,7 @@ service; the rest of the path is the "secret" and is ignored:
   /r429body/N/...         429 with Discord's JSON retry_after 0.3, no header
   /r429long/...           429 "Retry-After: 3600" for ever
   /e500/N/...             500 "rollup_error" N times per path, then "ok"
+  /e503/N/...             503 with "Retry-After: 1" N times, then "ok"
   /drop/N/...             closes the connection unanswered N times, then "ok"
   /hang/...               reads the request and never answers
   /discord/...            204, or with ?wait=true 200 and the message; PATCH
@@ -129,6 +130,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(429, "rate_limited", headers=[("Retry-After", "3600")])
         elif kind == "e500" and seen <= int(arg):
             self.answer(500, "rollup_error")
+        elif kind == "e503" and seen <= int(arg):
+            self.answer(503, "down for maintenance",
+                        headers=[("Retry-After", "1")])
         elif kind == "drop" and seen <= int(arg):
             self.close_connection = True
             self.connection.shutdown(2)

@@ -426,7 +426,11 @@ deliver(const struct target *t, const char *body, double timeout,
 
 			zwh_reason(a->body, a->len, r, sizeof r);
 			say(why, sizeof why, "%ld %s", a->code, r);
-			wait = backoff(o->attempts);
+			/* A 503 may say when to come back, as a 429 does. */
+			wait = zwh_retry_after(a->retry_after,
+			    strlen(a->retry_after), time(NULL));
+			if (wait < 0)
+				wait = backoff(o->attempts);
 		} else {
 			char r[160];
 
