@@ -410,7 +410,7 @@ static const struct {
 static int
 colour(json_t *ev)
 {
-	const char *st = str(ev, "status");
+	const char *st = zwh_status(str(ev, "status"));
 	size_t i;
 
 	for (i = 0; st != NULL && i < sizeof colours / sizeof colours[0]; i++)
