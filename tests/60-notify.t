@@ -183,6 +183,7 @@ for pair in "hooks.slack.com/services/T0/B0/$SECRET slack" \
 	"chat.googleapis.com/v1/spaces/AAA/messages?key=$SECRET google-chat" \
 	"mm.example.com/hooks/$SECRET webhook" \
 	"evilhooks.slack.com.example.net/$SECRET webhook"; do
+	# shellcheck disable=SC2086 # split into URL and kind
 	set -- $pair
 	zn -n --json -u "https://$1" -s 0
 	is "https://${1%%/*}/… is $2, and shown so" \
@@ -231,6 +232,7 @@ is "the link is the title link" "$(q 'J[0]["attachments"][0]["title_link"]')" \
 	"https://ci.example.com/job/shop/42/"
 for s in "started #439FE0" "success good" "failure danger" "rollback warning" \
 	"0 good" "2 danger" "137 danger"; do
+	# shellcheck disable=SC2086 # split into status and colour
 	set -- $s
 	mark
 	zn -k slack -u "$H/slack/$SECRET" -s "$1" -a shop
