@@ -102,7 +102,7 @@ is "no url at all exits 64" "$rc" 64
 like "and says where a url comes from" "$err" "ZDD_NOTIFY_URL"
 
 echo "# the man page and the completions"
-syn=$(MANWIDTH=80 mandoc -Tutf8 "$TOP/man/zdd-notify.1" 2>/dev/null | col -b |
+syn=$(MANWIDTH=80 mandoc -Tutf8 "$TOP/man/zdd-notify.1" 2>/dev/null | sed "s/.\x08//g" |
 	sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d;/^$/d' |
 	sed 's/^[[:space:]]*//' | tr -s ' \t\n' ' ')
 use=$(zdd-notify -h | sed 's/^usage: //; s/^ *//' | tr -s ' \n' ' ')
