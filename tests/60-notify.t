@@ -278,6 +278,11 @@ mark
 zn -k teams -u "$H/teams/$SECRET" -s 0 "$nasty"
 is "Teams: the message arrives intact" \
 	"$(q 'J[0]["attachments"][0]["content"]["body"][1]["text"] == open("'"$T/nasty"'").read()')" true
+mark
+printf 'subject line\n\nbody line one\nbody line two\n\n' |
+	zn -u "$H/hook/$SECRET" -s 0 -
+is "message - reads all of stdin, trailing newlines dropped" \
+	"$(q 'J[0]["message"]')" "$(printf 'subject line\n\nbody line one\nbody line two')"
 printf 'bad \377\376 bytes\n' >"$T/badutf8"
 mark
 zn -u "$H/hook/$SECRET" -s 0 - <"$T/badutf8"
@@ -438,6 +443,9 @@ is "--event with broken JSON exits 65" "$rc" 65
 printf '[1, 2]' >"$T/arr.json"
 zn -u "$H/hook/$SECRET" -s 0 --event "$T/arr.json"
 is "--event with an array exits 65" "$rc" 65
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+zn -u "$H/hook/$SECRET" -s 0 --event "$T/big.json"
+is "--event larger than 1 MiB exits 65" "$rc" 65
 zn -u "$H/hook/$SECRET" -s 0 --event "$T/none.json"
 is "--event with no such file exits 66" "$rc" 66
 zn -u "$H/hook/$SECRET" -s 0 --event - - </dev/null
