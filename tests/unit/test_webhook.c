@@ -1,6 +1,6 @@
 /*
  * Unit tests of the webhook and reply modules: the readers of what chat
- * answer (untrusted bytes from the network), the refs that --update takes,
+ * services answer (untrusted bytes from the network), the refs that --update takes,
  * the UTF-8 clipping that keeps payloads inside each service's limits, and
  * the guesses and shapes that depend on nothing but their input.
  */
