@@ -1,8 +1,9 @@
 /*
  * Unit tests of the webhook and reply modules: the readers of what chat
- * services answer (untrusted bytes from the network), the refs that --update takes,
- * the UTF-8 clipping that keeps payloads inside each service's limits, and
- * the guesses and shapes that depend on nothing but their input.
+ * services answer (untrusted bytes from the network), the refs that
+ * --update takes, the UTF-8 clipping that keeps payloads inside each
+ * service's limits, and the guesses and shapes that depend on nothing but
+ * their input.
  */
 #include <stdarg.h>
 #include <stddef.h>
