@@ -26,13 +26,14 @@
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
-#define MAXNLINK	60000	/* below ext4's 65000 hard links per inode */
+#define MAXNLINK	60000	/* ext4 allows 65000 links per inode */
 
 struct node {
 	char	*path;
 	char	*target;	/* symlinks */
 	uint32_t hash;
 	int	 type;		/* ZAR_DIR, ZAR_FILE, ZAR_SYMLINK */
+	size_t	 ring;		/* next name of the same file (hard links) */
 	mode_t	 mode;
 	struct timespec mtime;
 };
@@ -61,7 +62,7 @@ struct zar {
 	int	 dirfd;
 	struct node *nodes;
 	size_t	 nnodes, capnodes;
-	size_t	*table;		/* indexes + 1 into nodes; 0 is empty */
+	size_t	*table;		/* index + 1 into nodes; 0: empty */
 	size_t	 tabsize;
 	struct zar_stats st;
 	char	 err[600];
@@ -246,6 +247,7 @@ add(struct zar *z, const char *path, int type, mode_t mode,
 	}
 	nd->hash = hash(path, strlen(path));
 	nd->type = type;
+	nd->ring = z->nnodes;
 	nd->mode = mode;
 	nd->mtime = *mtime;
 	for (i = nd->hash & (z->tabsize - 1); z->table[i] != 0;
@@ -326,7 +328,8 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 			;
 		else if (n == 2 && p[0] == '.' && p[1] == '.') {
 			if (clen == 0) {
-				*why = "symlink that resolves outside the release";
+				*why = "symlink that resolves outside the "
+				    "release";
 				return -1;
 			}
 			while (clen > 0 && cur[clen] != '/')
@@ -336,7 +339,8 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 			size_t prev = clen;
 
 			if (clen + n + 2 > sizeof cur) {
-				*why = "symlink that resolves to a name too long";
+				*why = "symlink that resolves to a name too "
+				    "long";
 				return -1;
 			}
 			if (clen > 0)
@@ -354,11 +358,12 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 					    "the release";
 					return -1;
 				}
-				/* Drop the link's name; go on from its target. */
+				/* Drop the link's name, go on from its target. */
 				clen = prev;
 				cur[clen] = '\0';
-				if ((size_t)snprintf(tmp, sizeof tmp, "%s/%s",
-				    nd->target, *c ? c + 1 : "") >= sizeof tmp) {
+				n = (size_t)snprintf(tmp, sizeof tmp, "%s/%s",
+				    nd->target, *c ? c + 1 : "");
+				if (n >= sizeof tmp) {
 					*why = "symlink chain too long";
 					return -1;
 				}
@@ -562,29 +567,24 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 	return n > 0;
 }
 
-/*
- * Write all of buf at off.  A full disk first shows as a short write,
- * with errno untouched; writing the rest then gives the real error
- * (ENOSPC), which is what the user must see.
- */
+/* pwrite(2) of all of buf, however many calls that takes. */
 static int
-pwrite_all(int fd, const char *buf, size_t len, off_t off)
+write_all(int fd, const void *buf, size_t len, int64_t off)
 {
+	const char *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = pwrite(fd, buf, len, off)) == -1) {
-			if (errno == EINTR)
+		if ((n = pwrite(fd, p, len, (off_t)off)) <= 0) {
+			if (n == 0)
+				errno = EIO;
+			if (n == -1 && errno == EINTR)
 				continue;
 			return -1;
 		}
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
+		p += n;
 		off += n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -604,7 +604,7 @@ copy_prefix(int from, int to, uint64_t n)
 				errno = EIO;
 			return -1;
 		}
-		if (pwrite_all(to, buf, (size_t)r, o) == -1)
+		if (write_all(to, buf, (size_t)r, o) == -1)
 			return -1;
 		o += r;
 	}
@@ -646,7 +646,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	if (z->o.readonly && !kept(z, path))
 		mode &= ~0222;
 	if (z->dirfd != -1 && (pfd = parent(z, path, &base)) == -1)
-		return fail(z, errno, "cannot create the directory of %s", path);
+		return fail(z, errno, "cannot create the directory of %s",
+		    path);
 	if (z->o.dedupe_fd != -1 && !e->sparse && !kept(z, path)) {
 		int dfd = dparent(z, path, &obase);
 		if (dfd != -1)
@@ -715,7 +716,7 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			close(old);
 			old = -1;
 		}
-		if (pwrite_all(fd, buf, len, off) == -1) {
+		if (write_all(fd, buf, len, off) == -1) {
 			rc = fail(z, errno, "cannot write %s", path);
 			break;
 		}
@@ -758,7 +759,9 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	if (rc == 0 && fd != -1) {
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, e->mtime };
 
-		if (ftruncate(fd, (off_t)end) == -1 || fchmod(fd, mode) == -1 ||
+		/* Only a sparse file can end in a hole that needs it. */
+		if ((e->sparse && ftruncate(fd, (off_t)end) == -1) ||
+		    fchmod(fd, mode) == -1 ||
 		    futimens(fd, ts) == -1)
 			rc = fail(z, errno, "cannot write %s", path);
 	}
@@ -793,6 +796,45 @@ type_name(mode_t t)
 	}
 }
 
+/*
+ * A hard link that carries the data of its file (cpio's newc puts it on
+ * the last name of the group; the others came as empty links).  Write it
+ * as a new file, then point every other name of the group at it, rather
+ * than write through the group's inode, which --dedupe may share with an
+ * older release.
+ */
+static int
+link_data(struct zar *z, size_t ni, const struct ent *e, mode_t mode,
+    struct source *src)
+{
+	struct ent f = *e;
+	const char *base, *mbase;
+	size_t j;
+	int pfd, mfd, bad;
+
+	f.type = ZAR_FILE;
+	f.mode = mode;
+	if (write_file(z, z->nodes[ni].path, &f, src) == -1)
+		return -1;
+	if (z->dirfd == -1)
+		return 0;
+	for (j = z->nodes[ni].ring; j != ni; j = z->nodes[j].ring) {
+		const char *m = z->nodes[j].path;
+
+		if (z->nodes[j].type != ZAR_FILE)
+			continue;	/* forgotten since */
+		if ((mfd = walk(z->dirfd, m, 0, &mbase)) == -1)
+			return fail(z, errno, "cannot link %s", m);
+		pfd = parent(z, z->nodes[ni].path, &base);
+		bad = pfd == -1 || unlinkat(mfd, mbase, 0) == -1 ||
+		    linkat(pfd, base, mfd, mbase, 0) == -1;
+		close(mfd);
+		if (bad)
+			return fail(z, errno, "cannot link %s", m);
+	}
+	return 0;
+}
+
 /* Check one entry against the policy and the tree so far; then make it. */
 static int
 entry(struct zar *z, const struct ent *e, struct source *src)
@@ -800,7 +842,8 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 	char path[PATH_MAX], tpath[PATH_MAX];
 	const char *why, *base, *tbase;
 	struct node *nd, *tn;
-	size_t i;
+	size_t i, ti, ni;
+	mode_t mode;
 	int rc, pfd, tfd;
 
 	if (z->o.stop != NULL && *z->o.stop)
@@ -887,38 +930,24 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 		if (tn == NULL || tn->type != ZAR_FILE)
 			return refuse(z, e->name, "is a hard link to a name "
 			    "that is no file of the artifact:", tpath);
-		if (add(z, path, ZAR_FILE, tn->mode, &e->mtime,
-		    NULL) == NULL)
+		/* Indexes, not pointers: add() may move the nodes. */
+		ti = (size_t)(tn - z->nodes);
+		mode = tn->mode;
+		if ((nd = add(z, path, ZAR_FILE, mode, &e->mtime,
+		    NULL)) == NULL)
 			return fail(z, ENOMEM, "out of memory");
+		ni = (size_t)(nd - z->nodes);
+		nd->ring = z->nodes[ti].ring;
+		z->nodes[ti].ring = ni;
 		z->st.files++;
-		if (e->size > 0) {
-			/*
-			 * A link that carries the data (cpio's last link):
-			 * write a new file, then point the target name at
-			 * it too, rather than write through the old inode,
-			 * which --dedupe may share with an older release.
-			 */
-			struct ent f = *e;
-
-			f.type = ZAR_FILE;
-			f.mode = tn->mode;
-			if (write_file(z, path, &f, src) == -1)
-				return -1;
-			if (z->dirfd == -1)
-				return 0;
-			if ((tfd = walk(z->dirfd, tpath, 0, &tbase)) == -1)
-				return fail(z, errno, "cannot link %s", path);
-			pfd = parent(z, path, &base);
-			rc = pfd == -1 || unlinkat(tfd, tbase, 0) == -1 ||
-			    linkat(pfd, base, tfd, tbase, 0) == -1;
-			close(tfd);
-			return rc ? fail(z, errno, "cannot link %s", path) : 0;
-		}
+		if (e->size > 0)
+			return link_data(z, ni, e, mode, src);
 		if (z->dirfd != -1) {
 			if ((tfd = walk(z->dirfd, tpath, 0, &tbase)) == -1)
 				return fail(z, errno, "cannot link %s", path);
 			pfd = parent(z, path, &base);
-			rc = pfd == -1 || linkat(tfd, tbase, pfd, base, 0) == -1;
+			rc = pfd == -1 ||
+			    linkat(tfd, tbase, pfd, base, 0) == -1;
 			close(tfd);
 			if (rc)
 				return fail(z, errno, "cannot link %s", path);

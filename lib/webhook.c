@@ -1,18 +1,17 @@
 /*
- * Webhook payloads and answers.  Each service wants the same deploy event
- * in its own shape and within its own size limits, and each answers in its
- * own way: Slack with "ok" or an error word, its Web API with 200 and
- * {"ok":false}, Discord with 204 or a message object, rate limits with a
- * Retry-After header or a retry_after member.  Building is done with
- * jansson so that no text a user or a commit supplies can break the JSON;
- * reading treats every byte as hostile.
+ * Webhook payloads.  Each service wants the same deploy event in its own
+ * shape and within its own size limits: Slack an attachment, Discord an
+ * embed, Teams an Adaptive Card, Google Chat one text in a thread.  They
+ * are built with jansson so that no text a user or a commit supplies can
+ * break the JSON, and mentions are defused where a service would obey
+ * them.
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "webhook.h"
@@ -297,7 +296,7 @@ str(json_t *ev, const char *key)
 char *
 zwh_headline(json_t *ev)
 {
-	const char *st = str(ev, "status"), *app, *rel, *env;
+	const char *st = zwh_status(str(ev, "status")), *app, *rel, *env;
 	char subj[512], where[300], *out;
 	int n;
 
@@ -338,6 +337,40 @@ zwh_headline(json_t *ev)
 
 /* ---- Payloads ---- */
 
+/*
+ * The event's time in seconds since the epoch, or -1: services refuse a
+ * whole message over a malformed timestamp, so only our own form passes.
+ */
+static long long
+event_time(json_t *ev)
+{
+	const char *t = str(ev, "time"), *end;
+	struct tm tm;
+
+	if (t == NULL)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	return (long long)timegm(&tm);
+}
+
+/* Whether s is a link a service will take: Discord refuses anything else. */
+static int
+is_url(const char *s)
+{
+	size_t n;
+
+	if (strncasecmp(s, "https://", 8) == 0)
+		n = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		n = 7;
+	else
+		return 0;
+	return s[n] != '\0' && s[n] != '/' && strpbrk(s, " \t\r\n<>\"") == NULL;
+}
+
 /* What each service accepts, with room to spare. */
 struct limits {
 	size_t	title, message, name, value, facts;
@@ -375,7 +408,7 @@ static const struct {
 static int
 colour(json_t *ev)
 {
-	const char *st = str(ev, "status");
+	const char *st = zwh_status(str(ev, "status"));
 	size_t i;
 
 	for (i = 0; st != NULL && i < sizeof colours / sizeof colours[0]; i++)
@@ -515,7 +548,7 @@ slack(int kind, json_t *ev, const char *title, const char *msg,
 	const struct limits *l = &lim[kind];
 	json_t *att = json_object(), *p;
 	int c = colour(ev);
-	const char *t;
+	long long when;
 
 	if (c >= 0)
 		json_object_set_new(att, "color",
@@ -530,14 +563,8 @@ slack(int kind, json_t *ev, const char *title, const char *msg,
 	}
 	json_object_set_new(att, "fields", facts(kind, ev));
 	json_object_set_new(att, "footer", json_string("zdd-notify"));
-	if ((t = str(ev, "time")) != NULL) {
-		struct tm tm;
-
-		memset(&tm, 0, sizeof tm);
-		if (strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL)
-			json_object_set_new(att, "ts",
-			    json_integer((json_int_t)timegm(&tm)));
-	}
+	if ((when = event_time(ev)) != -1)
+		json_object_set_new(att, "ts", json_integer((json_int_t)when));
 	if (kind == ZWH_MATTERMOST)
 		json_object_set_new(att, "mrkdwn_in", json_pack("[s]", "text"));
 	p = json_pack("{s:o s:[o]}", "text", text(kind, title, l->title),
@@ -551,7 +578,6 @@ discord(json_t *ev, const char *title, const char *msg, const char *link)
 	const struct limits *l = &lim[ZWH_DISCORD];
 	json_t *embed = json_object();
 	int c = colour(ev);
-	const char *t;
 
 	if (msg != NULL)
 		json_object_set_new(embed, "description",
@@ -567,9 +593,9 @@ discord(json_t *ev, const char *title, const char *msg, const char *link)
 	json_object_set_new(embed, "fields", facts(ZWH_DISCORD, ev));
 	json_object_set_new(embed, "footer", json_pack("{s:s}", "text",
 	    "zdd-notify"));
-	if ((t = str(ev, "time")) != NULL)
-		json_object_set_new(embed, "timestamp", text(ZWH_WEBHOOK, t,
-		    64));
+	if (event_time(ev) != -1)
+		json_object_set_new(embed, "timestamp",
+		    json_string(str(ev, "time")));
 	/* An empty parse list: no commit message can ping anyone. */
 	return json_pack("{s:o s:[o] s:{s:[]}}", "content",
 	    text(ZWH_DISCORD, title, l->title), "embeds", embed,
@@ -600,11 +626,12 @@ teams(json_t *ev, const char *title, const char *msg, const char *link)
 	    "$schema", "http://adaptivecards.io/schemas/adaptive-card.json",
 	    "type", "AdaptiveCard", "version", "1.4", "body", body);
 	if (link != NULL)
-		json_object_set_new(card, "actions", json_pack("[{s:s s:s s:o}]",
-		    "type", "Action.OpenUrl", "title", "Details", "url",
-		    text(ZWH_WEBHOOK, link, 2000)));
+		json_object_set_new(card, "actions",
+		    json_pack("[{s:s s:s s:o}]", "type", "Action.OpenUrl",
+		    "title", "Details", "url", text(ZWH_WEBHOOK, link, 2000)));
 	return json_pack("{s:s s:[{s:s s:n s:o}]}", "type", "message",
-	    "attachments", "contentType", "application/vnd.microsoft.card.adaptive",
+	    "attachments",
+	    "contentType", "application/vnd.microsoft.card.adaptive",
 	    "contentUrl", "content", card);
 }
 
@@ -665,8 +692,10 @@ zwh_payload(int kind, json_t *ev)
 
 	if (kind == ZWH_WEBHOOK || kind < 0 || kind >= ZWH_NKINDS)
 		return json_deep_copy(ev);
-	if (link == NULL)
+	if (link == NULL || !is_url(link))
 		link = str(ev, "build_url");
+	if (link != NULL && !is_url(link))
+		link = NULL;
 	if ((tt = str(ev, "title")) == NULL) {
 		if ((title = zwh_headline(ev)) == NULL)
 			return NULL;
@@ -689,263 +718,4 @@ zwh_payload(int kind, json_t *ev)
 	}
 	free(title);
 	return p;
-}
-
-/* ---- References to posted messages ---- */
-
-static int
-chars_ok(const char *s, size_t n, const char *extra)
-{
-	size_t i;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr(extra, s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
-int
-zwh_ref_parse(const char *s, struct zwh_ref *ref)
-{
-	const char *c;
-	size_t n;
-
-	memset(ref, 0, sizeof *ref);
-	if (strncmp(s, "slack:", 6) == 0) {
-		s += 6;
-		if ((c = strchr(s, ':')) == NULL)
-			return -1;
-		n = (size_t)(c - s);
-		if (n >= sizeof ref->channel || !chars_ok(s, n, "_-") ||
-		    strlen(c + 1) >= sizeof ref->id ||
-		    !chars_ok(c + 1, strlen(c + 1), ".") ||
-		    strspn(c + 1, "0123456789.") != strlen(c + 1))
-			return -1;
-		ref->kind = ZWH_SLACK;
-		memcpy(ref->channel, s, n);
-		strcpy(ref->id, c + 1);
-		return 0;
-	}
-	if (strncmp(s, "discord:", 8) == 0) {
-		s += 8;
-		n = strlen(s);
-		if (n == 0 || n > 20 || strspn(s, "0123456789") != n)
-			return -1;
-		ref->kind = ZWH_DISCORD;
-		strcpy(ref->id, s);
-		return 0;
-	}
-	return -1;
-}
-
-int
-zwh_ref_format(const struct zwh_ref *ref, char *buf, size_t size)
-{
-	int n;
-
-	if (ref->kind == ZWH_SLACK)
-		n = snprintf(buf, size, "slack:%s:%s", ref->channel, ref->id);
-	else if (ref->kind == ZWH_DISCORD)
-		n = snprintf(buf, size, "discord:%s", ref->id);
-	else
-		return -1;
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-/* ---- Answers ---- */
-
-int
-zwh_slack_ok(const char *body, size_t len)
-{
-	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r' ||
-	    body[len - 1] == ' '))
-		len--;
-	return len == 2 && memcmp(body, "ok", 2) == 0;
-}
-
-/* The JSON object in body, or NULL. */
-static json_t *
-object(const char *body, size_t len)
-{
-	json_t *j;
-
-	if (body == NULL || len == 0 || len > (1 << 20))
-		return NULL;
-	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	if (j != NULL && !json_is_object(j)) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* Copies s into out as printable ASCII on one line. */
-static void
-printable(const char *s, size_t len, char *out, size_t size)
-{
-	size_t o = 0, i;
-	int space = 0;
-
-	if (size == 0)
-		return;
-	for (i = 0; i < len && o + 1 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= ' ' || c == 0x7f) {
-			space = o > 0;
-			continue;
-		}
-		if (space && o + 2 < size)
-			out[o++] = ' ';
-		space = 0;
-		out[o++] = c < 0x80 ? (char)c : '?';
-	}
-	out[o] = '\0';
-}
-
-void
-zwh_reason(const char *body, size_t len, char *out, size_t size)
-{
-	json_t *j = object(body, len), *e;
-	const char *s = NULL;
-
-	if (size == 0)
-		return;
-	if (j != NULL) {
-		e = json_object_get(j, "error");
-		if (json_is_object(e))
-			e = json_object_get(e, "message");
-		if (!json_is_string(e))
-			e = json_object_get(j, "message");
-		if (!json_is_string(e))
-			e = json_object_get(j, "text");
-		if (json_is_string(e))
-			s = json_string_value(e);
-	}
-	if (s != NULL)
-		printable(s, strlen(s), out, size);
-	else
-		printable(body, len > 4096 ? 4096 : len, out, size);
-	json_decref(j);
-	if (out[0] == '\0')
-		snprintf(out, size, "(empty answer)");
-}
-
-int
-zwh_slack_api(const char *body, size_t len, struct zwh_ref *ref,
-    char *reason, size_t size)
-{
-	json_t *j = object(body, len);
-	const char *ch, *ts;
-
-	memset(ref, 0, sizeof *ref);
-	if (j == NULL) {
-		if (size > 0)
-			snprintf(reason, size, "not a Slack API answer");
-		return -1;
-	}
-	if (!json_is_true(json_object_get(j, "ok"))) {
-		const char *e = json_string_value(json_object_get(j, "error"));
-
-		if (e != NULL)
-			printable(e, strlen(e), reason, size);
-		if (e == NULL || reason[0] == '\0')
-			snprintf(reason, size, "not ok");
-		json_decref(j);
-		return -1;
-	}
-	ch = json_string_value(json_object_get(j, "channel"));
-	ts = json_string_value(json_object_get(j, "ts"));
-	if (ch == NULL || ts == NULL || strlen(ch) >= sizeof ref->channel ||
-	    !chars_ok(ch, strlen(ch), "_-") || strlen(ts) >= sizeof ref->id ||
-	    !chars_ok(ts, strlen(ts), ".") ||
-	    strspn(ts, "0123456789.") != strlen(ts)) {
-		snprintf(reason, size, "ok, but no channel and ts to update");
-		json_decref(j);
-		return -1;
-	}
-	ref->kind = ZWH_SLACK;
-	strcpy(ref->channel, ch);
-	strcpy(ref->id, ts);
-	json_decref(j);
-	return 0;
-}
-
-int
-zwh_discord_id(const char *body, size_t len, struct zwh_ref *ref)
-{
-	json_t *j = object(body, len);
-	const char *id = json_string_value(json_object_get(j, "id"));
-	size_t n = id != NULL ? strlen(id) : 0;
-	int rc = -1;
-
-	memset(ref, 0, sizeof *ref);
-	if (n > 0 && n <= 20 && strspn(id, "0123456789") == n) {
-		ref->kind = ZWH_DISCORD;
-		strcpy(ref->id, id);
-		rc = 0;
-	}
-	json_decref(j);
-	return rc;
-}
-
-double
-zwh_retry_after(const char *value, size_t len, time_t now)
-{
-	static const char *const fmts[] = {
-		"%a, %d %b %Y %H:%M:%S GMT",	/* IMF-fixdate */
-		"%A, %d-%b-%y %H:%M:%S GMT",	/* RFC 850 */
-		"%a %b %d %H:%M:%S %Y",		/* asctime */
-	};
-	char buf[64], *end;
-	struct tm tm;
-	size_t i;
-	double v;
-	time_t t;
-
-	while (len > 0 && (*value == ' ' || *value == '\t')) {
-		value++;
-		len--;
-	}
-	while (len > 0 && isspace((unsigned char)value[len - 1]))
-		len--;
-	if (len == 0 || len >= sizeof buf || memchr(value, '\0', len))
-		return -1;
-	memcpy(buf, value, len);
-	buf[len] = '\0';
-	if (strspn(buf, "0123456789.") == len) {
-		v = strtod(buf, &end);
-		if (*end != '\0' || end == buf || !isfinite(v) || v < 0)
-			return -1;
-		return v;
-	}
-	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
-		memset(&tm, 0, sizeof tm);
-		end = strptime(buf, fmts[i], &tm);
-		if (end == NULL || *end != '\0')
-			continue;
-		if ((t = timegm(&tm)) == (time_t)-1)
-			return -1;
-		return t > now ? difftime(t, now) : 0;
-	}
-	return -1;
-}
-
-double
-zwh_retry_body(const char *body, size_t len)
-{
-	json_t *j = object(body, len), *r;
-	double v = -1;
-
-	r = json_object_get(j, "retry_after");
-	if (json_is_number(r)) {
-		v = json_number_value(r);
-		if (!isfinite(v) || v < 0)
-			v = -1;
-	}
-	json_decref(j);
-	return v;
 }

@@ -125,6 +125,18 @@ is "stdin: source" "$(mf "$(basename "$out")" source)" stdin
 is "stdin: sha256 of the stream" "$(mf "$(basename "$out")" sha256)" \
 	"$(sha256sum "$T/app.tar.xz" | cut -d' ' -f1)"
 
+run sh -c "cat '$T/app.zip' | zdd-release -r '$R' --strip 1 -"
+is "zip on stdin: exit 0" "$rc" 0
+is "zip on stdin: content read as a stream" "$(cat "$out/public/css/app.css")" 'body{}'
+if command -v git >/dev/null; then
+	G=$T/repo
+	git init -q "$G" && cp -r "$A/public" "$G/" &&
+		git -C "$G" add -A && git -C "$G" -c user.name=t -c user.email=t@t \
+		commit -qm one
+	run sh -c "git -C '$G' archive --format=tar HEAD | zdd-release -r '$R' -"
+	is "git archive | zdd-release -: exit 0" "$rc" 0
+	ok "git archive | zdd-release -: the tree" same "$A/public" "$out/public"
+fi
 run zdd-release -r "$R" "$T/app.tar.gz"
 ok "no --strip: top directory kept" same "$A" "$out/app"
 tar -czf "$T/public.tgz" -C "$T/src" app/public
@@ -299,6 +311,7 @@ hostile bomb-zip "entry 'zeros': the artifact expands past 1048576 bytes" --max-
 hostile many "entry 'f010': is past the limit of 10 entries" --max-files 10
 hostile zip-dotdot "entry '../sentinel/pwned': path with a '..' component"
 hostile zip-abs "entry '/tmp/zdd-zipabs/pwned': absolute path"
+ok "zip-abs: nothing at the absolute path" test ! -e /tmp/zdd-zipabs
 hostile jar-dotdot "entry 'META-INF/../../sentinel/pwned': path with a '..' component"
 # The zip bomb's headers declare sizes of zero: the limit counts bytes.
 ok "bomb-zip: local headers declare size 0" python3 -c '
@@ -311,6 +324,13 @@ run zdd-release -r "$R3" --max-files 50 "$T/h-many.ar"
 is "--max-files 50 for 50 entries: 0" "$rc" 0
 rm -rf "$R3/releases/"* "$R3/.zdd/manifests"
 
+tar -cf "$T/h-none.ar" -T /dev/null
+hostile none "the artifact holds nothing$"
+tar -cf "$T/h-stripped.ar" -C "$T/src" app/.env
+run zdd-release -r "$R3" --strip 2 "$T/h-stripped.ar"
+is "nothing left once stripped: 65" "$rc" 65
+like "nothing left once stripped: says so" "$err" 'holds nothing once stripped'
+is "nothing left once stripped: nothing made" "$(nrel_ "$R3")" "0 0 0"
 mkdir -p "$T/rnd"
 for i in $(seq 1 100); do head -c 4000 /dev/urandom >"$T/rnd/r$i"; done
 tar -czf "$T/rnd.tgz" -C "$T" rnd
@@ -360,25 +380,58 @@ is "links inside, through a link to ..: exit 0" "$rc" 0
 is "links inside: resolve" "$(cat "$out/to-f")" deep
 is "hard link inside: same inode" "$(stat -c %i "$out/h")" "$(stat -c %i "$out/d/e/f")"
 
+# cpio's newc carries a hard-linked file's data on the last of its names.
+HL=$T/hl/app
+mkdir -p "$HL" && echo "shared content" >"$HL/a" && ln "$HL/a" "$HL/b" &&
+	ln "$HL/a" "$HL/c" && echo other >"$HL/d"
+(cd "$T/hl" && find app | cpio --quiet -o -H newc >"$T/hl.cpio")
+R11=$T/root11
+mkdir -p "$R11/releases"
+for pass in 1 2; do
+	p=$(zdd-release -r "$R11" --dedupe --strip 1 "$T/hl.cpio" | zdd-link -r "$R11" -)
+	is "cpio hard links, pass $pass: one inode for three names" \
+		"$(stat -c %i "$p/a" "$p/b" "$p/c" | sort -u | wc -l)" 1
+	is "cpio hard links, pass $pass: link count" "$(stat -c %h "$p/b")" \
+		"$((pass * 3))"
+	is "cpio hard links, pass $pass: content" "$(cat "$p/a" "$p/b" "$p/c" "$p/d")" \
+		"$(printf 'shared content\nshared content\nshared content\nother')"
+done
+
 # As an unprivileged user, owners are not restored and the run works.
 R4=$T/root4
 mkdir -p "$R4" && chown 65534:65534 "$R4"
 run setpriv --reuid=65534 --regid=65534 --clear-groups zdd-release -r "$R4" --strip 1 "$T/app.tar.gz"
 is "unprivileged: exit 0" "$rc" 0
 is "unprivileged: files owned by the user" "$(stat -c %u "$out/public/index.php")" 65534
+asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+pa=$(asnobody zdd-release -r "$R4" --dedupe --strip 1 "$T/app.tar.gz" | asnobody zdd-link -r "$R4" -)
+run asnobody zdd-release -r "$R4" --dedupe --strip 1 "$T/app.tar.gz"
+is "unprivileged --dedupe: exit 0" "$rc" 0
+is "unprivileged --dedupe: shares inodes" "$(stat -c %i "$out/public/index.php")" "$(stat -c %i "$pa/public/index.php")"
+rm -f "$R4/current"
 chmod 555 "$R4/releases"
 run setpriv --reuid=65534 --regid=65534 --clear-groups zdd-release -r "$R4" --strip 1 "$T/app.tar.gz"
 is "releases/ not writable: 77" "$rc" 77
 is "releases/ not writable: nothing in tmp" "$(find "$R4/.zdd/tmp" -mindepth 1 | wc -l)" 0
-is "releases/ not writable: no manifest left" "$(ls "$R4/.zdd/manifests" | wc -l)" 1
+is "releases/ not writable: no manifest left" "$(ls "$R4/.zdd/manifests" | wc -l)" 3
 chmod 755 "$R4/releases"
+
+# A root that another user can write is refused before anything is made.
+R10=$T/root10
+mkdir -p "$R10" && chmod 777 "$R10"
+run zdd-release -r "$R10" --strip 1 "$T/app.tar"
+is "world-writable root: 77" "$rc" 77
+like "world-writable root: says so" "$err" 'writable by other users'
+is "world-writable root: nothing made" "$(find "$R10/releases" "$R10/.zdd/tmp" -mindepth 1 2>/dev/null | wc -l)" 0
 
 # --- the lock ---------------------------------------------------------
 R5=$T/root5
 zdd-release -r "$R5" --strip 1 "$T/app.tar" >/dev/null
-spawn flock "$R5/.zdd/lock" sleep 2
+# held LOCK: wait until someone holds it.
+held() { i=0; while flock -n "$1" true && [ $i -lt 200 ]; do sleep 0.02; i=$((i + 1)); done; }
+spawn flock "$R5/.zdd/lock" sleep 3
 lockpid=$last_pid
-sleep 0.3
+held "$R5/.zdd/lock"
 run zdd-release -r "$R5" --strip 1 "$T/app.tar"
 is "locked: 75" "$rc" 75
 like "locked: says by whom" "$err" "^zdd-release: $R5 is locked"
@@ -387,7 +440,7 @@ is "--lock-wait: waits, then 0" "$rc" 0
 stop "$lockpid"
 spawn flock "$R5/.zdd/lock" sleep 1
 lockpid=$last_pid
-sleep 0.3
+held "$R5/.zdd/lock"
 ZDD_LOCK_WAIT=10 run zdd-release -r "$R5" --strip 1 "$T/app.tar"
 is "ZDD_LOCK_WAIT: waits, then 0" "$rc" 0
 stop "$lockpid"
@@ -472,7 +525,7 @@ mkdir -p "$R9/releases"
 zdd-release -r "$R9" --strip 1 "$T/kill.tgz" | zdd-link -r "$R9" - >/dev/null
 kills=0
 for i in $(seq 1 30); do
-	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' | zdd-link -r '$R9' - >/dev/null 2>&1" &
+	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' 2>/dev/null | zdd-link -r '$R9' - >/dev/null 2>&1" &
 	p=$!
 	sleep "0.0$(printf %02d $((RANDOM % 25)))"
 	kill -9 -- -"$p" 2>/dev/null && kills=$((kills + 1))

@@ -1,8 +1,9 @@
 /*
- * Unit tests of the webhook module: the readers of what chat services
- * answer (untrusted bytes from the network), the refs that --update takes,
- * the UTF-8 clipping that keeps payloads inside each service's limits, and
- * the guesses and shapes that depend on nothing but their input.
+ * Unit tests of the webhook and reply modules: the readers of what chat
+ * services answer (untrusted bytes from the network), the refs that
+ * --update takes, the UTF-8 clipping that keeps payloads inside each
+ * service's limits, and the guesses and shapes that depend on nothing but
+ * their input.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "reply.h"
 #include "webhook.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -84,8 +86,9 @@ test_slack_api(void **state)
 	char why[64];
 
 	(void)state;
-	assert_int_equal(zwh_slack_api(S("{\"ok\":true,\"channel\":\"C024BE91L\","
-	    "\"ts\":\"1401383885.000061\"}"), &r, why, sizeof why), 0);
+	assert_int_equal(zwh_slack_api(S("{\"ok\":true,"
+	    "\"channel\":\"C024BE91L\",\"ts\":\"1401383885.000061\"}"), &r,
+	    why, sizeof why), 0);
 	assert_int_equal(r.kind, ZWH_SLACK);
 	assert_string_equal(r.channel, "C024BE91L");
 	assert_string_equal(r.id, "1401383885.000061");
@@ -180,6 +183,34 @@ test_ref(void **state)
 }
 
 static void
+test_ref_time(void **state)
+{
+	struct zwh_ref r;
+	char buf[32];
+
+	(void)state;
+	zwh_ref_parse("slack:C1:1795444625.000100", &r);
+	assert_true(zwh_ref_time(&r) > 1795444625 &&
+	    zwh_ref_time(&r) < 1795444626);
+	/* Discord's own example: 175928847299117063 is 2016-04-30 11:18:25. */
+	zwh_ref_parse("discord:175928847299117063", &r);
+	assert_true(zwh_ref_time(&r) > 1462015105 &&
+	    zwh_ref_time(&r) < 1462015106);
+	zwh_ref_parse("slack:C1:1.2.3", &r);
+	assert_true(zwh_ref_time(&r) == -1);
+	r.kind = ZWH_TEAMS;
+	assert_true(zwh_ref_time(&r) == -1);
+	zwh_duration(42.4, buf, sizeof buf);
+	assert_string_equal(buf, "42s");
+	zwh_duration(192, buf, sizeof buf);
+	assert_string_equal(buf, "3m 12s");
+	zwh_duration(3600 + 120 + 5, buf, sizeof buf);
+	assert_string_equal(buf, "1h 02m");
+	zwh_duration(-3, buf, sizeof buf);
+	assert_string_equal(buf, "0s");
+}
+
+static void
 test_clip(void **state)
 {
 	char *s;
@@ -264,7 +295,7 @@ test_payload(void **state)
 {
 	json_t *ev = json_pack("{s:s s:s s:s s:s}", "status", "failure",
 	    "app", "shop", "env", "prod", "message", "<@here> & go");
-	json_t *p;
+	json_t *p, *e;
 	char *h;
 
 	(void)state;
@@ -286,6 +317,31 @@ test_payload(void **state)
 	assert_true(json_equal(p, ev));
 	json_decref(p);
 	json_decref(ev);
+
+	/* A link or a time a service would refuse the message over. */
+	ev = json_pack("{s:s s:s s:s}", "link", "current", "time", "soon",
+	    "build_url", "javascript:alert(1)");
+	p = zwh_payload(ZWH_DISCORD, ev);
+	e = json_array_get(json_object_get(p, "embeds"), 0);
+	assert_null(json_object_get(e, "url"));
+	assert_null(json_object_get(e, "timestamp"));
+	json_decref(p);
+	p = zwh_payload(ZWH_SLACK, ev);
+	e = json_array_get(json_object_get(p, "attachments"), 0);
+	assert_null(json_object_get(e, "title_link"));
+	assert_null(json_object_get(e, "ts"));
+	json_decref(p);
+	json_object_set_new(ev, "build_url",
+	    json_string("https://ci.example.com/job/1/"));
+	json_object_set_new(ev, "time", json_string("2026-11-23T08:40:13Z"));
+	p = zwh_payload(ZWH_DISCORD, ev);
+	e = json_array_get(json_object_get(p, "embeds"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "url")),
+	    "https://ci.example.com/job/1/");
+	assert_string_equal(json_string_value(json_object_get(e,
+	    "timestamp")), "2026-11-23T08:40:13Z");
+	json_decref(p);
+	json_decref(ev);
 }
 
 int
@@ -299,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_discord_id),
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_ref),
+		cmocka_unit_test(test_ref_time),
 		cmocka_unit_test(test_clip),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_kind),
