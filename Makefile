@@ -73,10 +73,14 @@ check-asan: deps
 	@B=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run
 
-demo: deps all
-	@B=$(B) sh examples/demo.sh
+demo: deps all $(B)/zdd-demo-backend
+	@B=$(B) HAPROXY=$(HAPROXY) sh examples/demo.sh
 
-bench: all
+# The application that make demo deploys; not installed.
+$(B)/zdd-demo-backend: examples/backend.c | $(B)/tools
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -pthread -o $@ examples/backend.c
+
+bench: all $(B)/zdd-demo-backend
 	@for b in bench/*.sh; do B=$(B) sh $$b || exit 1; done
 
 lint: deps
