@@ -70,8 +70,12 @@ check-asan: deps
 	@$(MAKE) --no-print-directory B=build-asan \
 	    CFLAGS='-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
 	    LDFLAGS='-fsanitize=address,undefined' all units
-	@B=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run
+	@rm -rf build-asan/sanlog && mkdir -p build-asan/sanlog && \
+	    chmod 1777 build-asan/sanlog
+	@B=build-asan SANLOG=build-asan/sanlog \
+	    ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/sanlog/asan \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build-asan/sanlog/ubsan \
+	    sh tests/run
 
 demo: deps all $(B)/zdd-demo-backend
 	@B=$(B) HAPROXY=$(HAPROXY) sh examples/demo.sh
@@ -87,7 +91,7 @@ lint: deps
 	mandoc -Tlint -Wwarning man/*.[17]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -D_GNU_SOURCE -Ilib lib tools
-	shellcheck -s sh tests/deps.sh tests/run .ci/run examples/*.sh bench/*.sh
+	shellcheck -s sh tests/deps.sh tests/run .ci/run $(wildcard examples/*.sh bench/*.sh)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

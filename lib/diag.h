@@ -8,7 +8,6 @@
 #define ZDD_DIAG_H
 
 #include <stdarg.h>
-#include <stdnoreturn.h>
 #include <sysexits.h>
 
 #define ZDD_VERSION "0.1.0"
@@ -26,10 +25,10 @@ void	zversion(void);
 /* Errors: always printed.  The "e" forms append strerror(errno). */
 void	zerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	zerrx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-noreturn void zdie(int code, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-noreturn void zdiex(int code, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+_Noreturn void zdie(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+_Noreturn void zdiex(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
 /* Warnings and progress: silenced by -q. */
 void	zwarnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	zinfo(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

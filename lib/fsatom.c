@@ -228,6 +228,38 @@ rm_fail(struct zrm_stats *st, const char *path, const char *name, int err)
 }
 
 /*
+ * Open directory dirfd/name without following a symlink.  A directory of
+ * our own that we may not read (mode 0000, say) is made readable first,
+ * through an O_PATH descriptor so that the chmod reaches exactly the
+ * directory that was opened and nothing a racing rename put there.
+ */
+static int
+open_dir(int dirfd, const char *name)
+{
+	char proc[64];
+	struct stat sb;
+	int fd, pfd;
+
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1 || errno != EACCES)
+		return fd;
+	pfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd == -1)
+		return -1;
+	if (fstat(pfd, &sb) == 0 && sb.st_uid == geteuid()) {
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+		if (chmod(proc, (sb.st_mode & 07777) | 0700) == 0)
+			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+	}
+	close(pfd);
+	if (fd == -1)
+		errno = EACCES;
+	return fd;
+}
+
+/*
  * Remove the directory dirfd/name.  path is where it sits, for messages;
  * dev is the file system we must not leave.  Recursion depth is bounded
  * by the tree's own depth, which PATH_MAX already bounds.
@@ -242,8 +274,7 @@ rm_dir(int dirfd, const char *name, dev_t dev, const char *path,
 	DIR *d;
 	int fd, ok = 1;
 
-	fd = openat(dirfd, name,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_dir(dirfd, name);
 	if (fd == -1) {
 		rm_fail(st, path, name, errno);
 		return -1;
@@ -261,7 +292,7 @@ rm_dir(int dirfd, const char *name, dev_t dev, const char *path,
 	}
 	/* A read-only directory of our own: we need write and search. */
 	if ((sb.st_mode & 0700) != 0700 && sb.st_uid == geteuid())
-		fchmod(fd, (sb.st_mode & 07777) | 0700);
+		(void)!fchmod(fd, (sb.st_mode & 07777) | 0700);
 	if ((d = fdopendir(fd)) == NULL) {
 		rm_fail(st, path, name, errno);
 		close(fd);

@@ -115,14 +115,45 @@ zroot_close(struct zroot *r)
 	r->fd = r->relfd = r->zddfd = r->lockfd = -1;
 }
 
+/*
+ * A directory that another user can write lets that user swap a release,
+ * a manifest or the lock for something of their choosing while we work:
+ * refuse it, as ssh refuses a group-writable home.
+ */
+static int
+unsafe_dir(struct zroot *r, int fd, const char *name)
+{
+	struct stat sb;
+
+	if (fd == -1 || fstat(fd, &sb) == -1)
+		return 0;
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
+	    (sb.st_uid == geteuid() || sb.st_uid == 0))
+		return 0;
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(r->holder, sizeof r->holder, "%s%s is writable by "
+		    "other users (mode %04o): refusing to deploy there",
+		    r->path, name, (unsigned)(sb.st_mode & 07777));
+	else
+		snprintf(r->holder, sizeof r->holder, "%s%s belongs to "
+		    "another user (uid %u): refusing to deploy there",
+		    r->path, name, (unsigned)sb.st_uid);
+	errno = EPERM;
+	return 1;
+}
+
 int
 zroot_lock(struct zroot *r, double wait)
 {
+	r->holder[0] = '\0';
 	if (r->zddfd == -1) {
 		r->zddfd = opendir_at(r->fd, ".zdd", 1, 0755);
 		if (r->zddfd == -1)
 			return -1;
 	}
+	if (unsafe_dir(r, r->fd, "") || unsafe_dir(r, r->zddfd, "/.zdd") ||
+	    unsafe_dir(r, r->relfd, "/releases"))
+		return -1;
 	r->lockfd = zlock_file(r->zddfd, "lock", wait, r->holder,
 	    sizeof r->holder);
 	return r->lockfd == -1 ? -1 : 0;

@@ -40,7 +40,9 @@ int	zroot_open(struct zroot *r, const char *path, int flags);
 void	zroot_close(struct zroot *r);
 /*
  * Take ROOT/.zdd/lock, waiting at most wait seconds.  -1 with errno
- * EWOULDBLOCK and r->holder set when another deploy holds it.
+ * EWOULDBLOCK and r->holder set when another deploy holds it; -1 with
+ * EPERM and r->holder saying why when ROOT, releases/ or .zdd/ can be
+ * written by another user (or belongs to one).
  */
 int	zroot_lock(struct zroot *r, double wait);
 

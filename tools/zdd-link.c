@@ -43,6 +43,8 @@ lock_root(struct zroot *r, double wait)
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s is locked: %s", r->path,
 			    r->holder);
+		if (errno == EPERM && r->holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", r->holder);
 		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", r->path);
 	}
 }
@@ -132,15 +134,12 @@ log_deploy(struct zroot *r, const char *id)
 }
 
 static int
-link_release(struct zroot *r, const char *link, const char *arg)
+link_release(struct zroot *r, const char *link, char *operand)
 {
 	char id[ZID_MAX + 1], prev[ZID_MAX + 1];
-	char *operand;
 	json_t *m;
 	int bad, have_prev;
 
-	if ((operand = zoperand(arg)) == NULL)
-		zdie(EX_USAGE, "cannot read a release from stdin");
 	if (zroot_resolve(r, operand, id, sizeof id) == -1) {
 		if (errno == EINVAL)
 			zdiex(EX_NOINPUT, "%s: not a release under %s/releases",
@@ -268,6 +267,7 @@ main(int argc, char *argv[])
 	};
 	struct zroot r;
 	const char *rootarg = NULL, *root, *link = "current";
+	char *operand;
 	uint64_t steps = 1;
 	double wait;
 	int c, mode = 0, stepsset = 0, rc;
@@ -351,9 +351,15 @@ main(int argc, char *argv[])
 		rc = rollback(&r, link, steps);
 		break;
 	default:
+		/*
+		 * Read "-" before taking the lock: in "zdd-release ... |
+		 * zdd-link -" the release holds the lock until it prints.
+		 */
+		if ((operand = zoperand(argv[0])) == NULL)
+			zdie(EX_USAGE, "cannot read a release from stdin");
 		if (!zopt.dry_run)
 			lock_root(&r, wait);
-		rc = link_release(&r, link, argv[0]);
+		rc = link_release(&r, link, operand);
 		break;
 	}
 	zroot_close(&r);

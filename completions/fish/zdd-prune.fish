@@ -1,0 +1,10 @@
+# fish completion for zdd-prune
+complete -c zdd-prune -s n -l dry-run -d 'Print what would be removed'
+complete -c zdd-prune -s h -l help -d 'Print usage'
+complete -c zdd-prune -l json -d 'Print one JSON object'
+complete -c zdd-prune -s k -l keep -x -d 'Good releases to keep'
+complete -c zdd-prune -l lock-wait -x -d 'Wait for the deploy lock (seconds)'
+complete -c zdd-prune -s q -l quiet -d 'Print errors only'
+complete -c zdd-prune -s r -l root -r -a '(__fish_complete_directories)' -d 'The deploy root'
+complete -c zdd-prune -s v -l verbose -d 'Say what is kept and why'
+complete -c zdd-prune -s V -l version -d 'Print the version'

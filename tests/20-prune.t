@@ -1,0 +1,143 @@
+#!/bin/bash
+# zdd-prune: delete old releases, keeping the newest good ones and every
+# linked one, without ever leaving the release it deletes.
+. "$(dirname "$0")/lib.sh"
+
+R=$T/root
+
+# mkrel ID [bad]: a release with a few files and its manifest.
+mkrel() {
+	mkdir -p "$R/releases/$1/app/sub" "$R/.zdd/manifests"
+	echo "$1" >"$R/releases/$1/VERSION"
+	echo x >"$R/releases/$1/app/sub/f"
+	if [ "${2:-}" = bad ]; then
+		printf '{"id":"%s","bad":true}\n' "$1" >"$R/.zdd/manifests/$1.json"
+	else
+		printf '{"id":"%s"}\n' "$1" >"$R/.zdd/manifests/$1.json"
+	fi
+}
+ids() { ls "$R/releases" | tr '\n' ' '; }
+
+for d in 01 02 03 04 05 06 07 08; do
+	mkrel 202611230000$d
+done
+ln -s releases/20261123000008 "$R/current"
+
+run zdd-prune -h
+is "-h: exit 0, usage on stdout" "$rc:${out%% *}" "0:usage:"
+run zdd-prune -r "$R" -k many
+is "bad --keep: exit 64" "$rc" 64
+run zdd-prune -r "$R" extra
+is "an operand: exit 64" "$rc" 64
+
+# --dry-run first: it names what would go and changes nothing.
+cp -a "$R" "$T/before"
+run zdd-prune -r "$R" -n
+is "dry run: exit 0" "$rc" 0
+is "dry run: prints what it would remove" "$out" "$R/releases/20261123000001
+$R/releases/20261123000002
+$R/releases/20261123000003"
+run diff -r "$T/before" "$R"
+is "dry run: nothing changed" "$out" ""
+rm -rf "$T/before"
+
+run zdd-prune -r "$R"
+is "keep 5 by default: exit 0" "$rc" 0
+is "prints each removed path, oldest first" "$out" "$R/releases/20261123000001
+$R/releases/20261123000002
+$R/releases/20261123000003"
+is "the five newest stay" "$(ids)" "20261123000004 20261123000005 20261123000006 20261123000007 20261123000008 "
+is "their manifests went with them" "$(ls "$R/.zdd/manifests" | wc -l)" 5
+ok "current still points at a whole release" test -f "$R/current/VERSION"
+is "nothing left in .zdd/tmp" "$(ls -A "$R/.zdd/tmp")" ""
+
+# Linked releases are kept whatever their age; bad ones do not count.
+ln -s releases/20261123000004 "$R/blue"
+ln -s "$R/releases/20261123000005" "$R/green"
+mkrel 20261123000009 bad
+mkrel 20261123000010 bad
+run zdd-prune -r "$R" -k 2 --json
+is "-k 2: exit 0" "$rc" 0
+is "-k 2: the two newest good plus every linked one stay" "$(ids)" \
+	"20261123000004 20261123000005 20261123000007 20261123000008 "
+like "--json lists what went, bad ones included" "$out" \
+	'^\{"removed":\[\{"id":"20261123000006",.*\{"id":"20261123000009",[^]]*"bad":true\},\{"id":"20261123000010"'
+like "--json lists what was kept" "$out" '"kept":\["20261123000004","20261123000005","20261123000007","20261123000008"\]'
+ok "links are untouched" test "$(readlink "$R/blue")$(readlink "$R/green")" = \
+	"releases/20261123000004$R/releases/20261123000005"
+
+# Other names under releases/ are left alone with a warning.
+mkdir "$R/releases/notes"
+echo hi >"$R/releases/README"
+run zdd-prune -r "$R" -k 0
+is "-k 0 keeps only linked releases" "$(ids)" "20261123000004 20261123000005 20261123000008 README notes "
+like "warns about what is not a release" "$err" 'zdd-prune: releases/notes: not a release, left alone'
+rm -rf "$R/releases/notes" "$R/releases/README"
+
+# What a crashed zdd-release left in .zdd/tmp goes too.
+mkdir -p "$R/.zdd/tmp/.stage.zdd-abc/app"
+echo half >"$R/.zdd/tmp/.stage.zdd-abc/app/f"
+run zdd-prune -r "$R"
+is "crash leftovers: exit 0" "$rc" 0
+is "crash leftovers: removed" "$(ls -A "$R/.zdd/tmp")" ""
+like "crash leftovers: said on stderr" "$err" 'removing .zdd/tmp/.stage.zdd-abc, left by an interrupted run'
+is "crash leftovers: nothing on stdout" "$out" ""
+
+# Never follows a symlink out of a release.
+mkdir -p "$T/outside/keep"
+echo precious >"$T/outside/keep/file"
+mkrel 20261120000000
+ln -s "$T/outside" "$R/releases/20261120000000/app/link"
+ln -s "$T/outside/keep/file" "$R/releases/20261120000000/filelink"
+run zdd-prune -r "$R" -k 1
+is "planted symlinks: exit 0" "$rc" 0
+ok "planted symlinks: the release went" test ! -e "$R/releases/20261120000000"
+is "planted symlinks: what they pointed at is intact" "$(cat "$T/outside/keep/file")" precious
+
+# The lock.
+flock "$R/.zdd/lock" sleep 2 &
+holder=$!
+sleep 0.3
+run zdd-prune -r "$R"
+is "locked root: exit 75" "$rc" 75
+like "locked root: says who holds it" "$err" "^zdd-prune: $R is locked: "
+wait $holder
+
+# As an ordinary user: read-only trees that user owns are deleted.
+U="setpriv --reuid=65534 --regid=65534 --clear-groups"
+R=$T/user
+mkdir -p "$R"
+for d in 01 02 03; do mkrel 202611240000$d; done
+ln -s releases/20261124000003 "$R/current"
+chmod 0444 "$R/releases/20261124000001/VERSION"
+chmod 0555 "$R/releases/20261124000001/app/sub" "$R/releases/20261124000001/app"
+chmod 0000 "$R/releases/20261124000001"
+chmod 0500 "$R/releases/20261124000002/app"
+chown -R 65534:65534 "$R"
+chmod 0755 "$T"
+run $U zdd-prune -r "$R" -k 1
+is "read-only trees of the user: exit 0" "$rc" 0
+is "read-only trees of the user: gone" "$(ids)" "20261124000003 "
+is "read-only trees: no error" "$err" ""
+
+# A release the user cannot delete whole is reported; the rest still go.
+for d in 04 05 06; do mkrel 202611240000$d; done
+mkdir -p "$R/releases/20261124000004/rootonly"
+chown -R 65534:65534 "$R"
+echo root >"$R/releases/20261124000004/rootonly/f"
+chown root:root "$R/releases/20261124000004/rootonly"
+chmod 0755 "$R/releases/20261124000004/rootonly"
+ln -sfn releases/20261124000006 "$R/current"
+run $U zdd-prune -r "$R" -k 1
+is "undeletable release: exit 77" "$rc" 77
+is "undeletable release: the others are removed" "$out" "$R/releases/20261124000003
+$R/releases/20261124000005"
+like "undeletable release: reported with the path that failed" "$err" \
+	'^zdd-prune: cannot remove releases/20261124000004 whole, left in \.zdd/tmp/\.20261124000004\.zdd-[A-Za-z0-9]+: rootonly/f: Permission denied$'
+is "undeletable release: no longer under releases/" "$(ids)" "20261124000006 "
+ok "the kept release is untouched" test -f "$R/releases/20261124000006/app/sub/f"
+chown -R 65534:65534 "$R"
+run $U zdd-prune -r "$R"
+is "once fixed, the next prune clears what was left" "$rc:$(ls -A "$R/.zdd/tmp")" "0:"
+
+done_testing

@@ -1,0 +1,287 @@
+/*
+ * zdd-prune: delete old releases safely.  It keeps the newest N good
+ * releases and every release that a link in the deploy root points at,
+ * and removes the rest with their manifests, plus whatever a crashed
+ * zdd-release left in .zdd/tmp.  A release is first renamed out of
+ * releases/ and only then deleted, so that no half-deleted release is ever
+ * visible there for a rollback to land on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "diag.h"
+#include "fsatom.h"
+#include "json.h"
+#include "layout.h"
+#include "lock.h"
+#include "opt.h"
+
+enum { OPT_JSON = 256, OPT_LOCK_WAIT };
+
+static int first_errno;		/* of the first release not removed whole */
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: zdd-prune [-nqv] [-k n] [-r root] [--json] "
+	    "[--lock-wait sec]\n");
+	exit(code);
+}
+
+static void
+failed(int err)
+{
+	if (first_errno == 0)
+		first_errno = err;
+}
+
+/*
+ * Remove releases/ID: rename it into .zdd/tmp, then delete it there.
+ * Returns 0 when it is gone whole.
+ */
+static int
+remove_release(struct zroot *r, int tmpfd, const char *id, json_t *fails)
+{
+	struct zrm_stats st;
+	struct stat sb;
+	char aside[256], where[600];
+	const char *inside;
+	int fd, rc;
+
+	/* Moving a directory needs write permission on it (for ".."). */
+	if (fstatat(r->relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
+	    (sb.st_mode & 0700) != 0700)
+		(void)!fchmodat(r->relfd, id, (sb.st_mode & 07777) | 0700, 0);
+	fd = r->relfd;
+	snprintf(where, sizeof where, "releases/%s", id);
+	if (tmpfd != -1 && ztmpname(aside, sizeof aside, id) == 0 &&
+	    renameat(r->relfd, id, tmpfd, aside) == 0) {
+		zfsync_dir(r->relfd);
+		fd = tmpfd;
+		snprintf(where, sizeof where, ".zdd/tmp/%s", aside);
+	} else
+		snprintf(aside, sizeof aside, "%s", id);
+	rc = zrmtree_at(fd, aside, &st);
+	if (zmanifest_remove(r, id) == -1)
+		zerr("cannot remove the manifest of %s", id);
+	if (rc == 0) {
+		zdebug("removed releases/%s: %llu files, %llu directories", id,
+		    (unsigned long long)st.files, (unsigned long long)st.dirs);
+		return 0;
+	}
+	/* Name the failure inside the release, not under its aside name. */
+	inside = strchr(st.first_path, '/');
+	errno = st.first_errno;
+	zerr("cannot remove releases/%s whole, left in %s: %s", id, where,
+	    inside != NULL ? inside + 1 : ".");
+	failed(st.first_errno);
+	json_array_append_new(fails, json_pack("{s:s s:s s:s}", "id", id,
+	    "left", where, "error", strerror(st.first_errno)));
+	return -1;
+}
+
+/* Clear .zdd/tmp: work of crashed runs, and what a failed prune left. */
+static int
+clear_tmp(int tmpfd, int dry_run)
+{
+	struct zrm_stats st;
+	struct dirent *de;
+	int fd, count = 0;
+	DIR *d;
+
+	if ((fd = dup(tmpfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		count++;
+		if (dry_run) {
+			zinfo("would remove .zdd/tmp/%s, left by an "
+			    "interrupted run", de->d_name);
+			continue;
+		}
+		zinfo("removing .zdd/tmp/%s, left by an interrupted run",
+		    de->d_name);
+		if (zrmtree_at(tmpfd, de->d_name, &st) == -1) {
+			errno = st.first_errno;
+			zerr("cannot remove .zdd/tmp/%s whole: %s", de->d_name,
+			    st.first_path);
+			failed(st.first_errno);
+		}
+	}
+	closedir(d);
+	return count;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "keep",	required_argument,	NULL, 'k' },
+		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "root",	required_argument,	NULL, 'r' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct zroot r;
+	struct zrel *v;
+	const char *rootarg = NULL, *root;
+	json_t *removed, *kept, *fails;
+	uint64_t keep = 5, good = 0;
+	size_t n, i;
+	double wait;
+	int c, tmpfd = -1, leftovers = 0;
+	char *path, *keepv;
+
+	zinit(argv[0]);
+	if (zlock_wait_env(&wait) == -1)
+		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
+	while ((c = getopt_long(argc, argv, "hk:nqr:vV", longopts, NULL)) != -1)
+		switch (c) {
+		case 'h':
+			usage(0);
+			break;
+		case 'k':
+			if (zparse_uint(optarg, 0, 1000000, &keep) == -1)
+				zdiex(EX_USAGE, "--keep %s: not a number",
+				    optarg);
+			break;
+		case 'n':
+			zopt.dry_run = 1;
+			break;
+		case 'q':
+			zquiet = 1;
+			break;
+		case 'r':
+			rootarg = optarg;
+			break;
+		case 'v':
+			zverbose = 1;
+			break;
+		case 'V':
+			zversion();
+			break;
+		case OPT_JSON:
+			zopt.json = 1;
+			break;
+		case OPT_LOCK_WAIT:
+			if (zparse_seconds(optarg, &wait) == -1)
+				zdiex(EX_USAGE, "--lock-wait %s: not a number "
+				    "of seconds", optarg);
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage(EX_USAGE);
+	if ((root = zroot_arg(rootarg)) == NULL)
+		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
+	if (zroot_open(&r, root, 0) == -1)
+		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
+	if (!zopt.dry_run && zroot_lock(&r, wait) == -1) {
+		if (errno == EWOULDBLOCK)
+			zdiex(EX_TEMPFAIL, "%s is locked: %s", r.path, r.holder);
+		if (errno == EPERM && r.holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", r.holder);
+		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", r.path);
+	}
+	if (zroot_releases(&r, &v, &n, 1) == -1)
+		zdie(zexit_errno(errno), "cannot read %s/releases", r.path);
+
+	/*
+	 * Newest first: a linked release is always kept; a good one while
+	 * fewer than keep good ones have been seen.  Bad releases (rolled
+	 * back from) do not count towards keep, so failed deploys cannot
+	 * push the last good releases out.
+	 */
+	if ((keepv = calloc(n + 1, 1)) == NULL)
+		zdie(EX_OSERR, "out of memory");
+	removed = json_array();
+	kept = json_array();
+	fails = json_array();
+	if (!zopt.dry_run) {
+		tmpfd = zroot_tmpdir(&r);
+		if (tmpfd == -1)
+			zerr("cannot open %s/.zdd/tmp", r.path);
+		else
+			leftovers = clear_tmp(tmpfd, 0);
+	} else if (r.zddfd != -1 &&
+	    (tmpfd = openat(r.zddfd, "tmp", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		leftovers = clear_tmp(tmpfd, 1);
+		close(tmpfd);
+		tmpfd = -1;
+	}
+	for (i = n; i-- > 0;) {
+		int linked = v[i].links[0] != '\0';
+
+		if (linked || (!v[i].bad && good < keep)) {
+			if (!v[i].bad)
+				good++;
+			json_array_insert_new(kept, 0, json_string(v[i].id));
+			zdebug("keeping releases/%s%s%s", v[i].id,
+			    linked ? ": linked from " : "", v[i].links);
+			keepv[i] = 1;
+		}
+	}
+	/* Remove oldest first, so an interrupted prune keeps the newest. */
+	for (i = 0; i < n; i++) {
+		if (keepv[i])
+			continue;
+		if ((path = zrelease_path(&r, v[i].id)) == NULL)
+			zdie(EX_OSERR, "out of memory");
+		if (!zopt.dry_run &&
+		    remove_release(&r, tmpfd, v[i].id, fails) == -1) {
+			free(path);
+			continue;
+		}
+		if (zopt.dry_run)
+			zinfo("would remove releases/%s%s", v[i].id,
+			    v[i].bad ? " (bad)" : "");
+		json_array_append_new(removed, json_pack("{s:s s:s s:b}",
+		    "id", v[i].id, "path", path, "bad", v[i].bad));
+		if (!zopt.json)
+			printf("%s\n", path);
+		free(path);
+	}
+	if (zopt.json)
+		zjson_print(json_pack("{s:o s:o s:o s:i s:b}", "removed", removed,
+		    "kept", kept, "failed", fails, "leftovers", leftovers,
+		    "dry_run", zopt.dry_run));
+	else {
+		json_decref(removed);
+		json_decref(kept);
+		json_decref(fails);
+	}
+	free(keepv);
+	free(v);
+	if (tmpfd != -1)
+		close(tmpfd);
+	zroot_close(&r);
+	if (fflush(stdout) == EOF)
+		zdie(EX_IOERR, "stdout");
+	if (first_errno != 0)
+		return first_errno == EACCES || first_errno == EPERM ?
+		    EX_NOPERM : EX_IOERR;
+	return 0;
+}
