@@ -1,20 +1,20 @@
 # The load generator of `make demo` and bench/switch.sh: requests through
 # the proxy the whole time a deploy runs, counted as a browser sees them.
 #
-# usage: loadgen.py URL OUT.json [CONNS] [SLOW]
+# usage: loadgen.py URL OUT.json [CONNS] [SLOW] [SLOW_MS]
 #
 # CONNS threads each keep one HTTP/1.1 connection alive and send "GET /"
-# one after another; SLOW threads each keep a "GET /slow?ms=1500" in
-# flight all the time, on a fresh connection each, so that some requests
-# are always crossing a switch.  A request whose REUSED connection closed
+# one after another; SLOW threads each keep a "GET /slow?ms=SLOW_MS"
+# (default 1500) in flight all the time, on a fresh connection each, so
+# that some requests are always crossing a switch.  A request whose REUSED connection closed
 # before any byte of a response is retried once on a new connection, as
 # browsers and libcurl do (RFC 9110, section 9.2.2): those retries are
 # counted and shown, never hidden.  A request fails when it gets no
 # response after that, or a 5xx.  SIGTERM or SIGINT ends the run; the
 # counts go to OUT.json.
 import http.client
-import os
 import json
+import os
 import signal
 import sys
 import threading
@@ -26,6 +26,8 @@ HOST, PORT = u.hostname, u.port or 80
 OUT = sys.argv[2]
 CONNS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 SLOW = int(sys.argv[4]) if len(sys.argv) > 4 else 4
+SLOW_MS = int(sys.argv[5]) if len(sys.argv) > 5 else 1500
+lat = []
 
 stop = threading.Event()
 lock = threading.Lock()
@@ -67,6 +69,7 @@ def steady():
         if conn is None:
             conn, used = http.client.HTTPConnection(HOST, PORT, timeout=10), 0
         count("requests")
+        t0 = time.monotonic()
         try:
             try:
                 st, body = one(conn, "/")
@@ -89,6 +92,7 @@ def steady():
             conn.close()
             conn = None
             continue
+        lat.append(time.monotonic() - t0)
         if st >= 500:
             count("status_5xx")
             count("failed")
@@ -103,7 +107,7 @@ def slow():
         count("requests")
         count("slow_requests")
         try:
-            st, body = one(conn, "/slow?ms=1500")
+            st, body = one(conn, "/slow?ms=%d" % SLOW_MS)
             if st >= 500:
                 count("status_5xx")
                 raise RuntimeError("status %d" % st)
@@ -133,6 +137,8 @@ while not stop.is_set():
 for t in threads:
     t.join()
 c["seconds"] = round(time.monotonic() - t0, 3)
+lat.sort()
+c["p99_ms"] = round(lat[int(len(lat) * 0.99)] * 1000, 2) if lat else 0
 with open(OUT + ".tmp", "w") as f:
     json.dump(c, f)
 os.rename(OUT + ".tmp", OUT)
