@@ -143,7 +143,7 @@ backend app
 	server blue 127.0.0.1:$BP
 	server green 127.0.0.1:$GP disabled
 EOF
-	haproxy -f "$D/haproxy/haproxy.cfg" -db &
+	haproxy -f "$D/haproxy/haproxy.cfg" -db -q &
 	proxypid=$!
 else
 	step "starting nginx on 127.0.0.1:$PP under $N"

@@ -332,9 +332,12 @@ restore(struct saved *s)
 		zdebug("the old %s is back", s->base);
 }
 
-/* Open path's directory, locked, and the name within it into s. */
+/*
+ * Open path's directory and the name within it into s, locked when the
+ * run may change it (reading the live backend needs no lock).
+ */
 static void
-open_locked(const char *path, struct saved *s)
+open_locked(const char *path, struct saved *s, const char *op)
 {
 	char *c1, *c2;
 	const char *dir;
@@ -355,7 +358,13 @@ open_locked(const char *path, struct saved *s)
 	 * where nginx reads its configuration.  A dry run changes nothing
 	 * and needs no lock.
 	 */
-	if (!zopt.dry_run && zlock_fd(s->dirfd, lock_wait) == -1) {
+	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0 ||
+	    zopt.dry_run) {
+		free(c1);
+		free(c2);
+		return;
+	}
+	if (zlock_fd(s->dirfd, lock_wait) == -1) {
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s: another switch holds the lock "
 			    "on %s", path, dir);
@@ -644,7 +653,7 @@ switch_file(const char *op)
 	int live, known, to;
 	double t0 = znow();
 
-	open_locked(file, sp);
+	open_locked(file, sp, op);
 	live = read_file(sp, &inc, &known);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
@@ -718,7 +727,7 @@ switch_link(const char *op)
 	int availfd, live, known, to;
 	double t0 = znow();
 
-	open_locked(linkpath, sp);
+	open_locked(linkpath, sp, op);
 	/* A relative --available is relative to the link, as ln -s reads it. */
 	availfd = openat(sp->dirfd, available, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
@@ -825,7 +834,7 @@ switch_haproxy(const char *op)
 	struct saved *sp = &cur;
 
 	/* The lock sits on the socket's directory: nothing is left behind. */
-	open_locked(socketpath, sp);
+	open_locked(socketpath, sp, op);
 	t0 = znow();
 	out = hap("show servers state %s%s", backend, "");
 	n = zhap_parse_state(out, backend, v, sizeof v / sizeof v[0]);
