@@ -92,7 +92,7 @@ start_colour() {
 	[ "$1" = green ] && port=$GP
 	zdd-demo-backend "$port" "$ROOT/$1" &
 	eval "${1}pid=\$!"
-	say "started $1 ($(cat "$ROOT/$1/VERSION" 2>/dev/null | sed 's/^/version /')) on 127.0.0.1:$port, pid $!"
+	say "started $1 (version $(cat "$ROOT/$1/VERSION" 2>/dev/null)) on 127.0.0.1:$port, pid $!"
 }
 stop_colour() {
 	eval "p=\$${1}pid"

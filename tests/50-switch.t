@@ -141,6 +141,14 @@ like "--json is one object with the fields" "$out" \
 is "nginx serves blue" "$(soon "$np" blue)" blue
 run $S -q green
 is "-q: nothing on stderr" "$err" ""
+run sh -c "$S idle | $S -"
+is "'-' reads the target from stdin (NAME ADDR, as idle prints it)" "$out" \
+	"blue 127.0.0.1:$bp"
+run $S --nginx /nonexistent/nginx green
+is "--nginx that cannot run: 69" "$rc" 69
+is "... the file names blue still" "$($S status 2>/dev/null)" "blue 127.0.0.1:$bp"
+run $S --nginx "$(command -v nginx)" -q green
+is "--nginx PATH: exit 0" "$rc" 0
 run $S --json status
 like "--json status" "$out" '"action":"status".*"name":"green"'
 

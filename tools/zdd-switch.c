@@ -88,12 +88,12 @@ usage(int code)
 	    "                  [--nginx path] [--nginx-arg arg]... "
 	    "[--reload-cmd cmd | --no-reload]\n"
 	    "                  [--drain[=sec]] [--pid-file path] "
-	    "[status | idle | flip | target]\n"
+	    "[status | idle | flip | target | -]\n"
 	    "       zdd-switch [-nqv] [-t name=addr]... [--json] "
 	    "[--lock-wait sec]\n"
 	    "                  --haproxy socket --backend name [--maint] "
 	    "[--drain[=sec]]\n"
-	    "                  [status | idle | flip | target]\n");
+	    "                  [status | idle | flip | target | -]\n");
 	exit(code);
 }
 
@@ -555,6 +555,11 @@ nginx_apply(struct saved *s, const char *what, double t0)
 		restore(s);
 		if (rc == -1)
 			zdie(EX_UNAVAILABLE, "cannot run %s", nginx);
+		if (rc == 127) {
+			relay(out);
+			zdiex(EX_UNAVAILABLE, "cannot run %s, %s is as it was",
+			    nginx, what);
+		}
 		zerrx("nginx -t refused the new configuration, %s is as it "
 		    "was:", what);
 		relay(out);
@@ -966,6 +971,7 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char *op = "status";
+	char *opbuf = NULL;
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);
@@ -1074,6 +1080,13 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	if (argc == 1)
 		op = argv[0];
+	/* "-" reads the operand from stdin: zdd-switch idle | ... | zdd-switch -. */
+	if (strcmp(op, "-") == 0) {
+		if ((opbuf = zoperand(op)) == NULL)
+			zdie(EX_USAGE, "cannot read a target from stdin");
+		opbuf[strcspn(opbuf, " \t")] = '\0';
+		op = opbuf;
+	}
 	if (ntargets == 0) {
 		add_target("blue=127.0.0.1:8081");
 		add_target("green=127.0.0.1:8082");
@@ -1136,6 +1149,7 @@ main(int argc, char *argv[])
 	}
 	result();
 	free(cur.data);
+	free(opbuf);
 	if (cur.dirfd != -1)
 		close(cur.dirfd);
 	return 0;
