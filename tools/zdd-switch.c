@@ -74,7 +74,8 @@ static struct {
 	double	 drain_seconds;		/* -1 when not drained */
 	int	 drained;
 	int	 old_workers;
-} res = { "status", -1, -1, 0, 0, -1, 0, 0 };
+} res = { .action = "status", .live = -1, .previous = -1,
+    .drain_seconds = -1 };
 
 static void
 usage(int code)
