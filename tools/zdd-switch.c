@@ -540,12 +540,20 @@ drain_workers(void)
 		    left == 1 ? " is" : "s are");
 }
 
+static void
+switched(const char *what, int from, int to)
+{
+	zinfo("switched %s from %s to %s in %.3f s", what,
+	    from >= 0 ? targets[from].name : "nothing", targets[to].name,
+	    res.seconds);
+}
+
 /*
  * Validate, reload and wait: the part that nginx's two modes share.  The
  * new file or link is in place; s holds the old one.
  */
 static void
-nginx_apply(struct saved *s, const char *what, double t0)
+nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 {
 	char *out;
 	int rc, fresh, last = 0, still = 0;
@@ -572,6 +580,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	free(out);
 	if (no_reload) {
 		res.seconds = znow() - t0;
+		switched(what, from, to);
 		return;
 	}
 
@@ -603,6 +612,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 		zwarnx("%s names no running nginx master: cannot wait for "
 		    "its new workers%s", pid_file, drain ? " nor drain" : "");
 		res.seconds = znow() - t0;
+		switched(what, from, to);
 		return;
 	}
 
@@ -635,6 +645,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
+	switched(what, from, to);
 	if (drain)
 		drain_workers();
 }
@@ -717,10 +728,7 @@ switch_file(const char *op)
 	    sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
-	nginx_apply(sp, file, t0);
-	zinfo("switched %s from %s to %s in %.3f s", file,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
+	nginx_apply(sp, file, live, to, t0);
 	return to;
 }
 
@@ -788,10 +796,7 @@ switch_link(const char *op)
 	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
-	nginx_apply(sp, linkpath, t0);
-	zinfo("switched %s from %s to %s in %.3f s", linkpath,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
+	nginx_apply(sp, linkpath, live, to, t0);
 	free(target);
 	close(availfd);
 	return to;
