@@ -410,7 +410,12 @@ read_file(struct saved *s, struct zngx_inc *inc, int *known)
 	return target_of_addr(inc->addr);
 }
 
-/* Whether dirfd/name's directory part is the --available directory. */
+/*
+ * Read the link into s and say which target it names: NAME in the
+ * --available directory (compared by device and inode, so relative and
+ * absolute spellings agree).  Returns the target or -1; *known is set
+ * when the link is one zdd-switch could have made.
+ */
 static int
 read_link(struct saved *s, int availfd, int *known)
 {
@@ -593,8 +598,14 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 
 		rc = run((char *const *)argv, &out, NULL);
 	} else if (master != -1) {
-		rc = kill(master, SIGHUP) == 0 ? 0 : -1;
 		out = NULL;
+		if (kill(master, SIGHUP) == -1) {
+			rc = -1;
+			if (asprintf(&out, "kill -HUP %d: %s", (int)master,
+			    strerror(errno)) == -1)
+				out = NULL;
+		} else
+			rc = 0;
 	} else
 		rc = run_nginx("-s", "reload", &out, NULL);
 	if (rc != 0) {
