@@ -226,6 +226,25 @@ run $S --reload-cmd "kill -HUP \$(cat $N/nginx.pid)" green
 is "--reload-cmd that works: exit 0" "$rc" 0
 is "... nginx serves green" "$(soon "$np" green)" green
 
+# An interrupt in the middle of a switch waits until it is whole.
+cat >"$T/slow-nginx" <<SH
+#!/bin/sh
+sleep 1
+exec nginx "\$@"
+SH
+chmod +x "$T/slow-nginx"
+$S -q --drain blue
+$S --nginx "$T/slow-nginx" green >/dev/null 2>&1 &
+swpid=$!
+sleep 0.5
+kill -TERM "$swpid"
+wait "$swpid"
+is "SIGTERM during nginx -t: the switch completes, then zdd-switch dies" \
+	"$?" 143
+is "... the file names green" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
+is "... nginx serves green" "$(soon "$np" green)" green
+is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+
 # A user who may not write the directory: 77, nothing changed.
 cp "$INC" "$T/inc.before"
 run setpriv --reuid=65534 --regid=65534 --clear-groups $S blue

@@ -227,6 +227,10 @@ run(char *const argv[], char **out, void (*during)(void))
 		return -1;
 	}
 	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
@@ -311,6 +315,24 @@ struct saved {
 	size_t	 len;
 	mode_t	 mode;
 };
+
+/*
+ * From the moment the new file or link is in place until nginx has
+ * reloaded (or the old one is back), an interrupt would leave a switch
+ * half made; SIGINT, SIGTERM and SIGHUP wait until it is done.  Children
+ * such as nginx -t get the usual signal mask.
+ */
+static void
+critical(int on)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(on ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
 
 /* The one file or link this run works on; released at the end of main. */
 static struct saved cur = { .dirfd = -1 };
@@ -548,6 +570,7 @@ drain_workers(void)
 static void
 switched(const char *what, int from, int to)
 {
+	critical(0);
 	zinfo("switched %s from %s to %s in %.3f s", what,
 	    from >= 0 ? targets[from].name : "nothing", targets[to].name,
 	    res.seconds);
@@ -735,6 +758,7 @@ switch_file(const char *op)
 		free(data);
 		return to;
 	}
+	critical(1);
 	if (zfile_replace(sp->dirfd, sp->base, data, strlen(data),
 	    sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
@@ -804,6 +828,7 @@ switch_link(const char *op)
 		close(availfd);
 		return to;
 	}
+	critical(1);
 	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
