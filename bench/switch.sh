@@ -14,7 +14,8 @@
 # proxy.  The stopped backend is started again at once, as the idle
 # colour for the next flip.  Then the switch itself is timed against a
 # bare "nginx -t && nginx -s reload", without load.  Prints a Markdown
-# report on stdout; bench/switch.md holds one run's figures.
+# report on stdout; bench/switch.md holds one run's figures.  WAYS=""
+# times only the switch; TMPDIR picks the file system (fsync costs).
 set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -241,7 +242,7 @@ EOF
 }
 
 : >"$D/rows"
-for way in seed nginx haproxy; do
+for way in ${WAYS-seed nginx haproxy}; do
 	run "$way"
 done
 

@@ -736,7 +736,8 @@ switch_file(const char *op)
 	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) != 0)
 		refused(file, format == ZNGX_SET ? "sets another variable "
 		    "than --var" : "names another upstream than --upstream");
-	if (live == to && known && inc.format == format) {
+	if (live == to && known && inc.format == format &&
+	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) == 0) {
 		zdebug("%s is live already", targets[to].name);
 		res.live = to;
 		return to;
