@@ -356,6 +356,81 @@ restore(struct saved *s)
 }
 
 /*
+ * Put data in place as dirfd/name: a temporary file, written and synced,
+ * renamed over name.  The directory is synced later, while nginx -t runs.
+ * On failure name is as it was and no temporary file remains.
+ */
+static int
+put_file(int dirfd, const char *name, const char *data, size_t len,
+    mode_t perm)
+{
+	char tmp[256];
+	ssize_t n;
+	int fd = -1, tries, e;
+
+	for (tries = 0; tries < 16 && fd == -1; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	if (fd == -1)
+		return -1;
+	for (; len > 0; data += n, len -= (size_t)n) {
+		n = write(fd, data, len);
+		if (n == -1 && errno == EINTR)
+			n = 0;
+		else if (n == -1)
+			goto fail;
+	}
+	if (fchmod(fd, perm) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1)
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = e;
+	return -1;
+}
+
+/* The same for a symlink. */
+static int
+put_link(int dirfd, const char *name, const char *target)
+{
+	char tmp[256];
+	int tries, e;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		if (symlinkat(target, dirfd, tmp) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == 16)
+		return -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		e = errno;
+		unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Open path's directory and the name within it into s, locked when the
  * run may change it (reading the live backend needs no lock).
  */
@@ -511,13 +586,22 @@ static struct zproc_scan scan = { before, 0, sizeof before / sizeof before[0],
     NULL, 0 };
 
 /*
- * Runs while nginx -t does, so that the scan of /proc costs no time.  A
- * master that the pid file names gets SIGHUP later; a pid file naming
- * anything else is stale.
+ * Runs while nginx -t does, so that the directory sync and the scan of
+ * /proc cost no time.  A master that the pid file names gets SIGHUP
+ * later; a pid file naming anything else is stale.
  */
+static int dirsync_errno;
+
 static void
-find_workers(void)
+while_testing(void)
 {
+	/*
+	 * The directory sync that makes the rename durable: a crash before
+	 * it leaves the old file or the new one, both whole, so it can
+	 * overlap nginx -t.
+	 */
+	if (zfsync_dir(cur.dirfd) == -1)
+		dirsync_errno = errno;
 	if (no_reload)
 		return;
 	master = zngx_read_pid(pid_file);
@@ -587,7 +671,7 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	int rc, fresh, last = 0, still = 0;
 	double deadline;
 
-	rc = run_nginx("-t", NULL, &out, find_workers);
+	rc = run_nginx("-t", NULL, &out, while_testing);
 	if (rc != 0) {
 		restore(s);
 		if (rc == -1)
@@ -606,6 +690,12 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	if (zverbose)
 		relay(out);
 	free(out);
+	if (dirsync_errno != 0) {
+		restore(s);
+		errno = dirsync_errno;
+		zdie(zexit_errno(errno), "cannot sync the directory of %s, it "
+		    "is as it was", what);
+	}
 	if (no_reload) {
 		res.seconds = znow() - t0;
 		switched(what, from, to);
@@ -760,8 +850,7 @@ switch_file(const char *op)
 		return to;
 	}
 	critical(1);
-	if (zfile_replace(sp->dirfd, sp->base, data, strlen(data),
-	    sp->mode) == -1)
+	if (put_file(sp->dirfd, sp->base, data, strlen(data), sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
 	nginx_apply(sp, file, live, to, t0);
@@ -830,7 +919,7 @@ switch_link(const char *op)
 		return to;
 	}
 	critical(1);
-	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
+	if (put_link(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
 	nginx_apply(sp, linkpath, live, to, t0);
