@@ -174,6 +174,7 @@ run() {
 	sleep 1
 	live=blue
 	n=0
+	fails=0
 	t0=$(now)
 	: >"$D/drain.$way"
 	while [ "$n" -lt "$FLIPS" ]; do
@@ -184,12 +185,24 @@ run() {
 			$NGX -s reload 2>/dev/null
 			;;
 		nginx)
-			$SWN --drain=30 --json "$idle" >>"$D/drain.$way" ||
-				echo "bench: zdd-switch failed" >&2
+			if ! $SWN --drain=30 --json "$idle" >>"$D/drain.$way"; then
+				echo "bench: zdd-switch failed; nginx says:" >&2
+				tail -3 "$N/logs/error.log" >&2
+				# A deploy script keeps the old backend then.
+				fails=$((fails + 1))
+				[ "$fails" -lt 5 ] || exit 1
+				sleep 0.2
+				continue
+			fi
 			;;
 		haproxy)
-			$SWH --drain=30 --json "$idle" >>"$D/drain.$way" ||
+			if ! $SWH --drain=30 --json "$idle" >>"$D/drain.$way"; then
 				echo "bench: zdd-switch failed" >&2
+				fails=$((fails + 1))
+				[ "$fails" -lt 5 ] || exit 1
+				sleep 0.2
+				continue
+			fi
 			;;
 		esac
 		# The old backend goes at once, and comes back as the idle one.
@@ -238,6 +251,7 @@ print("| %s | retrying client | %d | %d | %d | %.1f | %d | %d of %d | %s |" % (
     c["p99_ms"], c["retried_resets"], c["slow_failed"], c["slow_requests"],
     dr))
 EOF
+	echo "bench: $way: $fails failed switches (retried)" >&2
 	echo "bench: $way: $FLIPS flips in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s" >&2
 }
 

@@ -438,6 +438,18 @@ is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
 	"$L/conf/sites-available/green"
 is "... nginx still serves green" "$(get "$lp")" green
 is "... no stray file" "$(ls -A "$L/conf/sites-enabled")" default
+# nginx -t does not bind; a site whose port is taken passes it, and the
+# reload fails in the master: no new workers, the link goes back, 69.
+printf 'server {\n\tlisten 127.0.0.1:%s;\n}\n' "$bp" \
+	>"$L/conf/sites-available/taken"
+run zdd-switch $TG -t taken=127.0.0.1:1 \
+	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
+	$(nargs "$L") taken
+is "link mode: a reload that fails in the master: 69" "$rc" 69
+like "... says nginx started no new workers" "$err" 'started no new workers'
+is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
+	"$L/conf/sites-available/green"
+is "... nginx still serves green" "$(get "$lp")" green
 run zdd-switch $TG -t purple=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
 	$(nargs "$L") purple

@@ -613,14 +613,33 @@ while_testing(void)
 		    (int)master);
 }
 
-/* Children of the master that were not there before: its new workers. */
+/*
+ * Children of the master that were not there before: its new workers.
+ * The quick scan reads only processes whose pid was not in use before;
+ * but pids are reused (after a wrap, a pid freed a moment ago may be the
+ * next one handed out), so a full scan, which tells processes apart by
+ * pid and start time, comes every few polls.
+ */
 static int
-new_children(void)
+new_children(int full)
 {
 	static struct zproc now[WORKERS_MAX];
 	struct zproc_scan skip = { NULL, 0, 0, before, scan.nseen };
+	int n, i, j, fresh = 0;
 
-	return zngx_children(master, now, WORKERS_MAX, &skip);
+	if (!full)
+		return zngx_children(master, now, WORKERS_MAX, &skip);
+	if ((n = zngx_children(master, now, WORKERS_MAX, NULL)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nold; j++)
+			if (now[i].pid == old[j].pid &&
+			    now[i].start == old[j].start)
+				break;
+		if (j == nold)
+			fresh++;
+	}
+	return fresh;
 }
 
 static void
@@ -668,7 +687,7 @@ static void
 nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 {
 	char *out;
-	int rc, fresh, last = 0, still = 0;
+	int rc, fresh, last = 0, still = 0, polls;
 	double deadline;
 
 	rc = run_nginx("-t", NULL, &out, while_testing);
@@ -748,8 +767,8 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	 * around) once their number has held still for a few polls.
 	 */
 	deadline = znow() + SPAWN_WAIT;
-	for (;;) {
-		fresh = new_children();
+	for (polls = 1;; polls++) {
+		fresh = new_children(polls % 8 == 0);
 		if (fresh > 0 && fresh >= nold)
 			break;
 		if (fresh > 0 && fresh == last && ++still == 3)
@@ -762,10 +781,17 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 		zsleep(0.002);
 	}
 	res.seconds = znow() - t0;
-	if (fresh <= 0)
+	if (fresh <= 0) {
+		/*
+		 * nginx keeps its old configuration when it cannot load the
+		 * new one; the old file goes back so that the disk says what
+		 * nginx serves, and the next reload changes nothing.
+		 */
+		restore(s);
 		zdiex(EX_UNAVAILABLE, "nginx (pid %d) started no new workers "
-		    "within %.0f s: the reload failed, see nginx's error log",
-		    (int)master, SPAWN_WAIT);
+		    "within %.0f s: the reload failed (see nginx's error log), "
+		    "%s is as it was", (int)master, SPAWN_WAIT, what);
+	}
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
