@@ -141,6 +141,14 @@ like "--json is one object with the fields" "$out" \
 is "nginx serves blue" "$(soon "$np" blue)" blue
 run $S -q green
 is "-q: nothing on stderr" "$err" ""
+run sh -c "$S idle | $S -"
+is "'-' reads the target from stdin (NAME ADDR, as idle prints it)" "$out" \
+	"blue 127.0.0.1:$bp"
+run $S --nginx /nonexistent/nginx green
+is "--nginx that cannot run: 69" "$rc" 69
+is "... the file names blue still" "$($S status 2>/dev/null)" "blue 127.0.0.1:$bp"
+run $S --nginx "$(command -v nginx)" -q green
+is "--nginx PATH: exit 0" "$rc" 0
 run $S --json status
 like "--json status" "$out" '"action":"status".*"name":"green"'
 
@@ -218,6 +226,25 @@ run $S --reload-cmd "kill -HUP \$(cat $N/nginx.pid)" green
 is "--reload-cmd that works: exit 0" "$rc" 0
 is "... nginx serves green" "$(soon "$np" green)" green
 
+# An interrupt in the middle of a switch waits until it is whole.
+cat >"$T/slow-nginx" <<SH
+#!/bin/sh
+sleep 1
+exec nginx "\$@"
+SH
+chmod +x "$T/slow-nginx"
+$S -q --drain blue
+$S --nginx "$T/slow-nginx" green >/dev/null 2>&1 &
+swpid=$!
+sleep 0.5
+kill -TERM "$swpid"
+wait "$swpid"
+is "SIGTERM during nginx -t: the switch completes, then zdd-switch dies" \
+	"$?" 143
+is "... the file names green" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
+is "... nginx serves green" "$(soon "$np" green)" green
+is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+
 # A user who may not write the directory: 77, nothing changed.
 cp "$INC" "$T/inc.before"
 run setpriv --reuid=65534 --regid=65534 --clear-groups $S blue
@@ -231,6 +258,8 @@ sleep 0.3
 run $S blue
 is "while another switch holds the lock: 75 at once" "$rc" 75
 like "... naming the lock" "$err" 'another switch holds the lock'
+run $S status
+is "... status needs no lock" "$rc" 0
 run $S --lock-wait 20 blue
 is "--lock-wait waits its turn: exit 0" "$rc" 0
 wait "$holder"
@@ -388,6 +417,10 @@ run $SL status
 is "link mode: status" "$out" "blue 127.0.0.1:$bp"
 run $SL idle
 is "link mode: idle" "$out" "green 127.0.0.1:$gp"
+run $SL -n flip
+is "link mode: flip -n exits 0" "$rc" 0
+is "... changes nothing" "$(readlink "$L/conf/sites-enabled/default")" \
+	"$L/conf/sites-available/blue"
 run $SL --drain flip
 is "link mode: flip exits 0" "$rc" 0
 is "link mode: the link points at sites-available/green" \
@@ -405,6 +438,18 @@ is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
 	"$L/conf/sites-available/green"
 is "... nginx still serves green" "$(get "$lp")" green
 is "... no stray file" "$(ls -A "$L/conf/sites-enabled")" default
+# nginx -t does not bind; a site whose port is taken passes it, and the
+# reload fails in the master: no new workers, the link goes back, 69.
+printf 'server {\n\tlisten 127.0.0.1:%s;\n}\n' "$bp" \
+	>"$L/conf/sites-available/taken"
+run zdd-switch $TG -t taken=127.0.0.1:1 \
+	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
+	$(nargs "$L") taken
+is "link mode: a reload that fails in the master: 69" "$rc" 69
+like "... says nginx started no new workers" "$err" 'started no new workers'
+is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
+	"$L/conf/sites-available/green"
+is "... nginx still serves green" "$(get "$lp")" green
 run zdd-switch $TG -t purple=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
 	$(nargs "$L") purple
@@ -449,6 +494,10 @@ run $SH status
 is "haproxy: status" "$out" "blue 127.0.0.1:$bp"
 run $SH idle
 is "haproxy: idle" "$out" "green 127.0.0.1:$gp"
+run $SH -n flip
+is "haproxy: flip -n exits 0" "$rc" 0
+like "... says what it would do" "$err" 'would set app/green ready'
+is "... and changes nothing" "$($SH status 2>/dev/null)" "blue 127.0.0.1:$bp"
 run $SH flip
 is "haproxy: flip exits 0" "$rc" 0
 is "haproxy: it serves green" "$(get "$hp")" green

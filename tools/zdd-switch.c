@@ -74,7 +74,8 @@ static struct {
 	double	 drain_seconds;		/* -1 when not drained */
 	int	 drained;
 	int	 old_workers;
-} res = { "status", -1, -1, 0, 0, -1, 0, 0 };
+} res = { .action = "status", .live = -1, .previous = -1,
+    .drain_seconds = -1 };
 
 static void
 usage(int code)
@@ -88,12 +89,12 @@ usage(int code)
 	    "                  [--nginx path] [--nginx-arg arg]... "
 	    "[--reload-cmd cmd | --no-reload]\n"
 	    "                  [--drain[=sec]] [--pid-file path] "
-	    "[status | idle | flip | target]\n"
+	    "[status | idle | flip | target | -]\n"
 	    "       zdd-switch [-nqv] [-t name=addr]... [--json] "
 	    "[--lock-wait sec]\n"
 	    "                  --haproxy socket --backend name [--maint] "
 	    "[--drain[=sec]]\n"
-	    "                  [status | idle | flip | target]\n");
+	    "                  [status | idle | flip | target | -]\n");
 	exit(code);
 }
 
@@ -203,10 +204,10 @@ result(void)
 /*
  * Run argv with stdout and stderr into a buffer (at most OUT_MAX bytes
  * kept); returns the exit status as the shell gives it, -1 when it could
- * not be started.
+ * not be started.  during, if not NULL, runs while the command does.
  */
 static int
-run(char *const argv[], char **out)
+run(char *const argv[], char **out, void (*during)(void))
 {
 	size_t len = 0, cap = 4096;
 	char *buf, scratch[4096];
@@ -226,6 +227,10 @@ run(char *const argv[], char **out)
 		return -1;
 	}
 	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
@@ -234,6 +239,8 @@ run(char *const argv[], char **out)
 		_exit(127);
 	}
 	close(p[1]);
+	if (during != NULL)
+		during();
 	for (;;) {
 		if (len == cap && cap < OUT_MAX) {
 			char *nbuf = realloc(buf, cap * 2 + 1);
@@ -280,7 +287,7 @@ relay(const char *out)
 }
 
 static int
-run_nginx(const char *a1, const char *a2, char **out)
+run_nginx(const char *a1, const char *a2, char **out, void (*during)(void))
 {
 	const char *argv[ARGS_MAX + 4];
 	size_t i, n = 0;
@@ -292,7 +299,7 @@ run_nginx(const char *a1, const char *a2, char **out)
 	if (a2 != NULL)
 		argv[n++] = a2;
 	argv[n] = NULL;
-	return run((char *const *)argv, out);
+	return run((char *const *)argv, out, during);
 }
 
 /*
@@ -308,6 +315,24 @@ struct saved {
 	size_t	 len;
 	mode_t	 mode;
 };
+
+/*
+ * From the moment the new file or link is in place until nginx has
+ * reloaded (or the old one is back), an interrupt would leave a switch
+ * half made; SIGINT, SIGTERM and SIGHUP wait until it is done.  Children
+ * such as nginx -t get the usual signal mask.
+ */
+static void
+critical(int on)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(on ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
 
 /* The one file or link this run works on; released at the end of main. */
 static struct saved cur = { .dirfd = -1 };
@@ -330,9 +355,87 @@ restore(struct saved *s)
 		zdebug("the old %s is back", s->base);
 }
 
-/* Open path's directory, locked, and the name within it into s. */
+/*
+ * Put data in place as dirfd/name: a temporary file, written and synced,
+ * renamed over name.  The directory is synced later, while nginx -t runs.
+ * On failure name is as it was and no temporary file remains.
+ */
+static int
+put_file(int dirfd, const char *name, const char *data, size_t len,
+    mode_t perm)
+{
+	char tmp[256];
+	ssize_t n;
+	int fd = -1, tries, e;
+
+	for (tries = 0; tries < 16 && fd == -1; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	if (fd == -1)
+		return -1;
+	for (; len > 0; data += n, len -= (size_t)n) {
+		n = write(fd, data, len);
+		if (n == -1 && errno == EINTR)
+			n = 0;
+		else if (n == -1)
+			goto fail;
+	}
+	if (fchmod(fd, perm) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1)
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = e;
+	return -1;
+}
+
+/* The same for a symlink. */
+static int
+put_link(int dirfd, const char *name, const char *target)
+{
+	char tmp[256];
+	int tries, e;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		if (symlinkat(target, dirfd, tmp) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == 16)
+		return -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		e = errno;
+		unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open path's directory and the name within it into s, locked when the
+ * run may change it (reading the live backend needs no lock).
+ */
 static void
-open_locked(const char *path, struct saved *s)
+open_locked(const char *path, struct saved *s, const char *op)
 {
 	char *c1, *c2;
 	const char *dir;
@@ -353,15 +456,20 @@ open_locked(const char *path, struct saved *s)
 	 * where nginx reads its configuration.  A dry run changes nothing
 	 * and needs no lock.
 	 */
-	if (!zopt.dry_run && zlock_fd(s->dirfd, lock_wait) == -1) {
+	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0 ||
+	    zopt.dry_run) {
+		free(c1);
+		free(c2);
+		return;
+	}
+	if (zlock_fd(s->dirfd, lock_wait) == -1) {
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s: another switch holds the lock "
 			    "on %s", path, dir);
 		zdie(zexit_errno(errno), "cannot lock %s", dir);
 	}
 	/* A switch killed before its rename left its temporary file. */
-	if (!zopt.dry_run)
-		(void)zsweep_tmp(s->dirfd, s->base);
+	(void)zsweep_tmp(s->dirfd, s->base);
 	free(c1);
 	free(c2);
 }
@@ -401,7 +509,12 @@ read_file(struct saved *s, struct zngx_inc *inc, int *known)
 	return target_of_addr(inc->addr);
 }
 
-/* Whether dirfd/name's directory part is the --available directory. */
+/*
+ * Read the link into s and say which target it names: NAME in the
+ * --available directory (compared by device and inode, so relative and
+ * absolute spellings agree).  Returns the target or -1; *known is set
+ * when the link is one zdd-switch could have made.
+ */
 static int
 read_link(struct saved *s, int availfd, int *known)
 {
@@ -462,14 +575,63 @@ read_link(struct saved *s, int availfd, int *known)
 	return t;
 }
 
-/* Children of the master not in old[]: nginx's new workers. */
+/*
+ * The master and its workers before the reload: the workers serve the
+ * old backend and are what --drain waits for; every other process then
+ * alive is skipped when looking for new workers.
+ */
+static pid_t master = -1;
+static struct zproc old[WORKERS_MAX];
+static int nold;
+static pid_t before[1 << 16];
+static struct zproc_scan scan = { before, 0, sizeof before / sizeof before[0],
+    NULL, 0 };
+
+/*
+ * Runs while nginx -t does, so that the directory sync and the scan of
+ * /proc cost no time.  A master that the pid file names gets SIGHUP
+ * later; a pid file naming anything else is stale.
+ */
+static int dirsync_errno, workers_errno;
+
+static void
+while_testing(void)
+{
+	/*
+	 * The directory sync that makes the rename durable: a crash before
+	 * it leaves the old file or the new one, both whole, so it can
+	 * overlap nginx -t.
+	 */
+	if (zfsync_dir(cur.dirfd) == -1)
+		dirsync_errno = errno;
+	if (no_reload)
+		return;
+	master = zngx_read_pid(pid_file);
+	if (master != -1 && !zngx_is_master(master))
+		master = -1;
+	/* Nothing is reloaded yet: a failure here puts the old file back. */
+	if (master != -1 &&
+	    (nold = zngx_children(master, old, WORKERS_MAX, &scan)) == -1)
+		workers_errno = errno;
+}
+
+/*
+ * Children of the master that were not there before: its new workers.
+ * The quick scan reads only processes whose pid was not in use before;
+ * but pids are reused (after a wrap, a pid freed a moment ago may be the
+ * next one handed out), so a full scan, which tells processes apart by
+ * pid and start time, comes every few polls.
+ */
 static int
-new_children(pid_t master, const struct zproc *old, int nold)
+new_children(int full)
 {
 	static struct zproc now[WORKERS_MAX];
+	struct zproc_scan skip = { NULL, 0, 0, before, scan.nseen };
 	int n, i, j, fresh = 0;
 
-	if ((n = zngx_children(master, now, WORKERS_MAX)) == -1)
+	if (!full)
+		return zngx_children(master, now, WORKERS_MAX, &skip);
+	if ((n = zngx_children(master, now, WORKERS_MAX, NULL)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < nold; j++)
@@ -483,7 +645,7 @@ new_children(pid_t master, const struct zproc *old, int nold)
 }
 
 static void
-drain_workers(const struct zproc *old, int nold)
+drain_workers(void)
 {
 	double t0 = znow(), deadline = t0 + drain_sec;
 	int i, left;
@@ -510,24 +672,36 @@ drain_workers(const struct zproc *old, int nold)
 		    left == 1 ? " is" : "s are");
 }
 
+static void
+switched(const char *what, int from, int to)
+{
+	critical(0);
+	zinfo("switched %s from %s to %s in %.3f s", what,
+	    from >= 0 ? targets[from].name : "nothing", targets[to].name,
+	    res.seconds);
+}
+
 /*
  * Validate, reload and wait: the part that nginx's two modes share.  The
  * new file or link is in place; s holds the old one.
  */
 static void
-nginx_apply(struct saved *s, const char *what, double t0)
+nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 {
-	static struct zproc old[WORKERS_MAX];
 	char *out;
-	pid_t master = -1;
-	int rc, nold = 0, fresh, last = 0, still = 0;
+	int rc, fresh, last = 0, still = 0, polls;
 	double deadline;
 
-	rc = run_nginx("-t", NULL, &out);
+	rc = run_nginx("-t", NULL, &out, while_testing);
 	if (rc != 0) {
 		restore(s);
 		if (rc == -1)
 			zdie(EX_UNAVAILABLE, "cannot run %s", nginx);
+		if (rc == 127) {
+			relay(out);
+			zdiex(EX_UNAVAILABLE, "cannot run %s, %s is as it was",
+			    nginx, what);
+		}
 		zerrx("nginx -t refused the new configuration, %s is as it "
 		    "was:", what);
 		relay(out);
@@ -537,39 +711,43 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	if (zverbose)
 		relay(out);
 	free(out);
+	if (dirsync_errno != 0) {
+		restore(s);
+		errno = dirsync_errno;
+		zdie(zexit_errno(errno), "cannot sync the directory of %s, it "
+		    "is as it was", what);
+	}
+	if (workers_errno != 0) {
+		restore(s);
+		errno = workers_errno;
+		zdie(zexit_errno(errno), "cannot list the workers of nginx "
+		    "(pid %d), %s is as it was", (int)master, what);
+	}
 	if (no_reload) {
 		res.seconds = znow() - t0;
+		switched(what, from, to);
 		return;
 	}
 
 	/*
-	 * The master's workers now are the ones that serve the old backend;
-	 * they are what --drain waits for.  A master that the pid file
-	 * names and that is alive gets SIGHUP directly, which is all that
-	 * nginx -s reload does after parsing the whole configuration again.
+	 * SIGHUP is all that nginx -s reload does, after parsing the whole
+	 * configuration once more.
 	 */
-	master = zngx_read_pid(pid_file);
-	if (master != -1 && !zngx_is_master(master))
-		master = -1;
-	if (master != -1 &&
-	    (nold = zngx_children(master, old, WORKERS_MAX)) == -1) {
-		/* Nothing reloaded yet: the old file goes back. */
-		int e = errno;
-
-		restore(s);
-		errno = e;
-		zdie(zexit_errno(e), "cannot list the workers of nginx (pid "
-		    "%d), %s is as it was", (int)master, what);
-	}
 	if (reload_cmd != NULL) {
 		const char *argv[] = { "/bin/sh", "-c", reload_cmd, NULL };
 
-		rc = run((char *const *)argv, &out);
+		rc = run((char *const *)argv, &out, NULL);
 	} else if (master != -1) {
-		rc = kill(master, SIGHUP) == 0 ? 0 : -1;
 		out = NULL;
+		if (kill(master, SIGHUP) == -1) {
+			rc = -1;
+			if (asprintf(&out, "kill -HUP %d: %s", (int)master,
+			    strerror(errno)) == -1)
+				out = NULL;
+		} else
+			rc = 0;
 	} else
-		rc = run_nginx("-s", "reload", &out);
+		rc = run_nginx("-s", "reload", &out, NULL);
 	if (rc != 0) {
 		restore(s);
 		zerrx("cannot reload nginx%s, %s is as it was%s",
@@ -585,6 +763,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 		zwarnx("%s names no running nginx master: cannot wait for "
 		    "its new workers%s", pid_file, drain ? " nor drain" : "");
 		res.seconds = znow() - t0;
+		switched(what, from, to);
 		return;
 	}
 
@@ -596,8 +775,8 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	 * around) once their number has held still for a few polls.
 	 */
 	deadline = znow() + SPAWN_WAIT;
-	for (;;) {
-		fresh = new_children(master, old, nold);
+	for (polls = 1;; polls++) {
+		fresh = new_children(polls % 8 == 0);
 		if (fresh > 0 && fresh >= nold)
 			break;
 		if (fresh > 0 && fresh == last && ++still == 3)
@@ -610,15 +789,23 @@ nginx_apply(struct saved *s, const char *what, double t0)
 		zsleep(0.002);
 	}
 	res.seconds = znow() - t0;
-	if (fresh <= 0)
+	if (fresh <= 0) {
+		/*
+		 * nginx keeps its old configuration when it cannot load the
+		 * new one; the old file goes back so that the disk says what
+		 * nginx serves, and the next reload changes nothing.
+		 */
+		restore(s);
 		zdiex(EX_UNAVAILABLE, "nginx (pid %d) started no new workers "
-		    "within %.0f s: the reload failed, see nginx's error log",
-		    (int)master, SPAWN_WAIT);
+		    "within %.0f s: the reload failed (see nginx's error log), "
+		    "%s is as it was", (int)master, SPAWN_WAIT, what);
+	}
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
+	switched(what, from, to);
 	if (drain)
-		drain_workers(old, nold);
+		drain_workers();
 }
 
 static int
@@ -638,10 +825,10 @@ switch_file(const char *op)
 	struct saved *sp = &cur;
 	struct zngx_inc inc, want;
 	char *data;
-	int live, known, to, rc;
+	int live, known, to;
 	double t0 = znow();
 
-	open_locked(file, sp);
+	open_locked(file, sp, op);
 	live = read_file(sp, &inc, &known);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
@@ -673,7 +860,8 @@ switch_file(const char *op)
 	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) != 0)
 		refused(file, format == ZNGX_SET ? "sets another variable "
 		    "than --var" : "names another upstream than --upstream");
-	if (live == to && known && inc.format == format) {
+	if (live == to && known && inc.format == format &&
+	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) == 0) {
 		zdebug("%s is live already", targets[to].name);
 		res.live = to;
 		return to;
@@ -695,17 +883,11 @@ switch_file(const char *op)
 		free(data);
 		return to;
 	}
-	if ((rc = zfile_replace(sp->dirfd, sp->base, data, strlen(data),
-	    sp->mode)) == -1)
+	critical(1);
+	if (put_file(sp->dirfd, sp->base, data, strlen(data), sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
-	/* In place but not synced: go on, so nginx matches the file. */
-	if (rc == 1)
-		zerr("%s is written but not synced to disk", file);
 	free(data);
-	nginx_apply(sp, file, t0);
-	zinfo("switched %s from %s to %s in %.3f s", file,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
+	nginx_apply(sp, file, live, to, t0);
 	return to;
 }
 
@@ -715,10 +897,10 @@ switch_link(const char *op)
 	struct saved *sp = &cur;
 	struct stat sb;
 	char *target = NULL;
-	int availfd, live, known, to, rc;
+	int availfd, live, known, to;
 	double t0 = znow();
 
-	open_locked(linkpath, sp);
+	open_locked(linkpath, sp, op);
 	/* A relative --available is relative to the link, as ln -s reads it. */
 	availfd = openat(sp->dirfd, available, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
@@ -770,15 +952,11 @@ switch_link(const char *op)
 		close(availfd);
 		return to;
 	}
-	if ((rc = zsymlink_replace(sp->dirfd, sp->base, target)) == -1)
+	critical(1);
+	if (put_link(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
-	if (rc == 1)
-		zerr("%s is replaced but not synced to disk", linkpath);
-	nginx_apply(sp, linkpath, t0);
-	zinfo("switched %s from %s to %s in %.3f s", linkpath,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
+	nginx_apply(sp, linkpath, live, to, t0);
 	free(target);
 	close(availfd);
 	return to;
@@ -827,7 +1005,7 @@ switch_haproxy(const char *op)
 	struct saved *sp = &cur;
 
 	/* The lock sits on the socket's directory: nothing is left behind. */
-	open_locked(socketpath, sp);
+	open_locked(socketpath, sp, op);
 	t0 = znow();
 	out = hap("show servers state %s%s", backend, "");
 	n = zhap_parse_state(out, backend, v, sizeof v / sizeof v[0]);
@@ -959,6 +1137,7 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char *op = "status";
+	char *opbuf = NULL;
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);
@@ -1067,6 +1246,13 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	if (argc == 1)
 		op = argv[0];
+	/* "-" reads the operand from stdin: zdd-switch idle | ... | zdd-switch -. */
+	if (strcmp(op, "-") == 0) {
+		if ((opbuf = zoperand(op)) == NULL)
+			zdie(EX_USAGE, "cannot read a target from stdin");
+		opbuf[strcspn(opbuf, " \t")] = '\0';
+		op = opbuf;
+	}
 	if (ntargets == 0) {
 		add_target("blue=127.0.0.1:8081");
 		add_target("green=127.0.0.1:8082");
@@ -1129,6 +1315,7 @@ main(int argc, char *argv[])
 	}
 	result();
 	free(cur.data);
+	free(opbuf);
 	if (cur.dirfd != -1)
 		close(cur.dirfd);
 	return 0;
