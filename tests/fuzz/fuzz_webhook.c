@@ -2,8 +2,8 @@
  * zdd-notify's readers of what a webhook service answered: a Slack
  * webhook body, a Slack Web API answer, a Discord "?wait=true" message,
  * a Retry-After header, a JSON retry_after, and the one-line reason shown
- * on stderr; also the --update reference and the clipping and escaping
- * of text that goes out.  All of them get the same bytes, without a
+ * on stderr (lib/reply); also the --update reference, the time it holds,
+ * and the clipping and escaping of text that goes out (lib/webhook).  All of them get the same bytes, without a
  * terminating NUL.  The promises checked: a reason is printable ASCII on
  * one line (a hostile receiver cannot move the terminal's cursor or forge
  * a second diagnostic line), references read back as they were written,
@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "fuzz.h"
+#include "reply.h"
 #include "webhook.h"
 
 /* Whether s (NUL-terminated) is valid UTF-8, by the Unicode table 3-7. */
@@ -113,6 +114,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (zwh_ref_parse(s, &ref) == 0) {
 		FUZZ_CHECK(zwh_ref_format(&ref, text, sizeof text) == 0);
 		FUZZ_CHECK(strcmp(text, s) == 0);
+		w = zwh_ref_time(&ref);
+		FUZZ_CHECK(!isnan(w));
+		zwh_duration(w, text, sizeof text);
+		FUZZ_CHECK(memchr(text, '\0', sizeof text) != NULL);
 	}
 
 	max = size > 0 ? data[0] % 64 : 0;
