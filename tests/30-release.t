@@ -311,6 +311,7 @@ hostile bomb-zip "entry 'zeros': the artifact expands past 1048576 bytes" --max-
 hostile many "entry 'f010': is past the limit of 10 entries" --max-files 10
 hostile zip-dotdot "entry '../sentinel/pwned': path with a '..' component"
 hostile zip-abs "entry '/tmp/zdd-zipabs/pwned': absolute path"
+ok "zip-abs: nothing at the absolute path" test ! -e /tmp/zdd-zipabs
 hostile jar-dotdot "entry 'META-INF/../../sentinel/pwned': path with a '..' component"
 # The zip bomb's headers declare sizes of zero: the limit counts bytes.
 ok "bomb-zip: local headers declare size 0" python3 -c '
@@ -378,6 +379,23 @@ run zdd-release -r "$R3" "$T/symok.tar"
 is "links inside, through a link to ..: exit 0" "$rc" 0
 is "links inside: resolve" "$(cat "$out/to-f")" deep
 is "hard link inside: same inode" "$(stat -c %i "$out/h")" "$(stat -c %i "$out/d/e/f")"
+
+# cpio's newc carries a hard-linked file's data on the last of its names.
+HL=$T/hl/app
+mkdir -p "$HL" && echo "shared content" >"$HL/a" && ln "$HL/a" "$HL/b" &&
+	ln "$HL/a" "$HL/c" && echo other >"$HL/d"
+(cd "$T/hl" && find app | cpio --quiet -o -H newc >"$T/hl.cpio")
+R11=$T/root11
+mkdir -p "$R11/releases"
+for pass in 1 2; do
+	p=$(zdd-release -r "$R11" --dedupe --strip 1 "$T/hl.cpio" | zdd-link -r "$R11" -)
+	is "cpio hard links, pass $pass: one inode for three names" \
+		"$(stat -c %i "$p/a" "$p/b" "$p/c" | sort -u | wc -l)" 1
+	is "cpio hard links, pass $pass: link count" "$(stat -c %h "$p/b")" \
+		"$((pass * 3))"
+	is "cpio hard links, pass $pass: content" "$(cat "$p/a" "$p/b" "$p/c" "$p/d")" \
+		"$(printf 'shared content\nshared content\nshared content\nother')"
+done
 
 # As an unprivileged user, owners are not restored and the run works.
 R4=$T/root4
@@ -507,7 +525,7 @@ mkdir -p "$R9/releases"
 zdd-release -r "$R9" --strip 1 "$T/kill.tgz" | zdd-link -r "$R9" - >/dev/null
 kills=0
 for i in $(seq 1 30); do
-	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' | zdd-link -r '$R9' - >/dev/null 2>&1" &
+	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' 2>/dev/null | zdd-link -r '$R9' - >/dev/null 2>&1" &
 	p=$!
 	sleep "0.0$(printf %02d $((RANDOM % 25)))"
 	kill -9 -- -"$p" 2>/dev/null && kills=$((kills + 1))
