@@ -1,9 +1,12 @@
 # Injected faults: zdd-release, zdd-link, zdd-prune and zdd-switch (an
 # include file under a real, private nginx) run again and again while
 # libfiu fails one kind of system call at random (open, write, pwrite,
-# fsync, rename, unlink through libfiu's POSIX preload library; openat,
-# mkdir(at), renameat(2), unlinkat, symlinkat, linkat, syncfs and
-# fdatasync through tests/fiu-at.c, which libfiu 1.1 does not wrap).
+# fsync, rename, unlink, opendir, fdopendir through libfiu's POSIX
+# preload library; openat, mkdir(at), renameat(2), unlinkat, symlinkat,
+# linkat, syncfs and fdatasync through tests/fiu-at.c, which libfiu 1.1
+# does not wrap).  Each run is what "fiu-run -x -c 'enable_random
+# name=POINT,probability=P,failinfo=ERRNO' TOOL" does, with our library
+# preloaded beside libfiu's.
 # Every run must succeed, or fail with the sysexits code of the error
 # (EIO and ENOSPC: 73 or 74; EACCES: 73, 74 or 77) and say on stderr
 # what failed and why.  After every run the deploy root must be as the
@@ -19,7 +22,7 @@
 
 if [ -n "${SANLOG:-}" ]; then
 	# libfiu's preload library replaces malloc and friends, which
-	# AddressSanitizer must own; the plain build is what runs here.
+	# AddressSanitizer must own; make check runs this file.
 	echo "ok 1 # skip under make check-asan (libfiu's preload library and ASan cannot share a process)"
 	echo "1..1"
 	exit 0
