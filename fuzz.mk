@@ -43,15 +43,16 @@ fuzz:
 	@mkdir -p $(FUZZ_B)/log
 	@for f in $(FUZZ_NAMES); do \
 	    mkdir -p $(FUZZ_B)/corpus/$$f $(FUZZ_B)/crash/$$f; \
+	    touch $(FUZZ_B)/log/$$f.start; \
 	    echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
 	    TMPDIR=$(FUZZ_TMPDIR) $(FUZZ_B)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
 		$$(cat tests/fuzz/$$f.options 2>/dev/null) \
 		-artifact_prefix=$(FUZZ_B)/crash/$$f/ -print_final_stats=1 -timeout=10 \
 		$(FUZZ_B)/corpus/$$f tests/fuzz/corpus/$$f \
 		>$(FUZZ_B)/log/$$f.log 2>&1; \
-	    echo "fuzz_$$f: exit $$?, $$(grep -h 'stat::number_of_executed_units' $(FUZZ_B)/log/$$f.log | awk '{print $$2}') runs, $$(ls $(FUZZ_B)/corpus/$$f | wc -l) corpus, $$(ls $(FUZZ_B)/crash/$$f | wc -l) crashes"; \
+	    echo "fuzz_$$f: exit $$?, $$(grep -h 'stat::number_of_executed_units' $(FUZZ_B)/log/$$f.log | awk '{print $$2}') runs, $$(ls $(FUZZ_B)/corpus/$$f | wc -l) corpus, $$(find $(FUZZ_B)/crash/$$f -type f -newer $(FUZZ_B)/log/$$f.start | wc -l) new crashes"; \
 	done | tee $(FUZZ_B)/log/summary
-	@! grep -v ', 0 crashes$$' $(FUZZ_B)/log/summary | grep -q 'crashes$$'
+	@! grep -v ', 0 new crashes$$' $(FUZZ_B)/log/summary | grep -q 'crashes$$'
 
 fuzz-check:
 	@FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) bash tests/75-fuzz.t
