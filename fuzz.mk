@@ -60,4 +60,7 @@ fuzz-check:
 fuzz-clean:
 	rm -rf $(FUZZ_B)
 
+# make clean removes the fuzzing build too.
+clean: fuzz-clean
+
 .PHONY: fuzz fuzz-build fuzz-check fuzz-clean
