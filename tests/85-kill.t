@@ -2,8 +2,8 @@
 # include file under a real, private nginx) are killed again and again,
 # first at every step of their work in turn (tests/kill-at.c, preloaded,
 # kills the tool just before its Nth call that changes or syncs the file
-# system), then at random moments from outside (kill -9 after a random
-# delay).  After every kill the deploy root and the nginx configuration
+# system), then at random moments from outside (SIGKILL from timeout(1)
+# after a random delay).  After every kill the deploy root and the nginx configuration
 # must be as the spec promises: every directory under releases/ a whole
 # release, current pointing at one, revisions.log whole lines; work left
 # only in .zdd/tmp, which the next zdd-prune clears, and a temporary
@@ -129,22 +129,20 @@ killat() {
 	# In a subshell of its own, so bash reports no "Killed" job.
 	run sh -c '"$@"; exit $?' sh env ZDD_KILL_AT="$k" LD_PRELOAD="$T/kill-at.so" "$@"
 }
-# killafter SEC CMD...: run CMD in the background and kill -9 it after
-# SEC seconds (if it is still running); rc as for run.
+# killafter SEC CMD...: run CMD and SIGKILL it after SEC seconds if it
+# is still running (timeout(1) times that from the start of CMD, more
+# finely than a sleep in the shell would); rc 137 when it was killed.
 killafter() {
 	s=$1
 	shift
-	"$@" >/dev/null 2>"$T/.err" &
-	kp=$!
-	sleep "$s"
-	kill -9 "$kp" 2>/dev/null
-	wait "$kp" 2>/dev/null
+	timeout -s KILL "$s" "$@" >/dev/null 2>"$T/.err"
 	rc=$?
 	err=$(cat "$T/.err")
 }
 # delay: a random delay within about the time a run takes (in $dur).
 delay() {
-	awk -v d="$dur" -v r="$RANDOM" 'BEGIN { printf "%.4f\n", d * 1.3 * r / 32768 }'
+	# Never 0, which timeout(1) takes as "no limit".
+	awk -v d="$dur" -v r="$RANDOM" 'BEGIN { printf "%.4f\n", 0.0001 + d * 1.3 * r / 32768 }'
 }
 # duration CMD...: seconds a run of CMD takes, from 3 runs.
 duration() {
