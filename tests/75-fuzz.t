@@ -31,7 +31,8 @@ for c in "$TOP"/tests/fuzz/fuzz_*.c; do
 	opts=$(cat "$TOP/tests/fuzz/$name.options" 2>/dev/null)
 	# -runs=0 runs every input of the corpus once and stops.
 	# shellcheck disable=SC2086
-	TMPDIR=$T run "$bin" -runs=0 -timeout=10 $opts "$seeds"
+	TMPDIR=$T run "$bin" -runs=0 -timeout=10 $opts \
+	    -artifact_prefix="$T/$name/crash/" "$seeds"
 	is "$f replays its $nseed seeds" "$rc" 0
 	[ "$rc" = 0 ] || echo "$err" | grep -E 'ERROR|broken promise|SUMMARY|Test unit' | head -n 5 | sed 's/^/# /'
 	[ "$secs" -gt 0 ] || continue

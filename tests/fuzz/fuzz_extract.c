@@ -13,10 +13,12 @@
  * one.  The shape follows libarchive's own write_disk fuzzer: a private
  * directory made once in LLVMFuzzerInitialize, emptied after each run.
  *
- * extract.options raises libFuzzer's malloc limit to 4200 MiB: a cpio
- * header may claim a 4 GiB symlink target, which libarchive allocates
- * (address space only: zdd-release stays at 5 MiB of RSS and refuses the
- * archive with 65; the seed oom-cpio-4g-symlink keeps that so).
+ * A cpio header may claim a 4 GiB symlink target, which libarchive
+ * allocates in one piece before it finds the archive truncated (address
+ * space only: zdd-release stays at 5 MiB of RSS and refuses the archive
+ * with 65).  Here allocations above 1 GiB fail, as under a ulimit -v,
+ * instead of stopping the fuzzer; the seed oom-cpio-4g-symlink keeps
+ * that path refused cleanly.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +41,13 @@ static int outerfd = -1, midfd = -1;
 static struct stat sentinel_st;
 
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
+const char *__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "allocator_may_return_null=1:max_allocation_size_mb=1024";
+}
 
 /* At exit (libFuzzer's -runs or -max_total_time), leave no tree behind. */
 static void
