@@ -56,7 +56,7 @@ zfsync_dir(int dirfd)
 }
 
 int
-zsymlink_replace(int dirfd, const char *name, const char *target)
+zsymlink_put(int dirfd, const char *name, const char *target)
 {
 	char tmp[256];
 	int tries, e;
@@ -77,12 +77,20 @@ zsymlink_replace(int dirfd, const char *name, const char *target)
 		errno = e;
 		return -1;
 	}
+	return 0;
+}
+
+int
+zsymlink_replace(int dirfd, const char *name, const char *target)
+{
+	if (zsymlink_put(dirfd, name, target) == -1)
+		return -1;
 	/* The new link is in place now: a failed sync is no longer -1. */
 	return zfsync_dir(dirfd) == -1 ? 1 : 0;
 }
 
 int
-zfile_replace(int dirfd, const char *name, const void *data, size_t len,
+zfile_put(int dirfd, const char *name, const void *data, size_t len,
     mode_t mode)
 {
 	const char *p = data;
@@ -119,8 +127,7 @@ zfile_replace(int dirfd, const char *name, const void *data, size_t len,
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) == -1)
 		goto fail;
-	/* The new file is in place now: a failed sync is no longer -1. */
-	return zfsync_dir(dirfd) == -1 ? 1 : 0;
+	return 0;
 fail:
 	e = errno;
 	if (fd != -1)
@@ -128,6 +135,16 @@ fail:
 	unlinkat(dirfd, tmp, 0);
 	errno = e;
 	return -1;
+}
+
+int
+zfile_replace(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode)
+{
+	if (zfile_put(dirfd, name, data, len, mode) == -1)
+		return -1;
+	/* The new file is in place now: a failed sync is no longer -1. */
+	return zfsync_dir(dirfd) == -1 ? 1 : 0;
 }
 
 int

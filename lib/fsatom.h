@@ -36,6 +36,15 @@ int	zfile_replace(int dirfd, const char *name, const void *data,
 	    size_t len, mode_t mode);
 
 /*
+ * The same without the directory sync, for a caller that syncs the
+ * directory itself while it waits for something else (zdd-switch syncs
+ * while nginx -t runs).  0, or -1 with name as it was.
+ */
+int	zsymlink_put(int dirfd, const char *name, const char *target);
+int	zfile_put(int dirfd, const char *name, const void *data, size_t len,
+	    mode_t mode);
+
+/*
  * Remove the temporary files and symlinks that ztmpname() named for name
  * (for any name if NULL) in dirfd: what a run killed between creating
  * and renaming one left.  Call it only while holding the lock that

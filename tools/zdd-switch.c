@@ -356,81 +356,6 @@ restore(struct saved *s)
 }
 
 /*
- * Put data in place as dirfd/name: a temporary file, written and synced,
- * renamed over name.  The directory is synced later, while nginx -t runs.
- * On failure name is as it was and no temporary file remains.
- */
-static int
-put_file(int dirfd, const char *name, const char *data, size_t len,
-    mode_t perm)
-{
-	char tmp[256];
-	ssize_t n;
-	int fd = -1, tries, e;
-
-	for (tries = 0; tries < 16 && fd == -1; tries++) {
-		if (ztmpname(tmp, sizeof tmp, name) == -1)
-			return -1;
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd == -1 && errno != EEXIST)
-			return -1;
-	}
-	if (fd == -1)
-		return -1;
-	for (; len > 0; data += n, len -= (size_t)n) {
-		n = write(fd, data, len);
-		if (n == -1 && errno == EINTR)
-			n = 0;
-		else if (n == -1)
-			goto fail;
-	}
-	if (fchmod(fd, perm) == -1 || fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1)
-		goto fail;
-	return 0;
-fail:
-	e = errno;
-	if (fd != -1)
-		close(fd);
-	unlinkat(dirfd, tmp, 0);
-	errno = e;
-	return -1;
-}
-
-/* The same for a symlink. */
-static int
-put_link(int dirfd, const char *name, const char *target)
-{
-	char tmp[256];
-	int tries, e;
-
-	for (tries = 0; tries < 16; tries++) {
-		if (ztmpname(tmp, sizeof tmp, name) == -1)
-			return -1;
-		if (symlinkat(target, dirfd, tmp) == 0)
-			break;
-		if (errno != EEXIST)
-			return -1;
-	}
-	if (tries == 16)
-		return -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1) {
-		e = errno;
-		unlinkat(dirfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * Open path's directory and the name within it into s, locked when the
  * run may change it (reading the live backend needs no lock).
  */
@@ -884,7 +809,7 @@ switch_file(const char *op)
 		return to;
 	}
 	critical(1);
-	if (put_file(sp->dirfd, sp->base, data, strlen(data), sp->mode) == -1)
+	if (zfile_put(sp->dirfd, sp->base, data, strlen(data), sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
 	nginx_apply(sp, file, live, to, t0);
@@ -953,7 +878,7 @@ switch_link(const char *op)
 		return to;
 	}
 	critical(1);
-	if (put_link(sp->dirfd, sp->base, target) == -1)
+	if (zsymlink_put(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
 	nginx_apply(sp, linkpath, live, to, t0);
