@@ -53,6 +53,32 @@ opendir_at(int dirfd, const char *name, int create, mode_t mode)
 	return fd;
 }
 
+/*
+ * mkdir -p of ROOT itself, which the administrator names and which may
+ * pass through symlinks (/var/www -> /srv/www): unlike zmkdirs_at(), this
+ * follows them, and takes an absolute path.
+ */
+static int
+mkdir_root(const char *path, mode_t mode)
+{
+	char *copy, *p;
+	int rc = 0;
+
+	if ((copy = strdup(path)) == NULL)
+		return -1;
+	for (p = strchr(copy + 1, '/'); rc == 0; p = strchr(p + 1, '/')) {
+		if (p != NULL)
+			*p = '\0';
+		if (mkdir(copy, mode) == -1 && errno != EEXIST)
+			rc = -1;
+		if (p == NULL)
+			break;
+		*p = '/';
+	}
+	free(copy);
+	return rc;
+}
+
 int
 zroot_open(struct zroot *r, const char *path, int flags)
 {
@@ -74,7 +100,7 @@ zroot_open(struct zroot *r, const char *path, int flags)
 	/* Drop trailing slashes so that printed paths read well. */
 	for (size_t n = strlen(r->path); n > 1 && r->path[n - 1] == '/'; n--)
 		r->path[n - 1] = '\0';
-	if (create && zmkdirs_at(AT_FDCWD, r->path, 0755) == -1)
+	if (create && mkdir_root(r->path, 0755) == -1)
 		goto fail;
 	/* ROOT itself may be a symlink (/var/www/app -> /srv/app). */
 	if ((r->fd = open(r->path, DIRFLAGS)) == -1)

@@ -1,0 +1,380 @@
+/*
+ * Status lists and JSON body expectations for zdd-health.  The parsers
+ * walk their input one character at a time and stop at the first thing
+ * they do not understand, reporting where it is, because a user who typed
+ * "components..status=UP" wants to be shown the second dot, not told the
+ * whole expression is wrong.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expect.h"
+
+/* A status code of exactly three digits at s, or -1. */
+static int
+status3(const char *s)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    !isdigit((unsigned char)s[2]))
+		return -1;
+	return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+}
+
+int
+zstatus_parse(const char *s, struct zstatus *st, size_t *pos,
+    const char **why)
+{
+	const char *p = s;
+	int lo, hi;
+
+	st->n = 0;
+	for (;;) {
+		if (st->n == ZSTATUS_MAX) {
+			*why = "too many items";
+			goto bad;
+		}
+		if (p[0] >= '1' && p[0] <= '5' && (p[1] == 'x' || p[1] == 'X') &&
+		    (p[2] == 'x' || p[2] == 'X')) {
+			lo = (p[0] - '0') * 100;
+			hi = lo + 99;
+			p += 3;
+		} else {
+			if ((lo = status3(p)) == -1 || isdigit((unsigned char)p[3])) {
+				*why = "a three-digit status expected";
+				goto bad;
+			}
+			if (lo < 100 || lo > 599) {
+				*why = "a status is 100 to 599";
+				goto bad;
+			}
+			p += 3;
+			hi = lo;
+			if (*p == '-') {
+				p++;
+				if ((hi = status3(p)) == -1 ||
+				    isdigit((unsigned char)p[3])) {
+					*why = "a three-digit status expected";
+					goto bad;
+				}
+				if (hi < lo || hi > 599) {
+					*why = hi < lo ? "range ends before it starts" :
+					    "a status is 100 to 599";
+					goto bad;
+				}
+				p += 3;
+			}
+		}
+		st->r[st->n].lo = lo;
+		st->r[st->n].hi = hi;
+		st->n++;
+		if (*p == '\0')
+			return 0;
+		if (*p != ',') {
+			*why = "',' or end expected";
+			goto bad;
+		}
+		p++;
+	}
+bad:
+	*pos = (size_t)(p - s);
+	return -1;
+}
+
+int
+zstatus_match(const struct zstatus *st, long status)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		if (status >= st->r[i].lo && status <= st->r[i].hi)
+			return 1;
+	return 0;
+}
+
+void
+zexpect_free(struct zexpect *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nstep; i++)
+		free(e->step[i].key);
+	free(e->path);
+	free(e->value);
+	memset(e, 0, sizeof *e);
+}
+
+/* Where a key ends: at '.', '[', ']', '=', "!=" or the end. */
+static int
+key_end(const char *p)
+{
+	return *p == '\0' || *p == '.' || *p == '[' || *p == ']' ||
+	    *p == '=' || (p[0] == '!' && p[1] == '=');
+}
+
+int
+zexpect_parse(const char *s, struct zexpect *e, size_t *pos,
+    const char **why)
+{
+	const char *p = s, *start;
+	char *key;
+	size_t k, idx;
+	int first = 1;
+
+	memset(e, 0, sizeof *e);
+	for (;;) {
+		if (e->nstep == ZPATH_MAX) {
+			*why = "path too long";
+			goto bad;
+		}
+		/* A path may start with an index: "[0].status". */
+		if (!(first && *p == '[')) {
+			/* A key, with backslash escapes. */
+			start = p;
+			if ((key = malloc(strlen(p) + 1)) == NULL) {
+				*why = strerror(errno);
+				goto bad;
+			}
+			k = 0;
+			while (!key_end(p)) {
+				if (*p == '\\') {
+					if (p[1] == '\0') {
+						free(key);
+						p++;
+						*why = "a character expected "
+						    "after '\\'";
+						goto bad;
+					}
+					p++;
+				}
+				key[k++] = *p++;
+			}
+			key[k] = '\0';
+			if (k == 0) {
+				free(key);
+				p = start;
+				*why = "a key expected";
+				goto bad;
+			}
+			e->step[e->nstep].key = key;
+			e->step[e->nstep].index = 0;
+			e->step[e->nstep++].end = (size_t)(p - s);
+		}
+		first = 0;
+		while (*p == '[') {
+			if (e->nstep == ZPATH_MAX) {
+				*why = "path too long";
+				goto bad;
+			}
+			p++;
+			if (!isdigit((unsigned char)*p)) {
+				*why = "an index (digits) expected";
+				goto bad;
+			}
+			idx = 0;
+			while (isdigit((unsigned char)*p)) {
+				if (idx > 100000000) {
+					*why = "index too large";
+					goto bad;
+				}
+				idx = idx * 10 + (size_t)(*p - '0');
+				p++;
+			}
+			if (*p != ']') {
+				*why = "']' expected";
+				goto bad;
+			}
+			p++;
+			e->step[e->nstep].key = NULL;
+			e->step[e->nstep].index = idx;
+			e->step[e->nstep++].end = (size_t)(p - s);
+		}
+		if (*p == '.') {
+			p++;
+			if (*p == '[') {
+				*why = "a key expected";
+				goto bad;
+			}
+			continue;
+		}
+		break;
+	}
+	if ((e->path = strndup(s, (size_t)(p - s))) == NULL) {
+		*why = strerror(errno);
+		goto bad;
+	}
+	if (*p == '\0') {
+		e->op = ZEXPECT_EXISTS;
+		return 0;
+	}
+	if (*p == '=') {
+		e->op = ZEXPECT_EQ;
+		p++;
+	} else if (p[0] == '!' && p[1] == '=') {
+		e->op = ZEXPECT_NE;
+		p += 2;
+	} else {
+		*why = "'.', '[', '=', '!=' or end expected";
+		goto bad;
+	}
+	if ((e->value = strdup(p)) == NULL) {
+		*why = strerror(errno);
+		goto bad;
+	}
+	return 0;
+bad:
+	*pos = (size_t)(p - s);
+	zexpect_free(e);
+	return -1;
+}
+
+/* Whether member v equals the expectation's text value. */
+static int
+equals(json_t *v, const char *value)
+{
+	json_error_t jerr;
+	json_t *want;
+	char *end;
+	int eq;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return strlen(value) == json_string_length(v) &&
+		    memcmp(value, json_string_value(v), json_string_length(v)) == 0;
+	case JSON_INTEGER: {
+		long long ll;
+
+		errno = 0;
+		ll = strtoll(value, &end, 10);
+		if (*value != '\0' && *end == '\0' && errno == 0)
+			return ll == json_integer_value(v);
+	}
+		/* FALLTHROUGH */
+	case JSON_REAL: {
+		double d;
+
+		if (*value == '\0' || isspace((unsigned char)*value))
+			return 0;
+		d = strtod(value, &end);
+		if (*end != '\0' || !isfinite(d))
+			return 0;
+		return d == json_number_value(v);
+	}
+	case JSON_TRUE:
+		return strcmp(value, "true") == 0;
+	case JSON_FALSE:
+		return strcmp(value, "false") == 0;
+	case JSON_NULL:
+		return strcmp(value, "null") == 0;
+	default:
+		want = json_loads(value, JSON_DECODE_ANY, &jerr);
+		eq = want != NULL && json_equal(v, want);
+		json_decref(want);
+		return eq;
+	}
+}
+
+/* A short text form of v for a reason: strings quoted, others as JSON. */
+static void
+describe(json_t *v, char *buf, size_t size)
+{
+	char *s;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		snprintf(buf, size, "an object");
+		return;
+	case JSON_ARRAY:
+		snprintf(buf, size, "an array of %zu", json_array_size(v));
+		return;
+	default:
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		snprintf(buf, size, "%s", s ? s : "?");
+		free(s);
+		if (size > 4 && strlen(buf) == size - 1)
+			strcpy(buf + size - 4, "...");
+	}
+}
+
+/* Why step i of e's path found nothing in v, the value before it. */
+static void
+missing(const struct zexpect *e, size_t i, json_t *v, char *why, size_t size)
+{
+	const struct zstep *st = &e->step[i];
+	int plen = i == 0 ? 0 : (int)e->step[i - 1].end;
+	const char *where = i == 0 ? "the body" : e->path;
+	char got[96];
+
+	if (i == 0)
+		plen = (int)strlen(where);
+	if (st->key != NULL && json_is_object(v))
+		snprintf(why, size, "%s missing (%.*s has no \"%s\")", e->path,
+		    plen, where, st->key);
+	else if (st->key == NULL && json_is_array(v))
+		snprintf(why, size, "%s missing (%.*s has %zu element%s)",
+		    e->path, plen, where, json_array_size(v),
+		    json_array_size(v) == 1 ? "" : "s");
+	else {
+		describe(v, got, sizeof got);
+		snprintf(why, size, "%s missing (%.*s is %s, not an %s)",
+		    e->path, plen, where, got,
+		    st->key != NULL ? "object" : "array");
+	}
+}
+
+int
+zexpect_eval(const struct zexpect *e, json_t *root, char *why, size_t size)
+{
+	json_t *v = root;
+	char got[96];
+	size_t i;
+
+	for (i = 0; i < e->nstep; i++) {
+		const struct zstep *st = &e->step[i];
+		json_t *next;
+
+		if (st->key != NULL)
+			next = json_is_object(v) ? json_object_get(v, st->key) :
+			    NULL;
+		else
+			next = json_is_array(v) ? json_array_get(v, st->index) :
+			    NULL;
+		if (next == NULL) {
+			/*
+			 * Name the part of the path that was there, so that
+			 * "components.db.status" missing because there is no
+			 * "db" says so.
+			 */
+			if (e->op == ZEXPECT_NE) {
+				/* Something that is not there is not VALUE. */
+				return 1;
+			}
+			missing(e, i, v, why, size);
+			return 0;
+		}
+		v = next;
+	}
+	switch (e->op) {
+	case ZEXPECT_EXISTS:
+		return 1;
+	case ZEXPECT_EQ:
+		if (equals(v, e->value))
+			return 1;
+		describe(v, got, sizeof got);
+		snprintf(why, size, "%s is %s, want \"%s\"", e->path, got,
+		    e->value);
+		return 0;
+	case ZEXPECT_NE:
+		if (!equals(v, e->value))
+			return 1;
+		describe(v, got, sizeof got);
+		snprintf(why, size, "%s is %s, want anything else", e->path,
+		    got);
+		return 0;
+	}
+	return 0;
+}

@@ -1,0 +1,296 @@
+/*
+ * The HAProxy runtime API client.  Each command opens its own connection
+ * (HAProxy's non-interactive mode closes after one answer), so a stuck
+ * HAProxy costs at most the timeout and never a half-read answer.  The
+ * answers are parsed by their header lines, split on the separator the
+ * format uses, with every field bounded.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "haproxy.h"
+#include "opt.h"
+
+#define ANSWER_MAX	(4 << 20)
+#define COLS_MAX	1024
+
+char *
+zhap_cmd(const char *path, const char *cmd, double timeout)
+{
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	double deadline = znow() + timeout;
+	size_t len = 0, cap = 4096, clen;
+	char *buf = NULL, *nbuf, *line = NULL;
+	ssize_t n;
+	int fd, e, ms;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return NULL;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		goto fail;
+	clen = strlen(cmd);
+	if ((line = malloc(clen + 2)) == NULL)
+		goto fail;
+	memcpy(line, cmd, clen);
+	line[clen++] = '\n';
+	line[clen] = '\0';
+	for (size_t off = 0; off < clen; off += (size_t)n) {
+		n = send(fd, line + off, clen - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n == -1)
+			goto fail;
+	}
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto fail;
+	for (;;) {
+		ms = (int)((deadline - znow()) * 1000);
+		if (ms <= 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, ms) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (pfd.revents == 0)
+			continue;
+		if (len == cap) {
+			if (cap >= ANSWER_MAX) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap *= 2;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL)
+				goto fail;
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	free(line);
+	return buf;
+fail:
+	e = errno;
+	close(fd);
+	free(buf);
+	free(line);
+	errno = e;
+	return NULL;
+}
+
+int
+zhap_ok(const char *answer)
+{
+	for (; *answer != '\0'; answer++)
+		if (*answer != '\n' && *answer != '\r' && *answer != ' ')
+			return 0;
+	return 1;
+}
+
+/*
+ * Split line (modified in place) on sep into at most max fields; a run of
+ * spaces counts as one separator when sep is ' '.
+ */
+static int
+split(char *line, char sep, char **f, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		if (sep == ' ')
+			while (*p == ' ')
+				p++;
+		if (*p == '\0' && sep == ' ')
+			break;
+		if (n == max)
+			return -1;
+		f[n++] = p;
+		while (*p != '\0' && *p != sep)
+			p++;
+		if (*p == '\0')
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+static int
+column(char **f, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(f[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* The next line of *pp, NUL-terminated in place, or NULL at the end. */
+static char *
+next_line(char **pp)
+{
+	char *s = *pp, *nl;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	if ((nl = strchr(s, '\n')) != NULL) {
+		*nl = '\0';
+		*pp = nl + 1;
+		if (nl > s && nl[-1] == '\r')
+			nl[-1] = '\0';
+	} else
+		*pp = NULL;
+	return s;
+}
+
+static int
+small_int(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 0x7fffffff)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+zhap_parse_state(const char *text, const char *backend,
+    struct zhap_server *v, size_t max)
+{
+	char *copy, *p, *line, *f[COLS_MAX];
+	int nf, cbe = -1, csrv = -1, cop = -1, cadm = -1, hdr = 0, rc = -1;
+	size_t n = 0;
+
+	if ((copy = strdup(text)) == NULL)
+		return -1;
+	p = copy;
+	/* The first line is the format version, which must be 1. */
+	line = next_line(&p);
+	if (line == NULL || strcmp(line, "1") != 0)
+		goto out;
+	while ((line = next_line(&p)) != NULL) {
+		if (line[0] == '#') {
+			nf = split(line + 1, ' ', f, COLS_MAX);
+			if (nf < 0)
+				goto out;
+			cbe = column(f, nf, "be_name");
+			csrv = column(f, nf, "srv_name");
+			cop = column(f, nf, "srv_op_state");
+			cadm = column(f, nf, "srv_admin_state");
+			if (cbe < 0 || csrv < 0 || cop < 0 || cadm < 0)
+				goto out;
+			hdr = 1;
+			continue;
+		}
+		if (*line == '\0')
+			continue;
+		if (!hdr)
+			goto out;
+		nf = split(line, ' ', f, COLS_MAX);
+		if (nf <= cbe || nf <= csrv || nf <= cop || nf <= cadm)
+			goto out;
+		if (strcmp(f[cbe], backend) != 0)
+			continue;
+		if (n == max || strlen(f[csrv]) >= sizeof v[n].name ||
+		    small_int(f[cop], &v[n].op_state) == -1 ||
+		    small_int(f[cadm], &v[n].admin_state) == -1)
+			goto out;
+		strcpy(v[n].name, f[csrv]);
+		n++;
+	}
+	rc = hdr ? (int)n : -1;
+out:
+	free(copy);
+	if (rc == -1)
+		errno = EINVAL;
+	return rc;
+}
+
+long
+zhap_parse_sessions(const char *csv, const char *backend, const char *server)
+{
+	char *copy, *p, *line, *f[COLS_MAX];
+	int nf, cpx = -1, csv_ = -1, cq = -1, cs = -1, q, s;
+	long rc = -1;
+	int err = EINVAL;
+
+	if ((copy = strdup(csv)) == NULL)
+		return -1;
+	p = copy;
+	while ((line = next_line(&p)) != NULL) {
+		if (line[0] == '#') {
+			nf = split(line + (line[1] == ' ' ? 2 : 1), ',', f,
+			    COLS_MAX);
+			if (nf < 0)
+				break;
+			cpx = column(f, nf, "pxname");
+			csv_ = column(f, nf, "svname");
+			cq = column(f, nf, "qcur");
+			cs = column(f, nf, "scur");
+			if (cpx < 0 || csv_ < 0 || cq < 0 || cs < 0)
+				break;
+			err = ENOENT;
+			continue;
+		}
+		if (*line == '\0' || err != ENOENT)
+			continue;
+		nf = split(line, ',', f, COLS_MAX);
+		if (nf <= cpx || nf <= csv_ || nf <= cq || nf <= cs)
+			continue;
+		if (strcmp(f[cpx], backend) != 0 ||
+		    strcmp(f[csv_], server) != 0)
+			continue;
+		/* An empty field counts as zero, as HAProxy prints it. */
+		if (*f[cq] == '\0')
+			q = 0;
+		else if (small_int(f[cq], &q) == -1) {
+			err = EINVAL;
+			break;
+		}
+		if (*f[cs] == '\0')
+			s = 0;
+		else if (small_int(f[cs], &s) == -1) {
+			err = EINVAL;
+			break;
+		}
+		rc = (long)q + s;
+		break;
+	}
+	free(copy);
+	if (rc == -1)
+		errno = err;
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * HAProxy's runtime API on a unix socket, as zdd-switch uses it: one
+ * command per connection, and the two answers it reads, "show servers
+ * state" and "show stat".  The parsers take the answer as a buffer so a
+ * fuzzer can call them; the columns are found by the header line, not by
+ * position, since HAProxy adds columns between versions.
+ */
+#ifndef ZDD_HAPROXY_H
+#define ZDD_HAPROXY_H
+
+#include <stddef.h>
+
+/*
+ * srv_admin_state bits (HAProxy's SRV_ADMF_*).  The "config" bit (0x04,
+ * "disabled" in the configuration) stays set after "state ready" puts
+ * the server in service, so it does not count as maintenance.
+ */
+#define ZHAP_MAINT	0x63	/* forced, inherited, resolution, health */
+#define ZHAP_DRAIN	0x18	/* forced or inherited drain */
+
+struct zhap_server {
+	char	name[65];
+	int	op_state;	/* 0 stopped, 1 starting, 2 running, 3 stopping */
+	int	admin_state;	/* ZHAP_MAINT and ZHAP_DRAIN bits */
+};
+
+/*
+ * Send cmd (a newline is added) to the socket at path and read the whole
+ * answer, waiting at most timeout seconds.  malloc'd; NULL with errno on
+ * failure.
+ */
+char	*zhap_cmd(const char *path, const char *cmd, double timeout);
+
+/*
+ * Whether an answer to a "set" command says it worked: HAProxy answers
+ * those with an empty line, and with a sentence when it refuses.
+ */
+int	zhap_ok(const char *answer);
+
+/*
+ * The servers of backend in an answer to "show servers state BACKEND",
+ * at most max; -1 with errno EINVAL when the answer is not one.
+ */
+int	zhap_parse_state(const char *text, const char *backend,
+	    struct zhap_server *v, size_t max);
+
+/*
+ * The sessions (current plus queued) of backend/server in an answer to
+ * "show stat"; -1 with errno ENOENT when no row is theirs, EINVAL when
+ * the answer is not CSV with a header.
+ */
+long	zhap_parse_sessions(const char *csv, const char *backend,
+	    const char *server);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * The include file that zdd-switch writes for nginx, and nginx's master
+ * and worker processes.  The file is read with a tokenizer that follows
+ * nginx's own lexical rules closely enough (words, quoted words, ';', '{',
+ * '}', '#' comments) to recognise the two shapes zdd writes however they
+ * were re-indented, and nothing more: an unexpected word means a person
+ * put something there, and zdd must not throw it away.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nginx.h"
+
+#define TOK_MAX	16
+#define WORD_MAX 512
+
+struct lex {
+	const char *p, *end;
+	char	 words[TOK_MAX][WORD_MAX];
+	int	 n;
+};
+
+/*
+ * Split buf into tokens.  -1 for more tokens than either shape has, an
+ * overlong or unterminated word, a NUL byte, or a backslash (nginx's
+ * escapes are not worth reading here: zdd never writes one).
+ */
+static int
+lex(struct lex *l, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	size_t w;
+	char q;
+
+	l->n = 0;
+	while (p < end) {
+		if (*p == '\0' || *p == '\\')
+			return -1;
+		if (isspace((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		if (*p == '#') {
+			while (p < end && *p != '\n')
+				p++;
+			continue;
+		}
+		if (l->n == TOK_MAX)
+			return -1;
+		w = 0;
+		if (*p == ';' || *p == '{' || *p == '}') {
+			l->words[l->n][w++] = *p++;
+		} else if (*p == '"' || *p == '\'') {
+			/* Quotes are kept, so that "{" is no brace. */
+			q = *p;
+			l->words[l->n][w++] = *p++;
+			while (p < end && *p != q) {
+				if (*p == '\0' || *p == '\\' || w + 2 >= WORD_MAX)
+					return -1;
+				l->words[l->n][w++] = *p++;
+			}
+			if (p == end)
+				return -1;
+			l->words[l->n][w++] = *p++;
+		} else {
+			while (p < end && !isspace((unsigned char)*p) &&
+			    strchr(";{}#\"'", *p) == NULL) {
+				if (*p == '\0' || *p == '\\' || w + 1 >= WORD_MAX)
+					return -1;
+				l->words[l->n][w++] = *p++;
+			}
+		}
+		l->words[l->n][w] = '\0';
+		l->n++;
+	}
+	return 0;
+}
+
+/* A word without its quotes, if it had any. */
+static const char *
+unquote(char *w)
+{
+	size_t n = strlen(w);
+
+	if (n >= 2 && (w[0] == '"' || w[0] == '\'') && w[n - 1] == w[0]) {
+		w[n - 1] = '\0';
+		return w + 1;
+	}
+	return w;
+}
+
+int
+zngx_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_')
+			return 0;
+	return n >= 1 && n <= ZNGX_NAME_MAX;
+}
+
+int
+zngx_addr_valid(const char *s)
+{
+	const char *p;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ZNGX_ADDR_MAX)
+		return 0;
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/')
+			return 0;
+		for (p = s + 5; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p) &&
+			    strchr("._/-", *p) == NULL)
+				return 0;
+		return 1;
+	}
+	/* Host names, IPv4, [IPv6] and a port: nothing nginx would parse. */
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-_:[]", *p) == NULL)
+			return 0;
+	return s[0] != '-' && s[0] != ':';
+}
+
+static int
+parse_set(struct lex *l, struct zngx_inc *inc)
+{
+	const char *var, *url;
+
+	/* set $VAR URL ; */
+	if (l->n != 4 || strcmp(l->words[0], "set") != 0 ||
+	    strcmp(l->words[3], ";") != 0)
+		return -1;
+	var = l->words[1];
+	if (var[0] != '$' || !zngx_name_valid(var + 1))
+		return -1;
+	url = unquote(l->words[2]);
+	if (strncmp(url, "http://", 7) != 0)
+		return -1;
+	url += 7;
+	if (!zngx_addr_valid(url) || strncmp(url, "unix:", 5) == 0)
+		return -1;
+	inc->format = ZNGX_SET;
+	snprintf(inc->name, sizeof inc->name, "%.64s", var + 1);
+	snprintf(inc->addr, sizeof inc->addr, "%.256s", url);
+	inc->keepalive = 0;
+	return 0;
+}
+
+static int
+parse_upstream(struct lex *l, struct zngx_inc *inc)
+{
+	const char *addr = NULL;
+	unsigned long ka = 0;
+	char *end;
+	int i;
+
+	/* upstream NAME { server ADDR ; [keepalive N ;] } in either order. */
+	if (l->n < 7 || strcmp(l->words[0], "upstream") != 0 ||
+	    !zngx_name_valid(l->words[1]) || strcmp(l->words[2], "{") != 0 ||
+	    strcmp(l->words[l->n - 1], "}") != 0)
+		return -1;
+	for (i = 3; i < l->n - 1; i += 3) {
+		if (i + 2 >= l->n - 1 || strcmp(l->words[i + 2], ";") != 0)
+			return -1;
+		if (strcmp(l->words[i], "server") == 0 && addr == NULL) {
+			addr = unquote(l->words[i + 1]);
+			if (!zngx_addr_valid(addr))
+				return -1;
+		} else if (strcmp(l->words[i], "keepalive") == 0 && ka == 0) {
+			if (!isdigit((unsigned char)l->words[i + 1][0]))
+				return -1;
+			errno = 0;
+			ka = strtoul(l->words[i + 1], &end, 10);
+			if (errno != 0 || *end != '\0' || ka == 0 ||
+			    ka > 65535)
+				return -1;
+		} else
+			return -1;
+	}
+	if (i != l->n - 1 || addr == NULL)
+		return -1;
+	inc->format = ZNGX_UPSTREAM;
+	snprintf(inc->name, sizeof inc->name, "%.64s", l->words[1]);
+	snprintf(inc->addr, sizeof inc->addr, "%.256s", addr);
+	inc->keepalive = (unsigned)ka;
+	return 0;
+}
+
+int
+zngx_parse(const char *buf, size_t len, struct zngx_inc *inc)
+{
+	struct lex *l;
+	int rc = -1;
+
+	if ((l = malloc(sizeof *l)) == NULL)
+		return -1;
+	memset(inc, 0, sizeof *inc);
+	if (lex(l, buf, len) == 0) {
+		if (l->n == 0)
+			rc = 1;
+		else if (parse_set(l, inc) == 0 || parse_upstream(l, inc) == 0)
+			rc = 0;
+	}
+	free(l);
+	if (rc == -1)
+		errno = EINVAL;
+	return rc;
+}
+
+char *
+zngx_render(const struct zngx_inc *inc, const char *target)
+{
+	char *s = NULL;
+	int n;
+
+	if (!zngx_name_valid(inc->name) || !zngx_addr_valid(inc->addr)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (inc->format == ZNGX_SET)
+		n = asprintf(&s, "# Written by zdd-switch: the live backend "
+		    "is %s.\nset $%s http://%s;\n", target, inc->name,
+		    inc->addr);
+	else if (inc->keepalive > 0)
+		n = asprintf(&s, "# Written by zdd-switch: the live backend "
+		    "is %s.\nupstream %s {\n\tserver %s;\n\tkeepalive %u;\n}\n",
+		    target, inc->name, inc->addr, inc->keepalive);
+	else
+		n = asprintf(&s, "# Written by zdd-switch: the live backend "
+		    "is %s.\nupstream %s {\n\tserver %s;\n}\n",
+		    target, inc->name, inc->addr);
+	return n == -1 ? NULL : s;
+}
+
+pid_t
+zngx_read_pid(const char *path)
+{
+	char buf[32], *end;
+	ssize_t n;
+	long v;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || (*end != '\0' && *end != '\n') ||
+	    v <= 1 || v > 0x3fffffff) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (pid_t)v;
+}
+
+/*
+ * Read /proc/PID/stat: the state, the parent and the start time.  The
+ * command name may hold spaces and parentheses, so fields are counted
+ * from the last ')'.
+ */
+static int
+proc_stat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return -1;
+	p += 2;
+	*state = *p;
+	/* Field 3 is the state; 4 the parent; 22 the start time. */
+	for (field = 3; field < 22 && p != NULL; field++) {
+		if (field == 4)
+			*ppid = (pid_t)strtol(p, NULL, 10);
+		if ((p = strchr(p, ' ')) != NULL)
+			p++;
+	}
+	if (p == NULL)
+		return -1;
+	v = strtoull(p, NULL, 10);
+	*start = v;
+	return 0;
+}
+
+int
+zngx_children(pid_t pid, struct zproc *v, size_t max)
+{
+	struct dirent *de;
+	unsigned long long start;
+	pid_t ppid, child;
+	DIR *d;
+	size_t n = 0;
+	char state, *end;
+
+	/*
+	 * /proc/PID/task/TID/children needs CONFIG_PROC_CHILDREN, which
+	 * not every kernel has; a scan of /proc works everywhere.
+	 */
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL && n < max) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		child = (pid_t)strtol(de->d_name, &end, 10);
+		if (*end != '\0')
+			continue;
+		if (proc_stat(child, &state, &ppid, &start) == -1 ||
+		    ppid != pid || state == 'Z' || state == 'X')
+			continue;
+		v[n].pid = child;
+		v[n].start = start;
+		n++;
+	}
+	closedir(d);
+	return (int)n;
+}
+
+int
+zproc_alive(const struct zproc *p)
+{
+	unsigned long long start;
+	pid_t ppid;
+	char state;
+
+	if (proc_stat(p->pid, &state, &ppid, &start) == -1)
+		return 0;
+	return state != 'Z' && state != 'X' && start == p->start;
+}
+
+int
+zngx_is_master(pid_t pid)
+{
+	static const char title[] = "nginx: master process";
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < (ssize_t)sizeof title - 1)
+		return 0;
+	return memcmp(buf, title, sizeof title - 1) == 0;
+}
+

@@ -1,0 +1,72 @@
+/*
+ * nginx as zdd-switch sees it: the include file that names the live
+ * backend (read and written in one of two shapes, a "set $var" line or an
+ * upstream block), the addresses that may appear in it, and the master
+ * process with its workers, found through /proc.  The parser takes bytes
+ * from a file anyone may have edited, so it is a plain function of a
+ * buffer that a fuzzer can call.
+ */
+#ifndef ZDD_NGINX_H
+#define ZDD_NGINX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum { ZNGX_SET = 1, ZNGX_UPSTREAM = 2 };
+
+#define ZNGX_NAME_MAX	64
+#define ZNGX_ADDR_MAX	256
+
+/* What an include file says: its shape, the variable or upstream, the address. */
+struct zngx_inc {
+	int	format;				/* ZNGX_SET or ZNGX_UPSTREAM */
+	char	name[ZNGX_NAME_MAX + 1];	/* variable without '$', or upstream */
+	char	addr[ZNGX_ADDR_MAX + 1];	/* host:port, unix:PATH or a name */
+	unsigned keepalive;			/* upstream only, 0 if absent */
+};
+
+/*
+ * Read an include file's bytes.  Returns 0 and fills inc when they are one
+ * "set $VAR http://ADDR;" statement or one "upstream NAME { server ADDR;
+ * keepalive N; }" block, with any comments and blanks; 1 when they are
+ * only comments and blanks (an empty file); -1 with errno EINVAL for
+ * anything else, which zdd-switch then refuses to overwrite.
+ */
+int	zngx_parse(const char *buf, size_t len, struct zngx_inc *inc);
+
+/*
+ * The bytes zdd-switch writes for inc, with a comment naming target:
+ * malloc'd and NUL-terminated, NULL on failure.
+ */
+char	*zngx_render(const struct zngx_inc *inc, const char *target);
+
+/*
+ * Whether s can stand in an nginx file as an address without quoting:
+ * HOST:PORT, [V6]:PORT, a bare name (an upstream group) or unix:PATH.
+ */
+int	zngx_addr_valid(const char *s);
+/* Whether s is a variable or upstream name: [A-Za-z0-9_], 1 to 64. */
+int	zngx_name_valid(const char *s);
+
+/* A process as /proc shows it: its pid and start time, to survive reuse. */
+struct zproc {
+	pid_t	pid;
+	unsigned long long start;
+};
+
+/* The pid in an nginx pid file, or -1 (errno ENOENT, EINVAL). */
+pid_t	zngx_read_pid(const char *path);
+/*
+ * The live children of pid (nginx's workers, cache manager and loader),
+ * at most max of them; -1 on failure.
+ */
+int	zngx_children(pid_t pid, struct zproc *v, size_t max);
+/*
+ * Whether pid is an nginx master process (its title says so), so that a
+ * stale pid file naming some other process is never signalled.
+ */
+int	zngx_is_master(pid_t pid);
+/* Whether p is still alive (not exited, not a zombie, not a new process). */
+int	zproc_alive(const struct zproc *p);
+
+#endif

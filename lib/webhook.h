@@ -1,0 +1,102 @@
+/*
+ * Chat and webhook services: the payload each one expects for a deploy
+ * event, and the reading of what they answer.  Answers come from the
+ * network and are untrusted; every parser here takes a byte buffer and a
+ * length, never assumes a terminating NUL, and is safe on any input, so
+ * that a fuzzing harness can call it directly.  Nothing here does I/O.
+ */
+#ifndef ZDD_WEBHOOK_H
+#define ZDD_WEBHOOK_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+enum zwh_kind {
+	ZWH_WEBHOOK,
+	ZWH_SLACK,
+	ZWH_MATTERMOST,
+	ZWH_DISCORD,
+	ZWH_TEAMS,
+	ZWH_GCHAT,
+	ZWH_NKINDS
+};
+
+/* The kind named s ("slack", "google-chat" ...), or -1. */
+int	zwh_kind(const char *s);
+const char *zwh_kind_name(int kind);
+/* The kind a webhook on this (lower-case) host is; ZWH_WEBHOOK if unknown. */
+int	zwh_kind_guess(const char *host);
+
+/*
+ * The status word for s: "started", "success", "failure" or "rollback",
+ * or an exit code (0 is success, 1 to 255 failure).  NULL if s is neither.
+ */
+const char *zwh_status(const char *s);
+
+/*
+ * s as valid UTF-8 of at most max bytes (0: no bound): invalid bytes and
+ * NUL become U+FFFD, and a string cut short ends in ZWH_MARK, never in
+ * half a character.  malloc'd; NULL only when out of memory.
+ */
+#define ZWH_MARK "…[truncated]"
+char	*zwh_clip(const char *s, size_t len, size_t max);
+/* Slack's escaping of &, < and > as &amp; &lt; &gt;; malloc'd. */
+char	*zwh_slack_escape(const char *s);
+
+/*
+ * The one-line summary of a deploy event: "Deployed shop 2026… to prod".
+ * ev is the flat event object: status, title, message, link, app, env,
+ * release, revision and any other scalar members, shown as facts.
+ */
+char	*zwh_headline(json_t *ev);
+
+/*
+ * The JSON body to send to a service of this kind for event ev (whose
+ * "title" member, if any, is the headline).  A new reference; NULL only
+ * when out of memory.
+ */
+json_t	*zwh_payload(int kind, json_t *ev);
+
+/*
+ * A message posted that --update can edit later: "slack:CHANNEL:TS" or
+ * "discord:ID".
+ */
+struct zwh_ref {
+	int	kind;
+	char	channel[64];
+	char	id[64];
+};
+int	zwh_ref_parse(const char *s, struct zwh_ref *ref);
+/* The text form of ref in buf; -1 if it does not fit. */
+int	zwh_ref_format(const struct zwh_ref *ref, char *buf, size_t size);
+
+/*
+ * Readers of untrusted answers.
+ *
+ * zwh_slack_ok: 1 if a Slack webhook's body is "ok" (a trailing newline
+ * allowed), else 0.
+ * zwh_slack_api: reads a Slack Web API answer ({"ok":true,"channel":..,
+ * "ts":..} or {"ok":false,"error":..}); 0 and ref filled when ok, -1 with
+ * the error (or a description of the garbage) in reason otherwise.
+ * zwh_discord_id: the message id of a Discord "?wait=true" answer in ref;
+ * -1 if there is none that looks like a snowflake.
+ * zwh_retry_after: seconds to wait from a Retry-After header value, in
+ * delta seconds or as an HTTP date relative to now; -1 if unusable.
+ * zwh_retry_body: seconds to wait from a JSON body's "retry_after" (Discord,
+ * Slack API), or -1.
+ * zwh_reason: a short, printable, single-line description of an error
+ * body, for stderr: a JSON body's "error", "message" or "text" member,
+ * else the text itself, with every byte that could move a terminal's
+ * cursor replaced.  Always NUL-terminates out (size > 0).
+ */
+int	zwh_slack_ok(const char *body, size_t len);
+int	zwh_slack_api(const char *body, size_t len, struct zwh_ref *ref,
+	    char *reason, size_t size);
+int	zwh_discord_id(const char *body, size_t len, struct zwh_ref *ref);
+double	zwh_retry_after(const char *value, size_t len, time_t now);
+double	zwh_retry_body(const char *body, size_t len);
+void	zwh_reason(const char *body, size_t len, char *out, size_t size);
+
+#endif

@@ -1,0 +1,497 @@
+# zdd-release: artifacts of every format in, whole releases out; hostile
+# archives refused with nothing left behind; kills, races and --dedupe.
+. "$(dirname "$0")/lib.sh"
+
+mk() { python3 "$TOP/tests/release-archives.py" "$@"; }
+R=$T/root
+S=$T/sentinel
+mkdir -p "$S" && echo keep >"$S/file"
+sentinel=$(tree "$S")
+
+# The source of the happy artifacts: files, nested dirs, a symlink, an
+# executable, an empty file, a name with a space.
+A=$T/src/app
+mkdir -p "$A/public/css" "$A/storage/app/public" "$A/config" "$A/bin"
+echo '<?php echo 1;' >"$A/public/index.php"
+echo 'body{}' >"$A/public/css/app.css"
+echo 'APP=example' >"$A/.env"
+echo 'seed' >"$A/storage/app/public/seed.txt"
+echo 'debug=0' >"$A/config/app.ini"
+printf '#!/bin/sh\necho hi\n' >"$A/bin/run" && chmod 755 "$A/bin/run"
+: >"$A/empty"
+echo spaced >"$A/with space.txt"
+ln -s ../public/index.php "$A/config/index-link"
+touch -d '2024-01-02 03:04:05 UTC' "$A/public/index.php"
+(cd "$T/src" && tar -cf "$T/app.tar" app && gzip -kc "$T/app.tar" >"$T/app.tar.gz" &&
+	bzip2 -kc "$T/app.tar" >"$T/app.tar.bz2" && xz -kc "$T/app.tar" >"$T/app.tar.xz" &&
+	zstd -qc "$T/app.tar" >"$T/app.tar.zst" &&
+	zip -qry "$T/app.zip" app && cp "$T/app.zip" "$T/app.jar" &&
+	find app | cpio --quiet -o -H newc >"$T/app.cpio")
+
+nrel() { find "$R/releases" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+ntmp() { find "$R/.zdd/tmp" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+nman() { find "$R/.zdd/manifests" -name '*.json' 2>/dev/null | wc -l; }
+mf() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]))' \
+	"$R/.zdd/manifests/$1.json" "$2"; }
+jf() { printf '%s' "$1" | python3 -c 'import json,sys; v=json.load(sys.stdin)
+for k in sys.argv[1].split("."): v=v[int(k)] if isinstance(v,list) else v[k]
+print(json.dumps(v) if isinstance(v,(list,dict,bool)) or v is None else v)' "$2"; }
+same() { diff -r --no-dereference "$1" "$2" >/dev/null 2>&1; }
+
+# --- usage ------------------------------------------------------------
+run zdd-release -h
+is "-h exits 0" "$rc" 0
+like "-h prints the synopsis on stdout" "$out" '^usage: zdd-release \[-nqv\] \[-r root\]'
+run zdd-release -V
+is "-V exits 0" "$rc" 0
+run zdd-release -r "$R"
+is "no operand: 64" "$rc" 64
+run zdd-release -r "$R" --bogus "$T/app.tar"
+is "unknown option: 64" "$rc" 64
+run zdd-release "$T/app.tar"
+is "no root: 64" "$rc" 64
+like "no root: says so" "$err" '^zdd-release: no deploy root'
+run zdd-release -r "$R" --id .hidden "$T/app.tar"
+is "--id .hidden: 64" "$rc" 64
+run zdd-release -r "$R" --strip x "$T/app.tar"
+is "--strip x: 64" "$rc" 64
+run zdd-release -r "$R" --max-bytes lots "$T/app.tar"
+is "--max-bytes lots: 64" "$rc" 64
+run zdd-release -r "$R" --link-dir ../up "$T/app.tar"
+is "--link-dir ../up: 64" "$rc" 64
+run zdd-release -r "$R" --link-file /etc/passwd "$T/app.tar"
+is "--link-file /etc/passwd: 64" "$rc" 64
+run zdd-release -r "$R" --link-dir storage --link-file storage/x "$T/app.tar"
+is "nested shared links: 64" "$rc" 64
+like "nested shared links: says so" "$err" 'storage/x and storage: one shared link inside another'
+run zdd-release -r "$R" --link-dir a --link-dir a "$T/app.tar"
+is "a shared link twice: 64" "$rc" 64
+run zdd-release -r "$R" --link-dir ab --link-dir a "$T/app.tar.gz"
+is "--link-dir ab and a: not nested" "$rc" 0
+rm -rf "$R"
+run zdd-release -r "$R" "$T/nope.tgz"
+is "missing artifact: 66" "$rc" 66
+like "missing artifact: named" "$err" "^zdd-release: cannot read $T/nope.tgz: No such file"
+ok "missing artifact: no root made" test ! -e "$R"
+
+# --- the happy path, every format --------------------------------------
+run zdd-release -r "$R" --strip 1 "$T/app.tar.gz"
+is "tar.gz: exit 0" "$rc" 0
+like "tar.gz: prints the release's absolute path" "$out" "^$R/releases/[0-9]{14}\$"
+is "tar.gz: stderr quiet" "$err" ""
+id1=$(basename "$out")
+ok "tar.gz: reads back identical" same "$A" "$out"
+is "tar.gz: mtime kept" "$(stat -c %Y "$out/public/index.php")" \
+	"$(stat -c %Y "$A/public/index.php")"
+is "tar.gz: mode kept" "$(stat -c %a "$out/bin/run")" 755
+is "tar.gz: release dir is 755" "$(stat -c %a "$out")" 755
+is "tar.gz: symlink kept" "$(readlink "$out/config/index-link")" ../public/index.php
+is "manifest: id" "$(mf "$id1" id)" "$id1"
+is "manifest: sha256 of the artifact" "$(mf "$id1" sha256)" \
+	"$(sha256sum "$T/app.tar.gz" | cut -d' ' -f1)"
+is "manifest: source" "$(mf "$id1" source)" "$T/app.tar.gz"
+is "manifest: files" "$(mf "$id1" files)" 8
+is "manifest: bytes" "$(mf "$id1" bytes)" \
+	"$(find "$A" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')"
+is "manifest: branch unknown" "$(mf "$id1" branch)" unknown
+is "manifest: revision unknown" "$(mf "$id1" revision)" unknown
+is "manifest: user" "$(mf "$id1" user)" "$(id -un)"
+is "manifest: host" "$(mf "$id1" host)" "$(hostname)"
+like "manifest: created in UTC" "$(mf "$id1" created)" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
+is "nothing left in .zdd/tmp" "$(ntmp)" 0
+for f in app.tar app.tar.bz2 app.tar.xz app.tar.zst app.zip app.jar app.cpio; do
+	run zdd-release -r "$R" --strip 1 "$T/$f"
+	is "$f: exit 0" "$rc" 0
+	ok "$f: reads back identical" same "$A" "$out"
+done
+is "each release its own id" "$(ls "$R/releases" | sort -u | wc -l)" 8
+
+run zdd-release -r "$R" "$T/src/app"
+is "directory: exit 0" "$rc" 0
+ok "directory: copied identical" same "$A" "$out"
+is "directory: mtime kept" "$(stat -c %Y "$out/public/index.php")" \
+	"$(stat -c %Y "$A/public/index.php")"
+is "directory: no sha256" "$(mf "$(basename "$out")" sha256)" None
+
+mkdir -p "$T/ws/build" && echo x >"$T/ws/build/f"
+run zdd-release -r "$T/ws/deploy" "$T/ws"
+is "directory holding the root: 64" "$rc" 64
+like "directory holding the root: says so" "$err" "the deploy root $T/ws/deploy lies inside it"
+is "directory holding the root: nothing made" "$(find "$T/ws/deploy/releases" "$T/ws/deploy/.zdd/tmp" -mindepth 1 | wc -l)" 0
+run sh -c "cat '$T/app.tar.xz' | zdd-release -r '$R' --strip 1 -"
+is "stdin: exit 0" "$rc" 0
+ok "stdin: reads back identical" same "$A" "$out"
+is "stdin: source" "$(mf "$(basename "$out")" source)" stdin
+is "stdin: sha256 of the stream" "$(mf "$(basename "$out")" sha256)" \
+	"$(sha256sum "$T/app.tar.xz" | cut -d' ' -f1)"
+
+run zdd-release -r "$R" "$T/app.tar.gz"
+ok "no --strip: top directory kept" same "$A" "$out/app"
+tar -czf "$T/public.tgz" -C "$T/src" app/public
+run zdd-release -r "$R" --strip 2 "$T/public.tgz"
+ok "--strip 2: index.php at the top" test -f "$out/index.php"
+ok "--strip 2: css/ at the top" test -f "$out/css/app.css"
+
+# A signal in the middle: the run removes its work and dies of it.
+mkfifo "$T/slow"
+(echo; exec sleep 30) >"$T/slow" &
+feeder=$!
+zdd-release -r "$R" - <"$T/slow" >/dev/null 2>"$T/term.err" &
+victim=$!
+i=0
+while [ "$(ntmp)" = 0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+is "SIGTERM: staging directory made" "$(ntmp)" 1
+before=$(nrel)
+kill -TERM "$victim"
+wait "$victim"
+is "SIGTERM: dies of the signal" "$?" 143
+kill "$feeder" 2>/dev/null
+wait "$feeder" 2>/dev/null
+is "SIGTERM: staging directory removed" "$(ntmp)" 0
+is "SIGTERM: no release made" "$(nrel)" "$before"
+like "SIGTERM: says so" "$(cat "$T/term.err")" '^zdd-release: interrupted, nothing made$'
+
+# --- ids -------------------------------------------------------------
+run zdd-release -r "$R" --id v1.2.3 --strip 1 "$T/app.tar"
+is "--id: exit 0" "$rc" 0
+is "--id: used" "$out" "$R/releases/v1.2.3"
+run zdd-release -r "$R" --id v1.2.3 --strip 1 "$T/app.tar"
+is "--id taken: 73" "$rc" 73
+like "--id taken: says so" "$err" 'zdd-release: --id v1.2.3: .*exists already'
+is "--id taken: nothing in tmp" "$(ntmp)" 0
+ZDD_ROOT=$R run zdd-release --strip 1 "$T/app.tar"
+is "ZDD_ROOT: exit 0" "$rc" 0
+like "ZDD_ROOT: release under it" "$out" "^$R/releases/"
+
+# --- branch and revision ----------------------------------------------
+GIT_BRANCH=origin/main GIT_COMMIT=abc123 run zdd-release -r "$R" --strip 1 "$T/app.tar"
+id=$(basename "$out")
+is "Jenkins: branch" "$(mf "$id" branch)" main
+is "Jenkins: revision" "$(mf "$id" revision)" abc123
+GITHUB_REF_NAME=feature GITHUB_SHA=def456 run zdd-release -r "$R" --strip 1 "$T/app.tar"
+id=$(basename "$out")
+is "GitHub: branch" "$(mf "$id" branch)" feature
+is "GitHub: revision" "$(mf "$id" revision)" def456
+TRAVIS_BRANCH=tb TRAVIS_COMMIT=777 run zdd-release -r "$R" --strip 1 --branch b2 "$T/app.tar"
+id=$(basename "$out")
+is "--branch beats the CI" "$(mf "$id" branch)" b2
+is "Travis: revision" "$(mf "$id" revision)" 777
+run zdd-release -r "$R" --strip 1 --revision ffff "$T/app.tar"
+is "--revision" "$(mf "$(basename "$out")" revision)" ffff
+
+# --- --json and -n ------------------------------------------------------
+run zdd-release -r "$R" --json --strip 1 "$T/app.tar.gz"
+is "--json: exit 0" "$rc" 0
+is "--json: one line" "$(printf '%s\n' "$out" | wc -l)" 1
+idj=$(jf "$out" id)
+is "--json: path" "$(jf "$out" path)" "$R/releases/$idj"
+is "--json: sha256" "$(jf "$out" sha256)" "$(sha256sum "$T/app.tar.gz" | cut -d' ' -f1)"
+is "--json: files" "$(jf "$out" files)" 8
+is "--json: dry_run" "$(jf "$out" dry_run)" false
+before=$(nrel)
+run zdd-release -r "$R" -n --strip 1 "$T/app.tar.gz"
+is "-n: exit 0" "$rc" 0
+like "-n: prints the path it would make" "$out" "^$R/releases/[0-9]{14}\$"
+ok "-n: that path is not made" test ! -e "$out"
+is "-n: no release made" "$(nrel)" "$before"
+is "-n: nothing in tmp" "$(ntmp)" 0
+like "-n: says what it would make" "$err" 'would make releases/.*8 files|would make releases/'
+run zdd-release -r "$R" -n --json "$T/app.tar.gz"
+is "-n --json: dry_run true" "$(jf "$out" dry_run)" true
+run zdd-release -r "$T/fresh" -n "$T/app.tar.gz"
+is "-n on a root not made yet: exit 0" "$rc" 0
+ok "-n on a root not made yet: root not made" test ! -e "$T/fresh"
+mk dotdot "$T/h-dotdot.tar"
+run zdd-release -r "$R" -n "$T/h-dotdot.tar"
+is "-n on a hostile archive: 65" "$rc" 65
+
+# --- shared links -----------------------------------------------------
+R2=$T/root2
+run zdd-release -r "$R2" --strip 1 --link-file .env "$T/app.tar.gz"
+is "--link-file missing in shared: 66" "$rc" 66
+like "--link-file missing: names it" "$err" "^zdd-release: --link-file .env: $R2/shared/.env: No such file"
+is "--link-file missing: no release" "$(ls "$R2/releases" | wc -l)" 0
+is "--link-file missing: nothing in tmp" "$(find "$R2/.zdd/tmp" -mindepth 1 2>/dev/null | wc -l)" 0
+echo 'APP=production' >"$R2/shared/.env"
+mkdir -p "$R2/shared/config" && echo 'debug=1' >"$R2/shared/config/app.ini"
+run zdd-release -r "$R2" --strip 1 --link-file .env --link-file config/app.ini \
+	--link-dir storage/app/public --link-dir uploads "$T/app.tar.gz"
+is "links: exit 0" "$rc" 0
+rel=$out
+is "--link-file: relative symlink" "$(readlink "$rel/.env")" ../../shared/.env
+is "--link-file: reads shared" "$(cat "$rel/.env")" APP=production
+is "--link-file nested: relative symlink" "$(readlink "$rel/config/app.ini")" ../../../shared/config/app.ini
+is "--link-file nested: reads shared" "$(cat "$rel/config/app.ini")" debug=1
+is "--link-dir nested: relative symlink" "$(readlink "$rel/storage/app/public")" \
+	../../../../shared/storage/app/public
+is "--link-dir: seeded from the release" "$(cat "$R2/shared/storage/app/public/seed.txt")" seed
+is "--link-dir: read through the link" "$(cat "$rel/storage/app/public/seed.txt")" seed
+ok "--link-dir absent from the artifact: created empty" test -d "$R2/shared/uploads"
+is "--link-dir absent: linked" "$(readlink "$rel/uploads")" ../../shared/uploads
+ok "--link-dir: the link resolves into shared" test "$(readlink -f "$rel/storage/app/public")" = "$R2/shared/storage/app/public"
+ok "the rest of the release is the artifact's" same "$A/public" "$rel/public"
+like "manifest: links" "$(cat "$R2/.zdd/manifests/$(basename "$rel").json")" '"path": "storage/app/public"'
+echo 'uploaded' >"$R2/shared/storage/app/public/user.txt"
+rm "$R2/shared/storage/app/public/seed.txt"
+run zdd-release -r "$R2" --strip 1 --link-file .env --link-dir storage/app/public "$T/app.tar.gz"
+is "second release: exit 0" "$rc" 0
+is "--link-dir: shared content kept" "$(cat "$out/storage/app/public/user.txt")" uploaded
+ok "--link-dir: not seeded again" test ! -e "$R2/shared/storage/app/public/seed.txt"
+mk through-file "$T/h-through.tar"
+run zdd-release -r "$R2" --link-dir l/sub "$T/h-through.tar"
+is "a hostile archive with links: 65" "$rc" 65
+tar -cf "$T/storage-file.tar" -C "$T" sentinel/file
+run zdd-release -r "$R2" --link-dir sentinel/file "$T/storage-file.tar"
+is "--link-dir over a file of the artifact: 65" "$rc" 65
+like "--link-dir over a file: says so" "$err" 'link-dir sentinel/file: the artifact has a file there'
+is "--link-dir over a file: nothing in tmp" "$(find "$R2/.zdd/tmp" -mindepth 1 | wc -l)" 0
+
+# --- hostile and broken archives --------------------------------------
+# Each: exit 65, one line naming the entry, nothing outside the root,
+# nothing under releases/, nothing in .zdd/tmp, no manifest.
+R3=$T/root3
+hostile() { # KIND ERE [OPTIONS...]
+	k=$1 re=$2
+	shift 2
+	f=$T/h-$k.ar
+	[ -e "$f" ] || mk "$k" "$f"
+	run zdd-release -r "$R3" "$@" "$f"
+	is "$k: 65" "$rc" 65
+	like "$k: reason" "$err" "$re"
+	is "$k: one line" "$(printf '%s\n' "$err" | wc -l)" 1
+	is "$k: nothing on stdout" "$out" ""
+	is "$k: no release, no work, no manifest" \
+		"$(nrel_ "$R3")" "0 0 0"
+	is "$k: nothing written outside" "$(tree "$S")" "$sentinel"
+}
+nrel_() {
+	echo "$(find "$1/releases" -mindepth 1 -maxdepth 1 | wc -l)" \
+		"$(find "$1/.zdd/tmp" -mindepth 1 2>/dev/null | wc -l)" \
+		"$(find "$1/.zdd/manifests" -mindepth 1 2>/dev/null | wc -l)"
+}
+hostile abs "entry '/tmp/zdd-abs-[0-9]+/pwned': absolute path"
+ok "abs: nothing at the absolute path" sh -c '! ls -d /tmp/zdd-abs-* 2>/dev/null'
+hostile dotdot "entry '../sentinel/pwned': path with a '..' component"
+hostile dotdot-mid "entry 'a/b/../../../sentinel/pwned': path with a '..'"
+hostile through-file "entry 'l/pwned': is written through the symlink l$"
+hostile through-dir "entry 'l/sub/?': is written through the symlink l$"
+hostile through-escape "entry 'l': is a symlink that resolves outside the release"
+hostile sym-abs "entry 'etc': is a symlink to an absolute path"
+hostile sym-rel "entry 'a/b/evil': is a symlink that resolves outside the release"
+hostile sym-chain "entry 'evil': is a symlink that resolves outside the release"
+hostile sym-later "entry 'a': is a symlink that resolves outside the release"
+hostile sym-loop "is a symlink loop"
+hostile hard-out "entry 'h': is a hard link whose target is a path with a '..'"
+hostile hard-abs "entry 'h': is a hard link whose target is a absolute path"
+hostile hard-missing "entry 'h': is a hard link to a name that is no file of the artifact: etc/passwd"
+hostile hard-sym "entry 'h': is a hard link to a name that is no file of the artifact: s"
+hostile chr "entry 'null': is a character device"
+hostile blk "entry 'loop0': is a block device"
+hostile fifo "entry 'pipe': is a FIFO"
+hostile sock "entry 'sock': is a socket"
+hostile cpio-fifo "entry 'pipe': is a FIFO"
+hostile longname "entry 'd/d/d.*': name longer than PATH_MAX"
+hostile longcomp "entry 'nnnn.*': name component longer than NAME_MAX"
+hostile dup "entry 'ok.txt': appears twice in the artifact"
+hostile sym-then-file "entry 'x': appears twice in the artifact"
+hostile bomb-gz "entry 'zeros': the artifact expands past 1048576 bytes" --max-bytes 1M
+hostile bomb-zip "entry 'zeros': the artifact expands past 1048576 bytes" --max-bytes 1M
+hostile many "entry 'f010': is past the limit of 10 entries" --max-files 10
+hostile zip-dotdot "entry '../sentinel/pwned': path with a '..' component"
+hostile zip-abs "entry '/tmp/zdd-zipabs/pwned': absolute path"
+hostile jar-dotdot "entry 'META-INF/../../sentinel/pwned': path with a '..' component"
+# The zip bomb's headers declare sizes of zero: the limit counts bytes.
+ok "bomb-zip: local headers declare size 0" python3 -c '
+import struct,sys; d=open(sys.argv[1],"rb").read(); assert d[:4]==b"PK\3\4"
+assert struct.unpack("<I", d[22:26])[0] == 0' "$T/h-bomb-zip.ar"
+run zdd-release -r "$R3" --max-bytes 5M "$T/h-bomb-zip.ar"
+is "bomb-zip under a higher limit: 0" "$rc" 0
+rm -rf "$R3/releases/"* "$R3/.zdd/manifests"
+run zdd-release -r "$R3" --max-files 50 "$T/h-many.ar"
+is "--max-files 50 for 50 entries: 0" "$rc" 0
+rm -rf "$R3/releases/"* "$R3/.zdd/manifests"
+
+mkdir -p "$T/rnd"
+for i in $(seq 1 100); do head -c 4000 /dev/urandom >"$T/rnd/r$i"; done
+tar -czf "$T/rnd.tgz" -C "$T" rnd
+head -c 300000 "$T/rnd.tgz" >"$T/h-trunc.ar"
+hostile trunc "corrupt or truncated archive after entry 'rnd/r[0-9]+'"
+head -c 3000 "$T/app.tar" >"$T/h-trunctar.ar"
+hostile trunctar "corrupt or truncated archive|Truncated"
+head -c 4096 /dev/urandom >"$T/h-garbage.ar"
+hostile garbage "not an archive zdd reads"
+printf 'PK\003\004garbage' >"$T/h-badzip.ar"
+hostile badzip "corrupt|truncated|not an archive"
+: >"$T/h-empty.ar"
+hostile empty "not an archive zdd reads"
+
+# The same refusals for a directory operand.
+D=$T/srcdir
+mkdir -p "$D/ok" && echo fine >"$D/ok/f"
+mkfifo "$D/pipe"
+hostile_dir() { # NAME ERE
+	run zdd-release -r "$R3" "$D"
+	is "dir $1: 65" "$rc" 65
+	like "dir $1: reason" "$err" "$2"
+	is "dir $1: nothing left" "$(nrel_ "$R3")" "0 0 0"
+}
+hostile_dir fifo "entry 'pipe': is a FIFO"
+rm "$D/pipe"
+ln -s ../../sentinel "$D/ok/out"
+hostile_dir symlink-out "entry 'ok/out': is a symlink that resolves outside"
+rm "$D/ok/out"
+
+# setuid, setgid and sticky bits dropped; read-only directories filled.
+mk modes "$T/modes.tar"
+run zdd-release -r "$R3" "$T/modes.tar"
+is "modes: exit 0" "$rc" 0
+is "setuid dropped" "$(stat -c %a "$out/suid")" 755
+is "setgid dropped" "$(stat -c %a "$out/sgid")" 755
+is "sticky dropped" "$(stat -c %a "$out/tmp")" 777
+is "setgid dir dropped" "$(stat -c %a "$out/gdir")" 775
+mk ro-dir "$T/ro.tar"
+run zdd-release -r "$R3" "$T/ro.tar"
+is "read-only dir: exit 0" "$rc" 0
+is "read-only dir: mode kept" "$(stat -c %a "$out/ro")" 555
+is "read-only dir: filled" "$(cat "$out/ro/f")" "in a read-only dir"
+mk sym-ok "$T/symok.tar"
+run zdd-release -r "$R3" "$T/symok.tar"
+is "links inside, through a link to ..: exit 0" "$rc" 0
+is "links inside: resolve" "$(cat "$out/to-f")" deep
+is "hard link inside: same inode" "$(stat -c %i "$out/h")" "$(stat -c %i "$out/d/e/f")"
+
+# As an unprivileged user, owners are not restored and the run works.
+R4=$T/root4
+mkdir -p "$R4" && chown 65534:65534 "$R4"
+run setpriv --reuid=65534 --regid=65534 --clear-groups zdd-release -r "$R4" --strip 1 "$T/app.tar.gz"
+is "unprivileged: exit 0" "$rc" 0
+is "unprivileged: files owned by the user" "$(stat -c %u "$out/public/index.php")" 65534
+chmod 555 "$R4/releases"
+run setpriv --reuid=65534 --regid=65534 --clear-groups zdd-release -r "$R4" --strip 1 "$T/app.tar.gz"
+is "releases/ not writable: 77" "$rc" 77
+is "releases/ not writable: nothing in tmp" "$(find "$R4/.zdd/tmp" -mindepth 1 | wc -l)" 0
+is "releases/ not writable: no manifest left" "$(ls "$R4/.zdd/manifests" | wc -l)" 1
+chmod 755 "$R4/releases"
+
+# --- the lock ---------------------------------------------------------
+R5=$T/root5
+zdd-release -r "$R5" --strip 1 "$T/app.tar" >/dev/null
+spawn flock "$R5/.zdd/lock" sleep 2
+lockpid=$last_pid
+sleep 0.3
+run zdd-release -r "$R5" --strip 1 "$T/app.tar"
+is "locked: 75" "$rc" 75
+like "locked: says by whom" "$err" "^zdd-release: $R5 is locked"
+run zdd-release -r "$R5" --lock-wait 10 --strip 1 "$T/app.tar"
+is "--lock-wait: waits, then 0" "$rc" 0
+stop "$lockpid"
+spawn flock "$R5/.zdd/lock" sleep 1
+lockpid=$last_pid
+sleep 0.3
+ZDD_LOCK_WAIT=10 run zdd-release -r "$R5" --strip 1 "$T/app.tar"
+is "ZDD_LOCK_WAIT: waits, then 0" "$rc" 0
+stop "$lockpid"
+
+# Eight at once: each succeeds or gets 75; with --lock-wait all succeed.
+R6=$T/root6
+mkdir -p "$R6"
+for i in 1 2 3 4 5 6 7 8; do
+	(zdd-release -r "$R6" --strip 1 "$T/app.tar.gz" >"$T/c$i.out" 2>"$T/c$i.err"
+	echo $? >"$T/c$i.rc") &
+done
+wait
+codes=$(cat "$T"/c?.rc | sort | uniq | tr '\n' ' ')
+like "eight at once: only 0 or 75" "$codes" '^(0 )?(75 )?$'
+like "eight at once: at least one made it" "$(cat "$T"/c?.rc)" '^0$'
+is "eight at once: as many releases as successes" "$(nrel_ "$R6" | cut -d' ' -f1)" \
+	"$(grep -lx 0 "$T"/c?.rc | wc -l)"
+R7=$T/root7
+mkdir -p "$R7"
+for i in 1 2 3 4 5 6 7 8; do
+	(zdd-release -r "$R7" --lock-wait 60 --strip 1 "$T/app.tar.gz" >"$T/w$i.out" 2>"$T/w$i.err"
+	echo $? >"$T/w$i.rc") &
+done
+wait
+is "eight with --lock-wait: all 0" "$(cat "$T"/w?.rc | sort -u | tr '\n' ' ')" "0 "
+is "eight with --lock-wait: distinct ids" "$(cat "$T"/w?.out | sort -u | wc -l)" 8
+is "eight with --lock-wait: eight releases" "$(find "$R7/releases" -mindepth 1 -maxdepth 1 | wc -l)" 8
+allwhole=1
+for d in "$R7"/releases/*; do same "$A" "$d" || allwhole=0; done
+is "eight with --lock-wait: all whole" "$allwhole" 1
+
+# --- --dedupe -----------------------------------------------------------
+R8=$T/root8
+V=$T/dd
+mkdir -p "$V/a"
+for i in $(seq 1 20); do seq "$i" 500 >"$V/a/f$i.txt"; done
+(cd "$V" && tar -czf "$T/v1.tgz" a)
+echo changed >>"$V/a/f3.txt"
+(cd "$V" && tar -czf "$T/v2.tgz" a)
+echo new >"$V/a/new.txt" && echo changed >>"$V/a/f7.txt"
+(cd "$V" && tar -czf "$T/v3.tgz" a)
+mkdir -p "$R8/releases"
+p1=$(zdd-release -r "$R8" --dedupe --strip 1 "$T/v1.tgz" | zdd-link -r "$R8" -)
+run zdd-release -r "$R8" --dedupe --strip 1 --json "$T/v2.tgz"
+is "--dedupe: exit 0" "$rc" 0
+is "--dedupe: 19 of 20 shared" "$(jf "$out" deduped)" 19
+p2=$(jf "$out" path)
+zdd-link -r "$R8" "$p2" >/dev/null
+p3=$(zdd-release -r "$R8" --dedupe --strip 1 "$T/v3.tgz")
+is "--dedupe: unchanged file shares the inode" "$(stat -c %i "$p1/f1.txt")" "$(stat -c %i "$p2/f1.txt")"
+is "--dedupe: across three releases" "$(stat -c %i "$p1/f1.txt")" "$(stat -c %i "$p3/f1.txt")"
+is "--dedupe: link count" "$(stat -c %h "$p1/f1.txt")" 3
+ok "--dedupe: changed file has its own inode" test "$(stat -c %i "$p1/f3.txt")" != "$(stat -c %i "$p2/f3.txt")"
+ok "--dedupe: changed in v3 has its own inode" test "$(stat -c %i "$p2/f7.txt")" != "$(stat -c %i "$p3/f7.txt")"
+is "--dedupe: v2's change shared by v3" "$(stat -c %i "$p2/f3.txt")" "$(stat -c %i "$p3/f3.txt")"
+is "--dedupe: files read-only" "$(stat -c %a "$p2/f1.txt")" 444
+for v in 1 2 3; do
+	rm -rf "$T/x$v" && mkdir "$T/x$v" && tar -xzf "$T/v$v.tgz" -C "$T/x$v"
+done
+ok "--dedupe: v1 reads back identical" diff -r "$T/x1/a" "$p1"
+ok "--dedupe: v2 reads back identical" diff -r "$T/x2/a" "$p2"
+ok "--dedupe: v3 reads back identical" diff -r "$T/x3/a" "$p3"
+# A file that differs only at its end must not be shared.
+seq 1 100000 >"$V/a/f1.txt"
+(cd "$V" && tar -czf "$T/v4.tgz" a)
+cp "$V/a/f1.txt" "$T/f1-v4"
+echo tail >>"$V/a/f1.txt"
+(cd "$V" && tar -czf "$T/v5.tgz" a)
+p4=$(zdd-release -r "$R8" --dedupe --strip 1 "$T/v4.tgz" | zdd-link -r "$R8" -)
+p5=$(zdd-release -r "$R8" --dedupe --strip 1 "$T/v5.tgz")
+ok "--dedupe: longer file not shared" test "$(stat -c %i "$p4/f1.txt")" != "$(stat -c %i "$p5/f1.txt")"
+ok "--dedupe: longer file reads back whole" cmp "$V/a/f1.txt" "$p5/f1.txt"
+ok "--dedupe: old file untouched" cmp "$T/f1-v4" "$p4/f1.txt"
+
+# --- SIGKILL at random moments of release | link --------------------------
+R9=$T/root9
+K=$T/kill/app
+mkdir -p "$K"
+for i in $(seq 1 1000); do mkdir -p "$K/d$((i % 10))"; seq "$i" 1000 >"$K/d$((i % 10))/f$i"; done
+(cd "$T/kill" && tar -czf "$T/kill.tgz" app)
+mkdir -p "$R9/releases"
+zdd-release -r "$R9" --strip 1 "$T/kill.tgz" | zdd-link -r "$R9" - >/dev/null
+kills=0
+for i in $(seq 1 30); do
+	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' | zdd-link -r '$R9' - >/dev/null 2>&1" &
+	p=$!
+	sleep "0.0$(printf %02d $((RANDOM % 25)))"
+	kill -9 -- -"$p" 2>/dev/null && kills=$((kills + 1))
+	wait "$p" 2>/dev/null
+done
+like "SIGKILL: killed runs" "$kills" '^[1-9]'
+left=$(find "$R9/.zdd/tmp" -mindepth 1 -maxdepth 1 | wc -l)
+echo "# SIGKILL: $kills of 30 runs killed, $left killed while building"
+like "SIGKILL: some killed while building a release" "$left" '^[1-9]'
+whole=1
+for d in "$R9"/releases/*; do
+	same "$K" "$d" || { whole=0; echo "# not whole: $d"; }
+done
+is "SIGKILL: every release under releases/ is whole" "$whole" 1
+ok "SIGKILL: current points at a whole release" same "$K" "$R9/current/"
+run sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' | zdd-link -r '$R9' -"
+is "SIGKILL: the next deploy succeeds" "$rc" 0
+is "SIGKILL: current is the new release" "$(readlink -f "$R9/current")" "$out"
+run zdd-prune -r "$R9" -k 1
+is "SIGKILL: zdd-prune clears what the kills left" "$(find "$R9/.zdd/tmp" -mindepth 1 | wc -l)" 0
+
+done_testing

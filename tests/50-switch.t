@@ -1,0 +1,490 @@
+# zdd-switch against a real nginx (include file in both formats, and a
+# sites-enabled link) and a real HAProxy, with real backends: what it
+# prints, how it exits, what the configuration directory holds after, and
+# which backend answers through the proxy.
+. "$(dirname "$0")/lib.sh"
+cp=
+
+backend() {
+	spawn python3 "$TOP/tests/switch-backend.py" "$1" "$2"
+}
+get() {
+	curl -s --max-time 10 "http://127.0.0.1:$1${2:-/}"
+}
+# soon PORT WANT: what nginx answers once WANT comes, or after 3 s.  A
+# switch without --drain returns once the new workers are up, and nginx
+# lets its old workers take connections for another 100 ms.
+soon() {
+	i=0
+	while [ "$i" -lt 60 ]; do
+		got=$(get "$1")
+		[ "$got" = "$2" ] && break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "$got"
+}
+
+bp=$(free_port)
+gp=$(free_port)
+backend "$bp" blue
+bluepid=$last_pid
+backend "$gp" green
+greenpid=$last_pid
+wait_port "$bp"
+wait_port "$gp"
+TG="-t blue=127.0.0.1:$bp -t green=127.0.0.1:$gp"
+
+# start_nginx DIR PORT HTTPBLOCK LOCATIONBLOCK: an nginx under DIR.
+start_nginx() {
+	mkdir -p "$1/conf" "$1/logs"
+	cat >"$1/conf/nginx.conf" <<CONF
+worker_processes 2;
+pid $1/nginx.pid;
+error_log $1/logs/error.log;
+events { worker_connections 128; }
+http {
+	access_log off;
+	$3
+	server {
+		listen 127.0.0.1:$2;
+		location / {
+			$4
+		}
+	}
+}
+CONF
+	spawn nginx -p "$1" -c "$1/conf/nginx.conf" -g 'daemon off;'
+	wait_port "$2"
+}
+nargs() {
+	echo "--nginx-arg=-p --nginx-arg=$1 --nginx-arg=-c \
+--nginx-arg=$1/conf/nginx.conf --pid-file $1/nginx.pid"
+}
+
+# --- usage ---------------------------------------------------------------
+run zdd-switch -h
+is "-h exits 0" "$rc" 0
+like "-h prints the synopsis on stdout" "$out" '^usage: zdd-switch'
+run zdd-switch -V
+is "-V exits 0" "$rc" 0
+run zdd-switch --bogus
+is "unknown option: 64" "$rc" 64
+run zdd-switch -t blue flip
+is "-t without =ADDR: 64" "$rc" 64
+like "... says why" "$err" 'not NAME=ADDR'
+run zdd-switch -t 'blue=1.2.3.4:80;evil' status
+is "-t with ';' in ADDR: 64 (nothing pasted into nginx's file)" "$rc" 64
+run zdd-switch -t status=127.0.0.1:1 status
+is "a target named status: 64" "$rc" 64
+run zdd-switch -t a=1.1.1.1:1 -t b=1.1.1.1:2 -t c=1.1.1.1:3 flip
+is "flip with three targets: 64" "$rc" 64
+run zdd-switch purple
+is "an unknown target: 64" "$rc" 64
+run zdd-switch -l /tmp/x status
+is "--link without --available: 64" "$rc" 64
+run zdd-switch --haproxy /tmp/x status
+is "--haproxy without --backend: 64" "$rc" 64
+run zdd-switch --format json status
+is "--format json: 64" "$rc" 64
+run zdd-switch --drain=soon status
+is "--drain=soon: 64" "$rc" 64
+run zdd-switch --drain --no-reload flip
+is "--drain with --no-reload: 64" "$rc" 64
+
+# --- include file, --format set (the seed's service-url.inc) -----------
+N=$T/set
+np=$(free_port)
+mkdir -p "$N/conf/conf.d"
+printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" \
+	>"$N/conf/conf.d/service-url.inc"
+start_nginx "$N" "$np" "" "include $N/conf/conf.d/service-url.inc;
+			proxy_pass \$service_url;"
+nginxpid=$last_pid
+INC=$N/conf/conf.d/service-url.inc
+S="zdd-switch $TG -f $INC $(nargs "$N")"
+is "nginx serves blue at first" "$(get "$np")" blue
+
+run $S status
+is "status of the seed's file: exit 0" "$rc" 0
+is "status prints NAME ADDR" "$out" "blue 127.0.0.1:$bp"
+run $S
+is "status is the default operand" "$out" "blue 127.0.0.1:$bp"
+run $S idle
+is "idle prints the other one" "$out" "green 127.0.0.1:$gp"
+before=$(cat "$INC")
+run $S -n flip
+is "flip -n: exit 0" "$rc" 0
+is "flip -n prints where it would go" "$out" "green 127.0.0.1:$gp"
+like "flip -n says what it would do" "$err" 'would write'
+is "flip -n changes nothing" "$(cat "$INC")" "$before"
+run $S flip
+is "flip: exit 0" "$rc" 0
+is "flip prints the new live backend" "$out" "green 127.0.0.1:$gp"
+like "flip says what it did on stderr" "$err" "from blue to green in [0-9.]+ s"
+is "the file is zdd's set line" "$(grep -v '^#' "$INC")" \
+	"set \$service_url http://127.0.0.1:$gp;"
+is "nginx serves green soon after" "$(soon "$np" green)" green
+is "no stray file beside the include" "$(ls -A "$N/conf/conf.d")" \
+	service-url.inc
+run $S status
+is "status reads the new file" "$out" "green 127.0.0.1:$gp"
+cp "$INC" "$T/inc.green"
+run $S green
+is "switching to the live target: exit 0" "$rc" 0
+is "... prints it" "$out" "green 127.0.0.1:$gp"
+ok "... and leaves the file alone" cmp -s "$INC" "$T/inc.green"
+run $S --json blue
+is "--json blue: exit 0" "$rc" 0
+like "--json is one object with the fields" "$out" \
+	'^\{"action":"switch","mode":"file","name":"blue","addr":"127.0.0.1:[0-9]+","previous":"green","changed":true,"dry_run":false,"seconds":[0-9.e-]+\}$'
+is "nginx serves blue" "$(soon "$np" blue)" blue
+run $S -q green
+is "-q: nothing on stderr" "$err" ""
+run $S --json status
+like "--json status" "$out" '"action":"status".*"name":"green"'
+
+# A file whose address is no target: status says no, a switch rewrites.
+printf 'set $service_url http://127.0.0.1:1;\n' >"$INC"
+run $S status
+is "status of an unknown address: exit 1" "$rc" 1
+like "... says which address" "$err" 'names no known target: 127.0.0.1:1'
+run $S flip
+is "flip from an unknown address: exit 1" "$rc" 1
+run $S blue
+is "a named switch from an unknown address works" "$rc" 0
+
+# Content zdd did not write: refused with 65, untouched; --force.
+printf 'set $service_url http://127.0.0.1:%s;\nproxy_set_header X-A b;\n' \
+	"$bp" >"$INC"
+cp "$INC" "$T/inc.hand"
+run $S status
+is "status of a hand-edited file: 65" "$rc" 65
+run $S green
+is "switch over a hand-edited file: 65" "$rc" 65
+like "... says it is left alone" "$err" 'left alone \(--force overwrites it\)'
+ok "... and it is byte for byte as it was" cmp -s "$INC" "$T/inc.hand"
+printf 'upstream backend { server 127.0.0.1:%s; }\n' "$bp" >"$INC"
+cp "$INC" "$T/inc.up"
+run $S green
+is "an upstream file under --format set: 65" "$rc" 65
+ok "... untouched" cmp -s "$INC" "$T/inc.up"
+printf 'set $other http://127.0.0.1:%s;\n' "$bp" >"$INC"
+run $S green
+is "a file that sets another variable: 65" "$rc" 65
+cp "$T/inc.hand" "$INC"
+run $S --force green
+is "--force overwrites it: exit 0" "$rc" 0
+like "... with a warning" "$err" 'overwritten, as --force asks'
+is "nginx serves green" "$(soon "$np" green)" green
+printf '\0\0\0' >"$INC"
+run $S status
+is "binary junk: 65" "$rc" 65
+: >"$INC"
+run $S status
+is "an empty file: status exits 1" "$rc" 1
+run $S blue
+is "an empty file is written without --force" "$rc" 0
+is "... and nginx serves blue" "$(soon "$np" blue)" blue
+
+# A missing file is created (the first deploy).
+mv "$INC" "$T/inc.saved"
+run $S status
+is "status without the file: 1" "$rc" 1
+cp "$T/inc.saved" "$INC"
+
+# nginx -t refuses: the file goes back byte for byte, exit 78.
+cp "$INC" "$T/inc.before"
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$gp \
+	-f "$INC" --format set --var 'no_such_var' $(nargs "$N") --force green
+is "nginx -t refuses an unknown variable: 78" "$rc" 78
+like "... with nginx's own message" "$err" '\[emerg\].*unknown "service_url" variable'
+like "... and says the file is as it was" "$err" 'is as it was'
+ok "... the file is back byte for byte" cmp -s "$INC" "$T/inc.before"
+is "... nginx still serves the old backend" "$(get "$np")" blue
+is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+
+# --reload-cmd that fails: 69, restored.  --no-reload: written, no reload.
+run $S --reload-cmd 'echo cannot reach it >&2; exit 3' green
+is "a failing --reload-cmd: 69" "$rc" 69
+like "... relays its words" "$err" 'cannot reach it'
+ok "... the file is back" cmp -s "$INC" "$T/inc.before"
+run $S --no-reload green
+is "--no-reload: exit 0" "$rc" 0
+is "... the file names green" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
+is "... nginx still serves blue" "$(get "$np")" blue
+run $S --reload-cmd "kill -HUP \$(cat $N/nginx.pid)" blue
+run $S --reload-cmd "kill -HUP \$(cat $N/nginx.pid)" green
+is "--reload-cmd that works: exit 0" "$rc" 0
+is "... nginx serves green" "$(soon "$np" green)" green
+
+# A user who may not write the directory: 77, nothing changed.
+cp "$INC" "$T/inc.before"
+run setpriv --reuid=65534 --regid=65534 --clear-groups $S blue
+is "no write permission: 77" "$rc" 77
+ok "... the file is as it was" cmp -s "$INC" "$T/inc.before"
+
+# Two switches at once: the lock on the directory serialises them.
+flock "$N/conf/conf.d" sleep 3 &
+holder=$!
+sleep 0.3
+run $S blue
+is "while another switch holds the lock: 75 at once" "$rc" 75
+like "... naming the lock" "$err" 'another switch holds the lock'
+run $S --lock-wait 20 blue
+is "--lock-wait waits its turn: exit 0" "$rc" 0
+wait "$holder"
+$S --lock-wait 30 flip >"$T/a.out" 2>"$T/a.err" &
+a=$!
+$S --lock-wait 30 flip >"$T/b.out" 2>"$T/b.err" &
+b=$!
+wait "$a"
+ra=$?
+wait "$b"
+rb=$?
+is "two flips at once: both exit 0" "$ra $rb" "0 0"
+is "... and the second flipped back" "$(cat "$T/a.out" "$T/b.out" | sort)" \
+	"$(printf 'blue 127.0.0.1:%s\ngreen 127.0.0.1:%s' "$bp" "$gp")"
+run $S status
+is "... the file is whole" "$rc" 0
+is "... nothing left in the directory" "$(ls -A "$N/conf/conf.d")" \
+	service-url.inc
+
+# --drain: slow requests in flight on blue, the old backend stopped right
+# after zdd-switch returns; every request still succeeds.
+$S -q --drain blue
+bp2=$(free_port)
+backend "$bp2" blue2
+b2pid=$last_pid
+wait_port "$bp2"
+S2="zdd-switch -t blue2=127.0.0.1:$bp2 -t green=127.0.0.1:$gp -f $INC $(nargs "$N")"
+$S2 -q --drain --force blue2
+for i in 1 2 3 4 5; do
+	curl -s -o "$T/slow.$i" -w '%{http_code}' --max-time 20 \
+		"http://127.0.0.1:$np/slow?ms=1500" >"$T/slow.$i.code" &
+	cp="$cp $!"
+done
+sleep 0.4
+run $S2 --drain=30 green
+is "--drain with slow requests in flight: exit 0" "$rc" 0
+like "... says how long draining took" "$err" \
+	'drained: the [0-9]+ old nginx workers? exited in [0-9.]+ s'
+stop "$b2pid"
+wait $cp
+cp=
+codes=$(cat "$T"/slow.?.code | tr -d '\n')
+is "... every slow request succeeded after the old backend stopped" \
+	"$codes" 200200200200200
+is "... and each was answered by the old backend" \
+	"$(cat "$T"/slow.? | sort -u)" blue2
+is "... new requests go to green" "$(get "$np")" green
+
+# The same without --drain loses the requests in flight: the test above
+# can fail.
+backend "$bp2" blue2
+b2pid=$last_pid
+wait_port "$bp2"
+$S2 -q --drain blue2
+for i in 1 2 3; do
+	curl -s -o /dev/null -w '%{http_code}' --max-time 20 \
+		"http://127.0.0.1:$np/slow?ms=1500" >"$T/slow.$i.code" &
+	cp="$cp $!"
+done
+sleep 0.4
+$S2 -q green
+stop "$b2pid"
+wait $cp
+cp=
+unlike "without --drain, stopping the old backend at once loses them" \
+	"$(cat "$T"/slow.[123].code | tr -d '\n')" '^200200200$'
+
+# A drain bound that runs out: exit 0 with a warning.
+$S -q blue
+curl -s -o /dev/null --max-time 20 "http://127.0.0.1:$np/slow?ms=2500" &
+cp="$cp $!"
+sleep 0.4
+run $S --drain=0.3 green
+is "--drain=0.3 with a 2.5 s request: exit 0" "$rc" 0
+like "... with a warning that it ran out" "$err" 'drain timed out after'
+wait $cp
+cp=
+
+# nginx stopped: 69, the file back.  A stale pid file: the same.
+$S -q blue
+cp "$INC" "$T/inc.before"
+stop "$nginxpid"
+run $S green
+is "nginx not running: 69" "$rc" 69
+ok "... the file is back byte for byte" cmp -s "$INC" "$T/inc.before"
+is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+echo "$dead" >"$N/nginx.pid"
+run $S green
+is "a stale pid file: 69" "$rc" 69
+ok "... the file is back" cmp -s "$INC" "$T/inc.before"
+
+# --- include file, --format upstream ------------------------------------
+U=$T/up
+up=$(free_port)
+mkdir -p "$U/conf/conf.d"
+UINC=$U/conf/conf.d/backend.conf
+printf 'upstream backend {\n\tserver 127.0.0.1:%s;\n\tkeepalive 16;\n}\n' \
+	"$bp" >"$UINC"
+start_nginx "$U" "$up" "include $U/conf/conf.d/*.conf;" \
+	"proxy_http_version 1.1;
+			proxy_set_header Connection \"\";
+			proxy_pass http://backend;"
+SU="zdd-switch $TG -f $UINC --format upstream $(nargs "$U")"
+run $SU status
+is "upstream format: status" "$out" "blue 127.0.0.1:$bp"
+run $SU --drain flip
+is "upstream format: flip exits 0" "$rc" 0
+is "upstream format: nginx serves green" "$(get "$up")" green
+like "upstream format: keepalive kept" "$(cat "$UINC")" 'keepalive 16;'
+is "upstream format: only backend.conf in conf.d" \
+	"$(ls -A "$U/conf/conf.d")" backend.conf
+cp "$UINC" "$T/up.before"
+run zdd-switch -t blue=127.0.0.1:99999 -t green=127.0.0.1:$gp -f "$UINC" \
+	--format upstream $(nargs "$U") blue
+is "upstream format: nginx -t refuses a bad port: 78" "$rc" 78
+like "... nginx's message" "$err" 'invalid port'
+ok "... file back byte for byte" cmp -s "$UINC" "$T/up.before"
+is "... nginx still serves green" "$(get "$up")" green
+is "... no stray file" "$(ls -A "$U/conf/conf.d")" backend.conf
+run zdd-switch $TG -f "$UINC" $(nargs "$U") blue
+is "an upstream file under --format set: 65" "$rc" 65
+
+# --- symlink mode (sites-enabled/default) -------------------------------
+L=$T/link
+lp=$(free_port)
+mkdir -p "$L/conf/sites-available" "$L/conf/sites-enabled"
+for c in blue green; do
+	p=$bp
+	[ "$c" = green ] && p=$gp
+	cat >"$L/conf/sites-available/$c" <<CONF
+server {
+	listen 127.0.0.1:$lp;
+	location / { proxy_pass http://127.0.0.1:$p; }
+}
+CONF
+done
+printf 'server {\n\tlisten 127.0.0.1:%s;\n\tlocation / { proxy_pass http://127.0.0.1:1 }\n}\n' \
+	"$lp" >"$L/conf/sites-available/broken"
+ln -s "$L/conf/sites-available/blue" "$L/conf/sites-enabled/default"
+mkdir -p "$L/logs"
+cat >"$L/conf/nginx.conf" <<CONF
+worker_processes 2;
+pid $L/nginx.pid;
+error_log $L/logs/error.log;
+events { worker_connections 128; }
+http { access_log off; include $L/conf/sites-enabled/*; }
+CONF
+spawn nginx -p "$L" -c "$L/conf/nginx.conf" -g 'daemon off;'
+wait_port "$lp"
+SL="zdd-switch $TG -l $L/conf/sites-enabled/default -a $L/conf/sites-available $(nargs "$L")"
+run $SL status
+is "link mode: status" "$out" "blue 127.0.0.1:$bp"
+run $SL idle
+is "link mode: idle" "$out" "green 127.0.0.1:$gp"
+run $SL --drain flip
+is "link mode: flip exits 0" "$rc" 0
+is "link mode: the link points at sites-available/green" \
+	"$(readlink "$L/conf/sites-enabled/default")" \
+	"$L/conf/sites-available/green"
+is "link mode: nginx serves green" "$(get "$lp")" green
+is "link mode: nothing else in sites-enabled" \
+	"$(ls -A "$L/conf/sites-enabled")" default
+run zdd-switch $TG -t broken=127.0.0.1:1 \
+	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
+	$(nargs "$L") broken
+is "link mode: nginx -t refuses a broken site: 78" "$rc" 78
+like "... with nginx's message" "$err" '\[emerg\].*unexpected'
+is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
+	"$L/conf/sites-available/green"
+is "... nginx still serves green" "$(get "$lp")" green
+is "... no stray file" "$(ls -A "$L/conf/sites-enabled")" default
+run zdd-switch $TG -t purple=127.0.0.1:1 \
+	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
+	$(nargs "$L") purple
+is "link mode: a target with no file in --available: 66" "$rc" 66
+ln -sfn /etc/hostname "$L/conf/sites-enabled/default"
+run $SL blue
+is "link mode: a link pointing elsewhere: 65" "$rc" 65
+is "... left alone" "$(readlink "$L/conf/sites-enabled/default")" \
+	/etc/hostname
+run $SL status
+is "... status of it exits 1" "$rc" 1
+run $SL --force blue
+is "... --force re-points it" "$rc" 0
+is "link mode: nginx serves blue" "$(soon "$lp" blue)" blue
+(cd "$L/conf/sites-enabled" && ln -sfn ../sites-available/green default)
+run $SL status
+is "link mode: a relative link is read too" "$out" "green 127.0.0.1:$gp"
+
+# --- HAProxy ------------------------------------------------------------
+H=$T/hap
+hp=$(free_port)
+mkdir -p "$H"
+cat >"$H/haproxy.cfg" <<CONF
+global
+	stats socket $H/admin.sock level admin
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 30s
+	timeout server 30s
+frontend fe
+	bind 127.0.0.1:$hp
+	default_backend app
+backend app
+	server blue 127.0.0.1:$bp
+	server green 127.0.0.1:$gp disabled
+CONF
+spawn haproxy -f "$H/haproxy.cfg" -db
+wait_port "$hp"
+SH="zdd-switch $TG --haproxy $H/admin.sock --backend app"
+run $SH status
+is "haproxy: status" "$out" "blue 127.0.0.1:$bp"
+run $SH idle
+is "haproxy: idle" "$out" "green 127.0.0.1:$gp"
+run $SH flip
+is "haproxy: flip exits 0" "$rc" 0
+is "haproxy: it serves green" "$(get "$hp")" green
+run $SH status
+is "haproxy: status reads the servers' states" "$out" "green 127.0.0.1:$gp"
+run $SH --json --maint blue
+like "haproxy: --json --maint blue" "$out" \
+	'"mode":"haproxy","name":"blue",.*"previous":"green","changed":true'
+is "haproxy: it serves blue" "$(get "$hp")" blue
+run $SH blue
+is "haproxy: blue again changes nothing" "$rc" 0
+is "haproxy: nothing left beside the socket" "$(ls -A "$H")" \
+	"$(printf 'admin.sock\nhaproxy.cfg')"
+bp3=$(free_port)
+run zdd-switch -t blue=127.0.0.1:$bp -t purple=127.0.0.1:$bp3 \
+	--haproxy "$H/admin.sock" --backend app purple
+is "haproxy: a target with no server: 65" "$rc" 65
+run zdd-switch $TG --haproxy "$H/admin.sock" --backend nosuch status
+is "haproxy: no such backend: 65" "$rc" 65
+run zdd-switch $TG --haproxy "$H/nosuch.sock" --backend app status
+is "haproxy: no socket: 69" "$rc" 69
+for i in 1 2 3 4 5; do
+	curl -s -o "$T/hslow.$i" -w '%{http_code}' --max-time 20 \
+		"http://127.0.0.1:$hp/slow?ms=1500" >"$T/hslow.$i.code" &
+	cp="$cp $!"
+done
+sleep 0.4
+run $SH --drain=30 green
+is "haproxy: --drain with slow requests: exit 0" "$rc" 0
+like "... says how long" "$err" 'drained: app/blue has no session left, after'
+stop "$bluepid"
+wait $cp
+cp=
+is "haproxy: every slow request succeeded, old backend stopped after" \
+	"$(cat "$T"/hslow.?.code | tr -d '\n')" 200200200200200
+is "... answered by blue" "$(cat "$T"/hslow.? | sort -u)" blue
+is "haproxy: new requests go to green" "$(get "$hp")" green
+
+done_testing

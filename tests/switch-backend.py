@@ -1,0 +1,39 @@
+# A backend for tests/50-switch.t: answers every request with its own name
+# ("blue", "green" ...), keeps connections alive (HTTP/1.1), and on
+# /slow?ms=N takes N milliseconds first, so that a request can be in
+# flight across a switch.  Usage: switch-backend.py PORT NAME
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse, parse_qs
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        u = urlparse(self.path)
+        if u.path == "/slow":
+            ms = int(parse_qs(u.query).get("ms", ["500"])[0])
+            time.sleep(ms / 1000)
+        body = (NAME + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that went away is no news here
+
+
+NAME = sys.argv[2]
+Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

@@ -1,0 +1,192 @@
+/*
+ * Unit tests of the archive entry policy and of SHA-256: the pure parts
+ * of zdd-release that decide which names and link targets are safe, run
+ * without a disk (zar_new(-1, ...) checks only), as a fuzzer would.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "extract.h"
+#include "sha256.h"
+
+static void
+test_clean_path(void **state)
+{
+	char out[4096];
+	const char *why;
+
+	(void)state;
+	assert_int_equal(zar_clean_path("a/b/c", 0, out, sizeof out, &why), 1);
+	assert_string_equal(out, "a/b/c");
+	assert_int_equal(zar_clean_path("./a//b/./c/", 0, out, sizeof out,
+	    &why), 1);
+	assert_string_equal(out, "a/b/c");
+	assert_int_equal(zar_clean_path("app/public/x", 1, out, sizeof out,
+	    &why), 1);
+	assert_string_equal(out, "public/x");
+	assert_int_equal(zar_clean_path("app/", 1, out, sizeof out, &why), 0);
+	assert_int_equal(zar_clean_path("./", 0, out, sizeof out, &why), 0);
+	assert_int_equal(zar_clean_path("/etc/passwd", 0, out, sizeof out,
+	    &why), -1);
+	assert_string_equal(why, "absolute path");
+	assert_int_equal(zar_clean_path("a/../b", 0, out, sizeof out, &why),
+	    -1);
+	assert_int_equal(zar_clean_path("..", 0, out, sizeof out, &why), -1);
+	/* Stripping does not hide a "..": it is refused wherever it is. */
+	assert_int_equal(zar_clean_path("../x", 1, out, sizeof out, &why), -1);
+	assert_int_equal(zar_clean_path("a/..b/c..", 0, out, sizeof out,
+	    &why), 1);
+	assert_int_equal(zar_clean_path("a/b", 0, out, 3, &why), -1);
+}
+
+/* A tar in memory made with libarchive's writer. */
+static size_t
+mktar(char *buf, size_t size, const char *const *spec)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e;
+	size_t used = 0;
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_memory(a, buf, size, &used);
+	for (; *spec != NULL; spec += 2) {
+		e = archive_entry_new();
+		archive_entry_set_pathname(e, spec[0]);
+		archive_entry_set_perm(e, 0644);
+		if (spec[1] == NULL) {
+			archive_entry_set_filetype(e, AE_IFDIR);
+		} else if (spec[1][0] == '>') {
+			archive_entry_set_filetype(e, AE_IFLNK);
+			archive_entry_set_symlink(e, spec[1] + 1);
+		} else {
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_size(e, (la_int64_t)strlen(spec[1]));
+		}
+		archive_write_header(a, e);
+		if (spec[1] != NULL && spec[1][0] != '>')
+			archive_write_data(a, spec[1], strlen(spec[1]));
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	return used;
+}
+
+static int
+check(const char *const *spec, const struct zar_opts *o)
+{
+	static char buf[65536];
+	size_t n = mktar(buf, sizeof buf, spec);
+	struct zar *z = zar_new(-1, o);
+	int rc;
+
+	rc = zar_read_mem(z, buf, n);
+	if (rc == 0)
+		rc = zar_end(z);
+	if (rc == -1)
+		assert_int_equal(zar_errno(z), 0);
+	zar_free(z);
+	return rc;
+}
+
+static void
+test_policy(void **state)
+{
+	struct zar_opts o = { 0, 0, 0, 0, -1, NULL, 0, NULL };
+	static const char *const good[] = {
+		"d/e/f", "x", "d/up", ">..", "l", ">d/up/d/e/f", NULL
+	};
+	static const char *const through[] = {
+		"d/f", "x", "l", ">d", "l/g", "y", NULL
+	};
+	static const char *const later[] = {
+		"a", ">b/../x", "b", ">.", NULL
+	};
+	static const char *const loop[] = {
+		"a", ">b", "b", ">a", "c", ">a/x", NULL
+	};
+	static const char *const big[] = {
+		"a", "0123456789", "b", "0123456789", NULL
+	};
+
+	(void)state;
+	assert_int_equal(check(good, &o), 0);
+	assert_int_equal(check(through, &o), -1);
+	assert_int_equal(check(later, &o), -1);
+	assert_int_equal(check(loop, &o), -1);
+	o.max_bytes = 15;
+	assert_int_equal(check(big, &o), -1);
+	o.max_bytes = 20;
+	assert_int_equal(check(big, &o), 0);
+	o.max_files = 1;
+	assert_int_equal(check(big, &o), -1);
+}
+
+static void
+test_garbage(void **state)
+{
+	struct zar_opts o = { 0, 0, 0, 0, -1, NULL, 0, NULL };
+	struct zar *z = zar_new(-1, &o);
+
+	(void)state;
+	assert_int_equal(zar_read_mem(z, "not an archive at all", 21), -1);
+	assert_int_equal(zar_errno(z), 0);
+	zar_free(z);
+}
+
+static void
+sha(const void *data, size_t len, size_t chunk, char hex[65])
+{
+	struct zsha256 c;
+	size_t i;
+
+	zsha256_init(&c);
+	for (i = 0; i < len; i += chunk)
+		zsha256_update(&c, (const char *)data + i,
+		    len - i < chunk ? len - i : chunk);
+	zsha256_final(&c, hex);
+}
+
+static void
+test_sha256(void **state)
+{
+	char hex[65], *m;
+
+	(void)state;
+	sha("", 0, 1, hex);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+	sha("abc", 3, 1, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	sha("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+	    7, hex);
+	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039"
+	    "a33ce45964ff2167f6ecedd419db06c1");
+	m = malloc(1000000);
+	memset(m, 'a', 1000000);
+	sha(m, 1000000, 4093, hex);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67"
+	    "f1809a48a497200e046d39ccc7112cd0");
+	free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_path),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_sha256),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,688 @@
+/*
+ * zdd-health: wait until every target (an http:// or https:// URL, or
+ * tcp://HOST:PORT) is healthy, or say why it is not by the deadline.  All
+ * targets are probed at once through one libcurl multi handle and one
+ * poll loop, so ten backends take no longer than one, and the process
+ * sleeps in poll(2) between attempts instead of spinning.  The deadline
+ * is a hard bound: every attempt's timeout is cut to what is left of it,
+ * the poll never sleeps past it, and a body is read only as far as the
+ * checks need (at most 1 MiB), so neither a silent server, a trickling
+ * one nor an endless body can hold zdd-health past it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "diag.h"
+#include "expect.h"
+#include "json.h"
+#include "opt.h"
+#include "target.h"
+
+/* The most of a body that is read; a longer one fails a body check. */
+#define BODY_MAX	(1 << 20)
+
+enum { OPT_ATTEMPTS = 256, OPT_CACERT, OPT_JSON, OPT_RESOLVE,
+    OPT_SUCCESSES };
+
+struct probe {
+	struct ztarget t;
+	CURL	*h;		/* the attempt in flight, or NULL */
+	char	 errbuf[CURL_ERROR_SIZE];
+	char	*body;
+	size_t	 len, cap;
+	int	 overflow;	/* the body passed BODY_MAX */
+	int	 skipped;	/* body not needed: transfer cut short */
+	double	 started;	/* when the attempt in flight started */
+	double	 limit;		/* its timeout */
+	double	 next;		/* when the next attempt may start */
+	double	 time;		/* how long the last attempt took */
+	long	 status;	/* of the last attempt, 0 if none */
+	uint64_t attempts;
+	uint64_t streak;	/* passes in a row */
+	int	 passed;	/* done: healthy */
+	int	 exhausted;	/* done: out of attempts */
+	char	 reason[512];	/* why the last attempt failed */
+};
+
+/* Globals, so that handles left in flight at exit stay reachable. */
+static struct probe *probes;
+static size_t nprobe;
+static CURLM *multi;
+
+static struct zstatus accept_status;
+static const char *status_arg = "200-299";
+static struct zexpect *expects;
+static size_t nexpect;
+static const char *contains;
+static struct curl_slist *headers, *resolves;
+static const char *cacert;
+static int insecure;
+static double timeout = 2, interval = 0.5;
+static uint64_t successes = 1, max_attempts;
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: zdd-health [-kqv] [-c text] [-d sec] [-e expr] "
+	    "[-H header] [-i sec]\n"
+	    "                  [-s list] [-t sec] [--attempts n] "
+	    "[--cacert file] [--json]\n"
+	    "                  [--resolve host:port:addr] [--successes n] "
+	    "target ...\n");
+	exit(code);
+}
+
+/* A usage error that points at the bad part of an option's value. */
+static void
+bad_value(const char *opt, const char *arg, size_t pos, const char *why)
+{
+	size_t len = strlen(arg);
+
+	if (pos >= len)
+		zdiex(EX_USAGE, "%s '%s': %s at the end", opt, arg, why);
+	zdiex(EX_USAGE, "%s '%s': %s at character %zu: '%.20s%s'", opt, arg,
+	    why, pos + 1, arg + pos, len - pos > 20 ? "..." : "");
+}
+
+/* Replace control characters, which a server may have put in a reason. */
+static void
+sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+}
+
+static void
+fmt_time(char *buf, size_t size, double sec)
+{
+	if (sec < 1)
+		snprintf(buf, size, "%.1f ms", sec * 1000);
+	else
+		snprintf(buf, size, "%.4g s", sec);
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct probe *p = arg;
+	size_t n = size * nmemb, cap;
+	char *nb;
+
+	if (contains == NULL && nexpect == 0) {
+		/* The status is known; stop before an endless body. */
+		p->skipped = 1;
+		return n == 0 ? 1 : 0;
+	}
+	if (p->len + n > BODY_MAX) {
+		p->overflow = 1;
+		return n == 0 ? 1 : 0;
+	}
+	if (p->len + n + 1 > p->cap) {
+		cap = p->cap ? p->cap : 4096;
+		while (cap < p->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(p->body, cap)) == NULL)
+			return n == 0 ? 1 : 0;
+		p->body = nb;
+		p->cap = cap;
+	}
+	memcpy(p->body + p->len, data, n);
+	p->len += n;
+	p->body[p->len] = '\0';
+	return n;
+}
+
+static void
+start(struct probe *p, double now, double end)
+{
+	CURL *h;
+	double limit = timeout;
+	long ms;
+
+	if (end - now < limit)
+		limit = end - now;
+	ms = (long)ceil(limit * 1000);
+	if (ms < 1)
+		ms = 1;
+	if ((h = curl_easy_init()) == NULL)
+		zdiex(EX_OSERR, "cannot make a curl handle");
+	p->errbuf[0] = '\0';
+	p->len = 0;
+	p->overflow = p->skipped = 0;
+	p->status = 0;
+	p->started = now;
+	p->limit = limit;
+	curl_easy_setopt(h, CURLOPT_URL, p->t.url);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, p);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, p->errbuf);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Every attempt tests a new connection, as a new client would. */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	if (resolves != NULL)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, resolves);
+	if (p->t.kind == ZTARGET_TCP) {
+		curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	} else {
+		curl_easy_setopt(h, CURLOPT_USERAGENT,
+		    "zdd-health/" ZDD_VERSION);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, p);
+		if (cacert != NULL)
+			curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
+		if (insecure) {
+			curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+	}
+	if (curl_multi_add_handle(multi, h) != CURLM_OK)
+		zdiex(EX_SOFTWARE, "cannot add a curl handle");
+	p->h = h;
+}
+
+/* Why an attempt that ran out of time did: what it was still waiting for. */
+static void
+late(struct probe *p, const char *when, char *why, size_t size)
+{
+	curl_off_t conn = 0, tls = 0;
+	long status = 0;
+
+	curl_easy_getinfo(p->h, CURLINFO_CONNECT_TIME_T, &conn);
+	curl_easy_getinfo(p->h, CURLINFO_APPCONNECT_TIME_T, &tls);
+	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &status);
+	if (conn == 0)
+		snprintf(why, size, "no connection %s", when);
+	else if (strncasecmp(p->t.url, "https:", 6) == 0 && tls == 0)
+		snprintf(why, size, "no TLS handshake %s", when);
+	else if (status == 0)
+		snprintf(why, size, "no response %s", when);
+	else
+		snprintf(why, size, "status %ld, body incomplete %s", status,
+		    when);
+}
+
+/* The reason for a failed transfer, in words that name no secret. */
+static void
+transfer_error(struct probe *p, CURLcode code, char *why, size_t size)
+{
+	char when[64];
+	const char *s;
+	long oserr = 0;
+
+	curl_easy_getinfo(p->h, CURLINFO_OS_ERRNO, &oserr);
+	switch (code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+		snprintf(why, size, "cannot resolve the host name");
+		break;
+	case CURLE_COULDNT_CONNECT:
+		if (oserr != 0)
+			snprintf(why, size, "cannot connect: %s",
+			    strerror((int)oserr));
+		else
+			snprintf(why, size, "cannot connect");
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		/* An attempt cut short by the deadline says so. */
+		if (p->limit < timeout)
+			snprintf(when, sizeof when, "by the deadline");
+		else
+			snprintf(when, sizeof when, "within %g s", timeout);
+		late(p, when, why, size);
+		break;
+	case CURLE_GOT_NOTHING:
+		snprintf(why, size, "connection closed without a response");
+		break;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		if (oserr != 0)
+			snprintf(why, size, "connection failed: %s",
+			    strerror((int)oserr));
+		else
+			snprintf(why, size, "connection failed");
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		snprintf(why, size, "not an HTTP response");
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		/*
+		 * OpenSSL's words are the useful part here ("self-signed
+		 * certificate"); they name the host at most.
+		 */
+		snprintf(why, size, "TLS: %s", p->errbuf[0] ? p->errbuf :
+		    curl_easy_strerror(code));
+		break;
+	default:
+		s = curl_easy_strerror(code);
+		snprintf(why, size, "%c%s", tolower((unsigned char)*s), s + 1);
+		break;
+	}
+}
+
+/* Judge a finished attempt: 1 if it passed, else 0 with why set. */
+static int
+judge(struct probe *p, CURLcode code, char *why, size_t size)
+{
+	json_error_t jerr;
+	json_t *body;
+	size_t i;
+	int ok;
+
+	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR &&
+	    (p->skipped || p->overflow))) {
+		transfer_error(p, code, why, size);
+		return 0;
+	}
+	if (p->t.kind == ZTARGET_TCP)
+		return 1;
+	if (!zstatus_match(&accept_status, p->status)) {
+		snprintf(why, size, "status %ld, want %s", p->status,
+		    status_arg);
+		return 0;
+	}
+	if (p->overflow) {
+		snprintf(why, size, "body larger than 1 MiB");
+		return 0;
+	}
+	if (code == CURLE_WRITE_ERROR && !p->skipped) {
+		snprintf(why, size, "out of memory for the body");
+		return 0;
+	}
+	if (contains != NULL && (p->len == 0 ||
+	    memmem(p->body, p->len, contains, strlen(contains)) == NULL)) {
+		snprintf(why, size, "body does not contain \"%s\"", contains);
+		return 0;
+	}
+	if (nexpect == 0)
+		return 1;
+	body = json_loadb(p->body ? p->body : "", p->len, JSON_DECODE_ANY,
+	    &jerr);
+	if (body == NULL) {
+		snprintf(why, size, "body is not JSON: %s (line %d, column %d)",
+		    jerr.text, jerr.line, jerr.column);
+		return 0;
+	}
+	ok = 1;
+	for (i = 0; ok && i < nexpect; i++)
+		ok = zexpect_eval(&expects[i], body, why, size);
+	json_decref(body);
+	return ok;
+}
+
+static void
+finish(struct probe *p, CURLcode code, double now)
+{
+	char why[sizeof p->reason], t[32];
+	int ok;
+
+	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->status);
+	p->time = now - p->started;
+	p->attempts++;
+	why[0] = '\0';
+	ok = judge(p, code, why, sizeof why);
+	sanitize(why);
+	if (ok) {
+		p->streak++;
+		p->reason[0] = '\0';
+		if (p->streak >= successes)
+			p->passed = 1;
+	} else {
+		p->streak = 0;
+		snprintf(p->reason, sizeof p->reason, "%s", why);
+	}
+	if (zverbose) {
+		char st[32];
+
+		fmt_time(t, sizeof t, p->time);
+		if (p->t.kind == ZTARGET_TCP)
+			snprintf(st, sizeof st, "%s", ok ? "connected" : "-");
+		else if (p->status != 0)
+			snprintf(st, sizeof st, "%ld", p->status);
+		else
+			snprintf(st, sizeof st, "-");
+		zdebug("%s: attempt %llu: %s in %s: %s", p->t.show,
+		    (unsigned long long)p->attempts, st, t, ok ? "ok" : why);
+	}
+	curl_multi_remove_handle(multi, p->h);
+	curl_easy_cleanup(p->h);
+	p->h = NULL;
+	p->next = now + interval;
+	if (!p->passed && max_attempts != 0 && p->attempts >= max_attempts)
+		p->exhausted = 1;
+}
+
+/* The deadline came with p's attempt in flight: say what it waited for. */
+static void
+cut(struct probe *p, double now)
+{
+	char why[sizeof p->reason];
+
+	p->time = now - p->started;
+	late(p, "by the deadline", why, sizeof why);
+	/*
+	 * A finished attempt's reason says more than "no response" of one
+	 * cut short, unless the earlier ones failed the same way.
+	 */
+	if (p->reason[0] == '\0' || p->streak > 0)
+		snprintf(p->reason, sizeof p->reason, "%s", why);
+	zdebug("%s: attempt %llu: - in %.1f ms: %s", p->t.show,
+	    (unsigned long long)p->attempts + 1, p->time * 1000, why);
+	/*
+	 * The handle is left in the multi handle on purpose: removing it
+	 * can wait for a resolver thread, and the deadline is a promise.
+	 */
+}
+
+static int
+run(double deadline)
+{
+	double t0 = znow(), end = deadline > 0 ? t0 + deadline : INFINITY;
+	double now, wake;
+	struct probe *p;
+	CURLMsg *m;
+	long cto;
+	int left, running, ms, settled, done;
+	size_t i;
+
+	for (;;) {
+		now = znow();
+		settled = 1;
+		for (i = 0; i < nprobe; i++)
+			if (!probes[i].passed && !probes[i].exhausted)
+				settled = 0;
+		if (settled || now >= end)
+			break;
+		wake = end;
+		for (i = 0; i < nprobe; i++) {
+			p = &probes[i];
+			if (p->passed || p->exhausted || p->h != NULL)
+				continue;
+			if (now >= p->next)
+				start(p, now, end);
+			else if (p->next < wake)
+				wake = p->next;
+		}
+		curl_multi_perform(multi, &running);
+		done = 0;
+		while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&p);
+			finish(p, m->data.result, znow());
+			done = 1;
+		}
+		/* Something finished: look again before sleeping. */
+		now = znow();
+		if (done || wake <= now)
+			continue;
+		ms = wake - now > 3600 ? 3600000 : (int)ceil((wake - now) * 1000);
+		if (curl_multi_timeout(multi, &cto) == CURLM_OK && cto >= 0 &&
+		    cto < ms)
+			ms = (int)cto;
+		curl_multi_poll(multi, NULL, 0, ms, NULL);
+	}
+	now = znow();
+	for (i = 0; i < nprobe; i++)
+		if (probes[i].h != NULL && !probes[i].passed)
+			cut(&probes[i], now);
+	return (int)round((now - t0) * 1000);
+}
+
+static void
+report(int elapsed_ms)
+{
+	json_t *a = NULL, *o;
+	struct probe *p;
+	size_t i;
+	int healthy = 1;
+
+	for (i = 0; i < nprobe; i++) {
+		p = &probes[i];
+		if (!p->passed && p->reason[0] == '\0')
+			snprintf(p->reason, sizeof p->reason,
+			    "%llu of %llu passes in a row",
+			    (unsigned long long)p->streak,
+			    (unsigned long long)successes);
+		if (!p->passed)
+			healthy = 0;
+	}
+	if (zopt.json) {
+		a = json_array();
+		for (i = 0; i < nprobe; i++) {
+			p = &probes[i];
+			o = json_pack("{s:s s:b s:I s:I s:I}",
+			    "target", p->t.show, "healthy", p->passed,
+			    "attempts", (json_int_t)p->attempts,
+			    "successes", (json_int_t)p->streak,
+			    "time_ms", (json_int_t)round(p->time * 1000));
+			json_object_set_new(o, "status", p->status != 0 ?
+			    json_integer(p->status) : json_null());
+			json_object_set_new(o, "reason", p->passed ?
+			    json_null() : json_string(p->reason));
+			json_array_append_new(a, o);
+		}
+		if (zjson_print(json_pack("{s:b s:i s:o}", "healthy", healthy,
+		    "elapsed_ms", elapsed_ms, "targets", a)) == -1)
+			zdie(EX_IOERR, "stdout");
+	}
+	for (i = 0; i < nprobe; i++) {
+		p = &probes[i];
+		if (p->passed)
+			zdebug("%s: healthy after %llu attempt%s", p->t.show,
+			    (unsigned long long)p->attempts,
+			    p->attempts == 1 ? "" : "s");
+		else if (!zquiet)
+			zerrx("%s: %s", p->t.show, p->reason);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "attempts",	required_argument,	NULL, OPT_ATTEMPTS },
+		{ "cacert",	required_argument,	NULL, OPT_CACERT },
+		{ "contains",	required_argument,	NULL, 'c' },
+		{ "deadline",	required_argument,	NULL, 'd' },
+		{ "expect",	required_argument,	NULL, 'e' },
+		{ "header",	required_argument,	NULL, 'H' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "insecure",	no_argument,		NULL, 'k' },
+		{ "interval",	required_argument,	NULL, 'i' },
+		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "resolve",	required_argument,	NULL, OPT_RESOLVE },
+		{ "status",	required_argument,	NULL, 's' },
+		{ "successes",	required_argument,	NULL, OPT_SUCCESSES },
+		{ "timeout",	required_argument,	NULL, 't' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct curl_slist *l;
+	const char *why;
+	double deadline = 60;
+	size_t pos, i;
+	int c, deadline_set = 0, healthy, elapsed, inflight;
+
+	zinit(argv[0]);
+	zstatus_parse(status_arg, &accept_status, &pos, &why);
+	while ((c = getopt_long(argc, argv, "c:d:e:hH:i:kqs:t:vV", longopts,
+	    NULL)) != -1)
+		switch (c) {
+		case 'c':
+			contains = optarg;
+			break;
+		case 'd':
+			if (zparse_seconds(optarg, &deadline) == -1 ||
+			    deadline <= 0)
+				zdiex(EX_USAGE, "--deadline %s: not a number of "
+				    "seconds above 0", optarg);
+			deadline_set = 1;
+			break;
+		case 'e':
+			expects = realloc(expects, (nexpect + 1) *
+			    sizeof *expects);
+			if (expects == NULL)
+				zdie(EX_OSERR, "out of memory");
+			if (zexpect_parse(optarg, &expects[nexpect], &pos,
+			    &why) == -1)
+				bad_value("--expect", optarg, pos, why);
+			nexpect++;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'H':
+			if (zheader_check(optarg, &pos, &why) == -1)
+				bad_value("--header", optarg, pos, why);
+			if ((l = curl_slist_append(headers, optarg)) == NULL)
+				zdie(EX_OSERR, "out of memory");
+			headers = l;
+			break;
+		case 'i':
+			if (zparse_seconds(optarg, &interval) == -1)
+				zdiex(EX_USAGE, "--interval %s: not a number of "
+				    "seconds", optarg);
+			break;
+		case 'k':
+			insecure = 1;
+			break;
+		case 'q':
+			zquiet = 1;
+			break;
+		case 's':
+			if (zstatus_parse(optarg, &accept_status, &pos,
+			    &why) == -1)
+				bad_value("--status", optarg, pos, why);
+			status_arg = optarg;
+			break;
+		case 't':
+			if (zparse_seconds(optarg, &timeout) == -1 ||
+			    timeout <= 0)
+				zdiex(EX_USAGE, "--timeout %s: not a number of "
+				    "seconds above 0", optarg);
+			break;
+		case 'v':
+			zverbose = 1;
+			break;
+		case 'V':
+			zversion();
+			break;
+		case OPT_ATTEMPTS:
+			if (zparse_uint(optarg, 1, 1000000000, &max_attempts)
+			    == -1)
+				zdiex(EX_USAGE, "--attempts %s: not a positive "
+				    "number", optarg);
+			break;
+		case OPT_CACERT:
+			cacert = optarg;
+			break;
+		case OPT_JSON:
+			zopt.json = 1;
+			break;
+		case OPT_RESOLVE:
+			if (zresolve_check(optarg, &pos, &why) == -1)
+				bad_value("--resolve", optarg, pos, why);
+			if ((l = curl_slist_append(resolves, optarg)) == NULL)
+				zdie(EX_OSERR, "out of memory");
+			resolves = l;
+			break;
+		case OPT_SUCCESSES:
+			if (zparse_uint(optarg, 1, 1000000, &successes) == -1)
+				zdiex(EX_USAGE, "--successes %s: not a positive "
+				    "number", optarg);
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	argc -= optind;
+	argv += optind;
+
+	if (argc == 0)
+		usage(EX_USAGE);
+	if (max_attempts != 0 && !deadline_set)
+		deadline = 0;
+	if (max_attempts != 0 && max_attempts < successes)
+		zdiex(EX_USAGE, "--attempts %llu is fewer than --successes %llu",
+		    (unsigned long long)max_attempts,
+		    (unsigned long long)successes);
+	if ((probes = calloc((size_t)argc, sizeof *probes)) == NULL)
+		zdie(EX_OSERR, "out of memory");
+	for (i = 0; i < (size_t)argc; i++) {
+		if (ztarget_parse(argv[i], &probes[i].t, &pos, &why) == -1) {
+			if (why == NULL)
+				zdie(EX_OSERR, "out of memory");
+			/* The target may hold a secret: show only its form. */
+			probes[i].t.show = zurl_show(argv[i]);
+			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
+			    probes[i].t.show ? probes[i].t.show : "target",
+			    why, pos + 1);
+		}
+		nprobe++;
+	}
+	if (cacert != NULL && access(cacert, R_OK) == -1)
+		zdie(zexit_errno(errno), "--cacert %s", cacert);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (multi = curl_multi_init()) == NULL)
+		zdiex(EX_SOFTWARE, "cannot initialise libcurl");
+
+	elapsed = run(deadline);
+	report(elapsed);
+	healthy = 1;
+	inflight = 0;
+	for (i = 0; i < nprobe; i++) {
+		if (!probes[i].passed)
+			healthy = 0;
+		if (probes[i].h != NULL)
+			inflight = 1;
+	}
+
+	/* Free what is finished; attempts cut at the deadline stay. */
+	for (i = 0; i < nprobe; i++) {
+		if (probes[i].h == NULL) {
+			free(probes[i].body);
+			probes[i].body = NULL;
+			ztarget_free(&probes[i].t);
+		}
+	}
+	for (i = 0; i < nexpect; i++)
+		zexpect_free(&expects[i]);
+	free(expects);
+	if (fflush(stdout) == EOF)
+		zdie(EX_IOERR, "stdout");
+	if (!inflight) {
+		curl_multi_cleanup(multi);
+		curl_slist_free_all(headers);
+		curl_slist_free_all(resolves);
+		free(probes);
+		curl_global_cleanup();
+	}
+	return healthy ? 0 : EX_NO;
+}

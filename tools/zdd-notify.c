@@ -1,0 +1,929 @@
+/*
+ * zdd-notify: tell a chat service or a JSON webhook how a deploy went.
+ * The facts come from options, from the CI's environment and from another
+ * zdd tool's --json output; the payload is built with jansson for the
+ * service at hand and sent with bounded, honest retries: a 429 waits as
+ * long as the service asks, a 5xx or a broken connection backs off with
+ * jitter, a 4xx fails at once with the service's reason, and the whole
+ * call never outlives --timeout.  The webhook URL is a credential: only
+ * its scheme and host are ever printed, in every mode and on every path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "ci.h"
+#include "diag.h"
+#include "json.h"
+#include "opt.h"
+#include "url.h"
+#include "webhook.h"
+
+enum { OPT_CHANNEL = 256, OPT_EVENT, OPT_JSON, OPT_LINK, OPT_RELEASE,
+    OPT_RETRIES, OPT_REVISION, OPT_UPDATE, OPT_URL_FILE };
+
+#define ANSWER_MAX	(64 * 1024)	/* bytes of an answer kept */
+#define INPUT_MAX	(1024 * 1024)	/* bytes of --event or a message */
+#define SLACK_API	"https://slack.com/api"
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: zdd-notify [-nqv] [-a app] [-e env] [-f key=value] "
+	    "[-k kind] [-s status]\n"
+	    "                  [-t sec] [-u url] [--channel id] "
+	    "[--event file | -] [--json]\n"
+	    "                  [--link url] [--release id] [--retries n] "
+	    "[--revision rev]\n"
+	    "                  [--update ref] [--url-file file] "
+	    "[message | -]\n");
+	exit(code);
+}
+
+/* Where and how the payload goes. */
+struct target {
+	char	*url;		/* the request URL: secret */
+	char	*shown;		/* what may be printed of it */
+	const char *method;
+	int	kind;
+	int	api;		/* Slack's Web API rather than a webhook */
+	char	*token;		/* Slack bot token: secret */
+};
+
+/* One answer from the service. */
+struct answer {
+	long	code;
+	char	*body;
+	size_t	len;
+	char	retry_after[64];
+};
+
+/* What happened, for stdout and the exit code. */
+struct outcome {
+	int	attempts;
+	long	code;
+	char	reason[256];
+	char	ref[160];
+};
+
+/*
+ * Reads a whole file (or stdin for "-"), at most INPUT_MAX bytes; NULL
+ * with errno set on failure, EFBIG when it is too large.
+ */
+static char *
+slurp(const char *path, size_t *len)
+{
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return NULL;
+	if ((buf = malloc(INPUT_MAX + 1)) == NULL)
+		goto fail;
+	while ((n = read(fd, buf + got, INPUT_MAX + 1 - got)) > 0)
+		if ((got += (size_t)n) > INPUT_MAX) {
+			errno = EFBIG;
+			goto fail;
+		}
+	if (n == -1)
+		goto fail;
+	if (fd != STDIN_FILENO)
+		close(fd);
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+fail:
+	n = errno;
+	free(buf);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	errno = (int)n;
+	return NULL;
+}
+
+/*
+ * The URL in a file that only its owner may read or write, like ssh's
+ * keys: a URL readable by others is a leaked URL.
+ */
+static char *
+url_from_file(const char *path)
+{
+	char buf[8192], *p, *e;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO is refused below, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
+		zdie(zexit_errno(errno), "--url-file %s", path);
+	if (fstat(fd, &st) == -1)
+		zdie(EX_IOERR, "--url-file %s", path);
+	if (!S_ISREG(st.st_mode))
+		zdiex(EX_NOINPUT, "--url-file %s: not a regular file", path);
+	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
+		zdiex(EX_NOPERM, "--url-file %s: open to other users (mode "
+		    "%04o): chmod 600 it", path, (unsigned)st.st_mode & 07777);
+	n = read(fd, buf, sizeof buf - 1);
+	if (n < 0)
+		zdie(EX_IOERR, "--url-file %s", path);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	for (p = buf; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+	    p++)
+		;
+	e = p + strcspn(p, "\r\n");
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	*e = '\0';
+	if (*p == '\0')
+		zdiex(EX_USAGE, "--url-file %s: no url in it", path);
+	p = strdup(p);
+	explicit_bzero(buf, sizeof buf);
+	return p;
+}
+
+/*
+ * Refuses anything but an absolute http or https URL whose host reads
+ * the same to curl and to the redaction, so that what is shown is where
+ * the message goes.
+ */
+static void
+check_url(const char *url, const char *what)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *ours = zurl_host(url);
+	char *shown = zurl_redact(url);
+	int bad;
+
+	bad = u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    ours == NULL || strcasecmp(host, ours) != 0 ||
+	    strpbrk(url, " \t\r\n") != NULL;
+	if (bad)
+		zdiex(EX_USAGE, "%s: not an http or https url: %s", what,
+		    shown ? shown : "…");
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	free(ours);
+	free(shown);
+}
+
+/*
+ * url with path inserted before its query, or with param added to its
+ * query; a fragment, which is never sent, is dropped.
+ */
+static char *
+url_edit(const char *url, const char *path, const char *param)
+{
+	size_t f = strcspn(url, "#"), q = strcspn(url, "?#");
+	char *out;
+	int n;
+
+	if (param != NULL)
+		n = asprintf(&out, "%.*s%c%s", (int)f, url,
+		    url[q] == '?' ? '&' : '?', param);
+	else
+		n = asprintf(&out, "%.*s%s%.*s", (int)q, url, path,
+		    (int)(f - q), url + q);
+	if (n < 0)
+		zdie(EX_OSERR, "out of memory");
+	return out;
+}
+
+/*
+ * Removes from s, in case a service echoes the request in its error, the
+ * pieces of the secret that look like keys: the part of the URL after its
+ * host, and every piece of it between delimiters that is long and holds a
+ * digit, or is very long.  Words such as "services" or "no_service" stay,
+ * so that the service's own reason still reads.
+ */
+static void
+scrub_one(char *s, const char *tok)
+{
+	size_t n = strlen(tok);
+	char *hit;
+
+	while ((hit = strstr(s, tok)) != NULL) {
+		memcpy(hit, "...", 3);
+		memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+	}
+}
+
+static void
+scrub(char *s, const char *secret)
+{
+	const char *p, *tail, *at;
+	char tok[1024];
+	size_t n, i;
+	int digit;
+
+	if (secret == NULL)
+		return;
+	if ((tail = strstr(secret, "://")) != NULL) {
+		tail += 3;
+		n = strcspn(tail, "/?#");
+		/* The password of user:password@host. */
+		if ((at = memchr(tail, '@', n)) != NULL) {
+			p = memchr(tail, ':', (size_t)(at - tail));
+			p = p != NULL ? p + 1 : tail;
+			if ((size_t)(at - p) < sizeof tok && at - p >= 4) {
+				memcpy(tok, p, (size_t)(at - p));
+				tok[at - p] = '\0';
+				scrub_one(s, tok);
+			}
+		}
+		tail += n;
+	} else
+		tail = secret;
+	for (p = tail; *p != '\0'; p += n + (p[n] != '\0')) {
+		n = p == tail ? strlen(p) : strcspn(p, "/?&=#:@");
+		for (i = 0, digit = 0; i < n; i++)
+			digit |= p[i] >= '0' && p[i] <= '9';
+		if (n >= sizeof tok || n < 8 || (!digit && n < 20 &&
+		    p != tail))
+			continue;
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		scrub_one(s, tok);
+		if (p == tail)
+			n = 0;
+	}
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct answer *a = arg;
+	size_t n = size * nmemb, room = ANSWER_MAX - a->len;
+
+	/* Past the bound the rest is read and dropped, not refused. */
+	if (n < room)
+		room = n;
+	if (room > 0) {
+		char *b = realloc(a->body, a->len + room + 1);
+
+		if (b == NULL)
+			return 0;
+		a->body = b;
+		memcpy(a->body + a->len, data, room);
+		a->len += room;
+		a->body[a->len] = '\0';
+	}
+	return n;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct answer *a = arg;
+	size_t n = size * nmemb, v;
+
+	if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+		v = n - 12;
+		if (v >= sizeof a->retry_after)
+			v = sizeof a->retry_after - 1;
+		memcpy(a->retry_after, data + 12, v);
+		a->retry_after[v] = '\0';
+	}
+	return n;
+}
+
+/* One request with at most left seconds; a curl code. */
+static CURLcode
+attempt(CURL *h, const struct target *t, struct curl_slist *hdr,
+    const char *body, double left, struct answer *a)
+{
+	long ms = (long)(left * 1000);
+	CURLcode rc;
+
+	free(a->body);
+	memset(a, 0, sizeof *a);
+	if (ms < 1)
+		ms = 1;
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "zdd-notify/" ZDD_VERSION);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	if (strcmp(t->method, "POST") != 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, t->method);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->code);
+	return rc;
+}
+
+/* snprintf for messages that may be cut short, and are fine cut. */
+static void __attribute__((format(printf, 3, 4)))
+say(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+/* Exponential backoff with jitter: half the step fixed, half random. */
+static double
+backoff(int n)
+{
+	double step = 0.5 * (double)(1 << (n < 8 ? n - 1 : 7));
+
+	return step / 2 + step / 2 * ((double)random() / RAND_MAX);
+}
+
+/*
+ * Sends body to the target, retrying as the service asks, within timeout
+ * seconds.  0 when accepted (the answer in a), EX_NO when rejected,
+ * EX_UNAVAILABLE when unreachable, rate limited or out of time.
+ */
+static int
+deliver(const struct target *t, const char *body, double timeout,
+    uint64_t retries, struct answer *a, struct outcome *o)
+{
+	struct curl_slist *hdr = NULL;
+	double deadline = znow() + timeout, left, wait;
+	char *auth = NULL, why[200] = "";
+	CURLcode rc;
+	CURL *h;
+	int ret = EX_UNAVAILABLE;
+
+	if ((h = curl_easy_init()) == NULL)
+		zdiex(EX_OSERR, "cannot start libcurl");
+	hdr = curl_slist_append(hdr, "Content-Type: application/json; "
+	    "charset=utf-8");
+	/* No "Expect: 100-continue" pause on larger payloads. */
+	hdr = curl_slist_append(hdr, "Expect:");
+	if (t->token != NULL) {
+		if (asprintf(&auth, "Authorization: Bearer %s", t->token) < 0)
+			zdie(EX_OSERR, "out of memory");
+		hdr = curl_slist_append(hdr, auth);
+	}
+	for (o->attempts = 1;; o->attempts++) {
+		if ((left = deadline - znow()) <= 0.01) {
+			say(o->reason, sizeof o->reason, "no answer "
+			    "within the %g s timeout%s%s", timeout,
+			    *why ? ": " : "", why);
+			break;
+		}
+		zdebug("%s %s (%s), attempt %d, %.1f s left", t->method,
+		    t->shown, zwh_kind_name(t->kind), o->attempts, left);
+		rc = attempt(h, t, hdr, body, left, a);
+		o->code = a->code;
+		if (rc == CURLE_OPERATION_TIMEDOUT && deadline - znow() < 0.1) {
+			say(o->reason, sizeof o->reason, "no answer "
+			    "within the %g s timeout", timeout);
+			break;
+		} else if (rc != CURLE_OK) {
+			say(why, sizeof why, "%s", curl_easy_strerror(rc));
+			wait = backoff(o->attempts);
+		} else if (a->code >= 200 && a->code <= 299) {
+			ret = 0;
+			break;
+		} else if (a->code == 429) {
+			wait = zwh_retry_after(a->retry_after,
+			    strlen(a->retry_after), time(NULL));
+			if (wait < 0)
+				wait = zwh_retry_body(a->body, a->len);
+			if (wait < 0)
+				wait = backoff(o->attempts);
+			say(why, sizeof why, "429 rate limited");
+		} else if (a->code >= 500) {
+			char r[160];
+
+			zwh_reason(a->body, a->len, r, sizeof r);
+			say(why, sizeof why, "%ld %s", a->code, r);
+			wait = backoff(o->attempts);
+		} else {
+			char r[160];
+
+			zwh_reason(a->body, a->len, r, sizeof r);
+			if (a->code >= 300 && a->code <= 399)
+				say(r, sizeof r, "redirect not followed");
+			say(o->reason, sizeof o->reason, "rejected: %ld "
+			    "%s", a->code, r);
+			ret = EX_NO;
+			break;
+		}
+		scrub(why, t->url);
+		scrub(why, t->token);
+		if (wait > 1e7)
+			wait = 1e7;
+		if ((uint64_t)o->attempts > retries) {
+			say(o->reason, sizeof o->reason, "%s, given up "
+			    "after %d attempt%s", why, o->attempts,
+			    o->attempts == 1 ? "" : "s");
+			break;
+		}
+		if (wait >= deadline - znow()) {
+			say(o->reason, sizeof o->reason, "%s, and a retry "
+			    "in %.1f s would pass the %g s timeout", why, wait,
+			    timeout);
+			break;
+		}
+		zinfo("%s: %s, retrying in %.1f s", t->shown, why, wait);
+		zsleep(wait);
+	}
+	scrub(o->reason, t->url);
+	scrub(o->reason, t->token);
+	curl_slist_free_all(hdr);
+	if (auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+/*
+ * Reads what a service said on a 2xx: Slack's webhook says "ok", its Web
+ * API may still say {"ok":false}, and Discord's ?wait=true returns the
+ * message, whose id is the ref for --update.
+ */
+static int
+accepted(const struct target *t, const struct answer *a, struct outcome *o)
+{
+	struct zwh_ref ref;
+	char r[160];
+
+	if (t->api) {
+		if (zwh_slack_api(a->body, a->len, &ref, r, sizeof r) == -1) {
+			scrub(r, t->token);
+			snprintf(o->reason, sizeof o->reason, "rejected: %s",
+			    r);
+			return EX_NO;
+		}
+		zwh_ref_format(&ref, o->ref, sizeof o->ref);
+	} else if (t->kind == ZWH_SLACK && !zwh_slack_ok(a->body, a->len)) {
+		zwh_reason(a->body, a->len, r, sizeof r);
+		scrub(r, t->url);
+		snprintf(o->reason, sizeof o->reason, "rejected: %ld %s",
+		    a->code, r);
+		return EX_NO;
+	} else if (t->kind == ZWH_DISCORD &&
+	    zwh_discord_id(a->body, a->len, &ref) == 0)
+		zwh_ref_format(&ref, o->ref, sizeof o->ref);
+	return 0;
+}
+
+static void
+set(json_t *ev, const char *key, const char *val)
+{
+	char *k, *s;
+
+	if (val == NULL)
+		return;
+	k = zwh_clip(key, strlen(key), 0);
+	s = zwh_clip(val, strlen(val), 0);
+	if (k == NULL || s == NULL)
+		zdie(EX_OSERR, "out of memory");
+	json_object_set_new(ev, k, json_string(s));
+	free(k);
+	free(s);
+}
+
+/* Merges another tool's --json object into the event. */
+static void
+merge_event(json_t *ev, const char *path)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *j, *v;
+	size_t len;
+	void *it;
+	char *buf;
+
+	if ((buf = slurp(path, &len)) == NULL) {
+		if (errno == EFBIG)
+			zdiex(EX_DATAERR, "--event %s: larger than 1 MiB",
+			    path);
+		zdie(zexit_errno(errno), "--event %s", path);
+	}
+	j = json_loadb(buf, len, 0, &jerr);
+	free(buf);
+	if (j == NULL)
+		zdiex(EX_DATAERR, "--event %s: not JSON: line %d: %s", path,
+		    jerr.line, jerr.text);
+	if (!json_is_object(j))
+		zdiex(EX_DATAERR, "--event %s: not a JSON object", path);
+	for (it = json_object_iter(j); it != NULL;
+	    it = json_object_iter_next(j, it)) {
+		key = json_object_iter_key(it);
+		v = json_object_iter_value(it);
+		/* A status that is not one of ours stays a plain fact. */
+		if (strcmp(key, "status") == 0 && (!json_is_string(v) ||
+		    zwh_status(json_string_value(v)) == NULL))
+			json_object_set(ev, "event_status", v);
+		else if (strcmp(key, "status") == 0)
+			set(ev, key, zwh_status(json_string_value(v)));
+		else if (strcmp(key, "title") == 0 ||
+		    strcmp(key, "message") == 0 || strcmp(key, "link") == 0 ||
+		    strcmp(key, "time") == 0) {
+			/* zdd-link's "link" is a link's name, not a URL. */
+			char k[16];
+
+			snprintf(k, sizeof k, "event_%s", key);
+			json_object_set(ev, k, v);
+		} else
+			json_object_set(ev, key, v);
+	}
+	json_decref(j);
+}
+
+static void
+result(const struct target *t, const struct outcome *o, int rc,
+    json_t *payload, json_t *ev)
+{
+	json_t *j;
+
+	if (!zopt.json) {
+		if (rc == 0 && *o->ref)
+			printf("%s\n", o->ref);
+		json_decref(payload);
+		return;
+	}
+	j = json_pack("{s:s s:s? s:s s:s? s:b s:b}",
+	    "kind", t->api ? "slack-api" : zwh_kind_name(t->kind),
+	    "url", t->shown, "method", t->method,
+	    "status", json_string_value(json_object_get(ev, "status")),
+	    "sent", rc == 0 && !zopt.dry_run, "dry_run", zopt.dry_run);
+	if (!zopt.dry_run) {
+		json_object_set_new(j, "http_status", o->code > 0 ?
+		    json_integer(o->code) : json_null());
+		json_object_set_new(j, "attempts", json_integer(o->attempts));
+	}
+	json_object_set_new(j, "ref", *o->ref ? json_string(o->ref) :
+	    json_null());
+	if (rc != 0)
+		json_object_set_new(j, "error", json_string(o->reason));
+	if (zopt.dry_run)
+		json_object_set_new(j, "payload", payload);
+	else
+		json_decref(payload);
+	if (zjson_print(j) == -1)
+		zdie(EX_IOERR, "stdout");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "app",	required_argument,	NULL, 'a' },
+		{ "channel",	required_argument,	NULL, OPT_CHANNEL },
+		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "env",	required_argument,	NULL, 'e' },
+		{ "event",	required_argument,	NULL, OPT_EVENT },
+		{ "field",	required_argument,	NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "kind",	required_argument,	NULL, 'k' },
+		{ "link",	required_argument,	NULL, OPT_LINK },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "release",	required_argument,	NULL, OPT_RELEASE },
+		{ "retries",	required_argument,	NULL, OPT_RETRIES },
+		{ "revision",	required_argument,	NULL, OPT_REVISION },
+		{ "status",	required_argument,	NULL, 's' },
+		{ "timeout",	required_argument,	NULL, 't' },
+		{ "update",	required_argument,	NULL, OPT_UPDATE },
+		{ "url",	required_argument,	NULL, 'u' },
+		{ "url-file",	required_argument,	NULL, OPT_URL_FILE },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char *app = NULL, *env = NULL, *release = NULL, *revision = NULL;
+	const char *link = NULL, *status = NULL, *event = NULL, *urlarg = NULL;
+	const char *urlfile = NULL, *channel = NULL, *update = NULL, *k;
+	static const char *const order[] = {
+		"status", "title", "message", "app", "application", "env",
+		"release", "revision", "branch", "repository", "job", "build",
+		"deployment_group", "deployment_id", "lifecycle_event",
+		"duration", "link", NULL
+	};
+	struct target t = { .method = "POST", .kind = -1 };
+	struct outcome o = { 0 };
+	struct answer a = { 0 };
+	struct zwh_ref ref = { .kind = -1 };
+	json_t *ev, *fields, *ci, *payload;
+	uint64_t retries = 3;
+	double timeout = 10;
+	char *msg = NULL, *title, *body, *url = NULL;
+	const char *key;
+	void *it, *next;
+	size_t i;
+	int c, rc;
+
+	zinit(argv[0]);
+	fields = json_object();
+	while ((c = getopt_long(argc, argv, "a:e:f:hk:nqs:t:u:vV", longopts,
+	    NULL)) != -1)
+		switch (c) {
+		case 'a':
+			app = optarg;
+			break;
+		case 'e':
+			env = optarg;
+			break;
+		case 'f': {
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL || eq == optarg)
+				zdiex(EX_USAGE, "--field %s: not KEY=VALUE",
+				    optarg);
+			else {
+				*eq = '\0';
+				set(fields, optarg, eq + 1);
+				*eq = '=';
+			}
+			break;
+		}
+		case 'h':
+			usage(0);
+			break;
+		case 'k':
+			if ((t.kind = zwh_kind(optarg)) == -1)
+				zdiex(EX_USAGE, "--kind %s: not slack, discord, "
+				    "teams, mattermost, google-chat or "
+				    "webhook", optarg);
+			break;
+		case 'n':
+			zopt.dry_run = 1;
+			break;
+		case 'q':
+			zquiet = 1;
+			break;
+		case 's':
+			if ((status = zwh_status(optarg)) == NULL)
+				zdiex(EX_USAGE, "--status %s: not started, "
+				    "success, failure, rollback or an exit "
+				    "code", optarg);
+			break;
+		case 't':
+			if (zparse_seconds(optarg, &timeout) == -1 ||
+			    timeout <= 0)
+				zdiex(EX_USAGE, "--timeout %s: not a number "
+				    "of seconds", optarg);
+			break;
+		case 'u':
+			urlarg = optarg;
+			break;
+		case 'v':
+			zverbose = 1;
+			break;
+		case 'V':
+			zversion();
+			break;
+		case OPT_CHANNEL:
+			channel = optarg;
+			break;
+		case OPT_EVENT:
+			event = optarg;
+			break;
+		case OPT_JSON:
+			zopt.json = 1;
+			break;
+		case OPT_LINK:
+			link = optarg;
+			break;
+		case OPT_RELEASE:
+			release = optarg;
+			break;
+		case OPT_RETRIES:
+			if (zparse_uint(optarg, 0, 20, &retries) == -1)
+				zdiex(EX_USAGE, "--retries %s: not a number "
+				    "from 0 to 20", optarg);
+			break;
+		case OPT_REVISION:
+			revision = optarg;
+			break;
+		case OPT_UPDATE:
+			update = optarg;
+			if (zwh_ref_parse(optarg, &ref) == -1)
+				zdiex(EX_USAGE, "--update %s: not a ref "
+				    "(slack:CHANNEL:TS or discord:ID)", optarg);
+			break;
+		case OPT_URL_FILE:
+			urlfile = optarg;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	argc -= optind;
+	argv += optind;
+
+	if (argc > 1)
+		usage(EX_USAGE);
+	if (argc == 1 && strcmp(argv[0], "-") == 0 && event != NULL &&
+	    strcmp(event, "-") == 0)
+		zdiex(EX_USAGE, "the message and --event cannot both be stdin");
+	if (argc == 1) {
+		size_t len;
+
+		if (strcmp(argv[0], "-") == 0) {
+			if ((msg = slurp("-", &len)) == NULL)
+				zdie(EX_IOERR, "cannot read the message from "
+				    "stdin");
+			while (len > 0 && (msg[len - 1] == '\n' ||
+			    msg[len - 1] == '\r'))
+				msg[--len] = '\0';
+		} else
+			msg = strdup(argv[0]);
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		zdiex(EX_OSERR, "cannot start libcurl");
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+
+	/*
+	 * The event, weakest source first: this machine, the CI, another
+	 * tool's output, --field, then the named options.  The known keys
+	 * are placed first so that every service shows them in one order.
+	 */
+	ev = json_object();
+	for (i = 0; order[i] != NULL; i++)
+		json_object_set_new(ev, order[i], json_null());
+	set(ev, "host", zhost());
+	set(ev, "user", zuser());
+	set(ev, "time", ziso8601((long long)time(NULL)));
+	ci = zci_fields();
+	json_object_update(ev, ci);
+	json_decref(ci);
+	if (event != NULL)
+		merge_event(ev, event);
+	json_object_update(ev, fields);
+	json_decref(fields);
+	set(ev, "status", status);
+	set(ev, "app", app);
+	set(ev, "env", env);
+	set(ev, "release", release);
+	set(ev, "revision", revision);
+	set(ev, "link", link);
+	set(ev, "message", msg);
+	free(msg);
+	for (it = json_object_iter(ev); it != NULL; it = next) {
+		next = json_object_iter_next(ev, it);
+		key = json_object_iter_key(it);
+		if (json_is_null(json_object_iter_value(it)) &&
+		    strcmp(key, "title") != 0)
+			json_object_del(ev, key);
+	}
+	if ((title = zwh_headline(ev)) == NULL)
+		zdie(EX_OSERR, "out of memory");
+	/* The headline goes after status, as order[] placed it. */
+	json_object_set_new(ev, "title", json_string(title));
+	free(title);
+
+	/*
+	 * Where it goes.  Slack's Web API (a bot token and a channel) is
+	 * the only way to get a message Slack lets us edit later.
+	 */
+	if (channel != NULL || ref.kind == ZWH_SLACK) {
+		const char *base = getenv("ZDD_SLACK_API"), *tok;
+
+		if (t.kind != -1 && t.kind != ZWH_SLACK)
+			zdiex(EX_USAGE, "--channel and a slack ref go with "
+			    "--kind slack");
+		t.kind = ZWH_SLACK;
+		t.api = 1;
+		if (base == NULL || *base == '\0')
+			base = SLACK_API;
+		check_url(base, "ZDD_SLACK_API");
+		if (asprintf(&t.url, "%s/%s", base, ref.kind == ZWH_SLACK ?
+		    "chat.update" : "chat.postMessage") < 0)
+			zdie(EX_OSERR, "out of memory");
+		tok = getenv("ZDD_SLACK_TOKEN");
+		if ((tok == NULL || *tok == '\0') && !zopt.dry_run)
+			zdiex(EX_USAGE, "posting with --channel or updating a "
+			    "slack message needs a bot token in "
+			    "ZDD_SLACK_TOKEN");
+		if (tok != NULL && *tok != '\0')
+			t.token = strdup(tok);
+		if (ref.kind != ZWH_SLACK && channel == NULL)
+			zdiex(EX_USAGE, "no --channel to post to");
+	} else {
+		if (urlarg != NULL)
+			url = strdup(urlarg);
+		else if (urlfile != NULL)
+			url = url_from_file(urlfile);
+		else if ((k = getenv("ZDD_NOTIFY_URL")) != NULL && *k != '\0')
+			url = strdup(k);
+		if (url == NULL && !zopt.dry_run)
+			zdiex(EX_USAGE, "no webhook url: set ZDD_NOTIFY_URL, or "
+			    "give --url-file or --url");
+		if (url != NULL) {
+			check_url(url, urlarg ? "--url" : urlfile ?
+			    "--url-file" : "ZDD_NOTIFY_URL");
+			if (t.kind == -1) {
+				char *host = zurl_host(url);
+
+				t.kind = zwh_kind_guess(host);
+				free(host);
+			}
+		}
+		if (t.kind == -1)
+			t.kind = ZWH_WEBHOOK;
+		if (ref.kind == ZWH_DISCORD && t.kind != ZWH_DISCORD)
+			zdiex(EX_USAGE, "--update %s: a discord ref needs a "
+			    "discord webhook", update);
+		if (url != NULL && t.kind == ZWH_DISCORD &&
+		    ref.kind == ZWH_DISCORD) {
+			char path[96];
+
+			snprintf(path, sizeof path, "/messages/%s", ref.id);
+			t.url = url_edit(url, path, NULL);
+			t.method = "PATCH";
+		} else if (url != NULL && t.kind == ZWH_DISCORD)
+			/* ?wait=true: Discord answers with the message. */
+			t.url = url_edit(url, NULL, "wait=true");
+		else if (url != NULL && t.kind == ZWH_GCHAT &&
+		    json_object_get(ev, "release") != NULL)
+			t.url = url_edit(url, NULL, "messageReplyOption="
+			    "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD");
+		else
+			t.url = url;
+		if (t.url != url)
+			free(url);
+	}
+	if (t.url != NULL && (t.shown = zurl_redact(t.url)) == NULL)
+		zdie(EX_OSERR, "out of memory");
+
+	if ((payload = zwh_payload(t.kind, ev)) == NULL)
+		zdie(EX_OSERR, "out of memory");
+	if (t.api) {
+		json_object_set_new(payload, "channel", json_string(
+		    ref.kind == ZWH_SLACK ? ref.channel : channel));
+		if (ref.kind == ZWH_SLACK)
+			json_object_set_new(payload, "ts",
+			    json_string(ref.id));
+	}
+	if (ref.kind != -1)
+		zwh_ref_format(&ref, o.ref, sizeof o.ref);
+
+	if (zopt.dry_run) {
+		zinfo("would %s to %s (%s)", t.method, t.shown ? t.shown :
+		    "nowhere: no url", t.api ? "slack api" :
+		    zwh_kind_name(t.kind));
+		if (!zopt.json && zjson_print(json_incref(payload)) == -1)
+			zdie(EX_IOERR, "stdout");
+		result(&t, &o, 0, payload, ev);
+		rc = 0;
+	} else {
+		body = json_dumps(payload, JSON_COMPACT);
+		if (body == NULL)
+			zdie(EX_OSERR, "out of memory");
+		rc = deliver(&t, body, timeout, retries, &a, &o);
+		if (rc == 0)
+			rc = accepted(&t, &a, &o);
+		if (rc == 0)
+			zdebug("%s accepted it: %ld after %d attempt%s",
+			    t.shown, o.code, o.attempts,
+			    o.attempts == 1 ? "" : "s");
+		else
+			zerrx("%s: %s", t.shown, o.reason);
+		result(&t, &o, rc, payload, ev);
+		free(body);
+	}
+	free(a.body);
+	json_decref(ev);
+	if (t.token != NULL) {
+		explicit_bzero(t.token, strlen(t.token));
+		free(t.token);
+	}
+	free(t.url);
+	free(t.shown);
+	curl_global_cleanup();
+	if (fflush(stdout) == EOF)
+		zdie(EX_IOERR, "stdout");
+	return rc;
+}

@@ -1,0 +1,1121 @@
+/*
+ * zdd-switch: move live traffic between two (or more) backends, blue and
+ * green, through nginx or HAProxy.  With nginx it rewrites the include
+ * file that names the backend, or re-points a sites-enabled link, checks
+ * the result with nginx -t, reloads, and with --drain waits until every
+ * worker that served the old backend has exited, so that the caller may
+ * stop that backend at once.  Whatever fails puts the old file or link
+ * back byte for byte.  With HAProxy it asks the runtime API to make the
+ * new server ready and the old one drain, with no reload at all.  The
+ * live backend is always read from the file, the link or HAProxy, never
+ * guessed over HTTP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "fsatom.h"
+#include "haproxy.h"
+#include "json.h"
+#include "lock.h"
+#include "nginx.h"
+#include "opt.h"
+
+enum { OPT_AVAILABLE = 256, OPT_BACKEND, OPT_DRAIN, OPT_FORCE, OPT_FORMAT,
+    OPT_HAPROXY, OPT_JSON, OPT_LOCK_WAIT, OPT_MAINT, OPT_NGINX,
+    OPT_NGINX_ARG, OPT_NO_RELOAD, OPT_PID_FILE, OPT_RELOAD_CMD,
+    OPT_UPSTREAM, OPT_VAR };
+
+enum { MODE_FILE, MODE_LINK, MODE_HAPROXY };
+
+#define TARGETS_MAX	16
+#define ARGS_MAX	32
+#define WORKERS_MAX	1024
+#define INC_MAX		(1 << 20)
+#define OUT_MAX		(64 << 10)
+/* How long nginx may take to start its new workers after a reload. */
+#define SPAWN_WAIT	10.0
+#define HAP_TIMEOUT	5.0
+
+struct target {
+	char	 name[65];
+	char	 addr[ZNGX_ADDR_MAX + 1];
+};
+
+static struct target targets[TARGETS_MAX];
+static size_t ntargets;
+
+static int mode = MODE_FILE;
+static const char *file = "/etc/nginx/conf.d/service-url.inc";
+static const char *linkpath, *available, *socketpath, *backend;
+static int format = ZNGX_SET;
+static const char *var = "service_url", *upstream = "backend";
+static const char *nginx = "nginx", *nginx_args[ARGS_MAX];
+static size_t nnginx_args;
+static const char *reload_cmd, *pid_file = "/run/nginx.pid";
+static int no_reload, force, maint, drain;
+static double drain_sec = 60, lock_wait;
+
+/* What the run did, for the result line and --json. */
+static struct {
+	const char *action;
+	int	 live, previous;	/* target indexes, -1 for none */
+	int	 changed;
+	double	 seconds;		/* the switch, reload included */
+	double	 drain_seconds;		/* -1 when not drained */
+	int	 drained;
+	int	 old_workers;
+} res = { "status", -1, -1, 0, 0, -1, 0, 0 };
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: zdd-switch [-nqv] [-t name=addr]... [--json] "
+	    "[--lock-wait sec] [--force]\n"
+	    "                  [-f file [--format set|upstream] [--var name] "
+	    "[--upstream name] |\n"
+	    "                   -l link -a dir]\n"
+	    "                  [--nginx path] [--nginx-arg arg]... "
+	    "[--reload-cmd cmd | --no-reload]\n"
+	    "                  [--drain[=sec]] [--pid-file path] "
+	    "[status | idle | flip | target]\n"
+	    "       zdd-switch [-nqv] [-t name=addr]... [--json] "
+	    "[--lock-wait sec]\n"
+	    "                  --haproxy socket --backend name [--maint] "
+	    "[--drain[=sec]]\n"
+	    "                  [status | idle | flip | target]\n");
+	exit(code);
+}
+
+static int
+target_name_valid(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!(s[n] >= 'a' && s[n] <= 'z') &&
+		    !(s[n] >= 'A' && s[n] <= 'Z') &&
+		    !(s[n] >= '0' && s[n] <= '9') && strchr("._-", s[n]) == NULL)
+			return 0;
+	return n >= 1 && n <= 64 && s[0] != '.' && s[0] != '-' &&
+	    strcmp(s, "status") != 0 && strcmp(s, "idle") != 0 &&
+	    strcmp(s, "flip") != 0;
+}
+
+static void
+add_target(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct target *t;
+	size_t i;
+
+	if (ntargets == TARGETS_MAX)
+		zdiex(EX_USAGE, "-t %s: at most %d targets", arg, TARGETS_MAX);
+	t = &targets[ntargets];
+	if (eq == NULL || (size_t)(eq - arg) >= sizeof t->name)
+		zdiex(EX_USAGE, "-t %s: not NAME=ADDR", arg);
+	memcpy(t->name, arg, (size_t)(eq - arg));
+	t->name[eq - arg] = '\0';
+	if (!target_name_valid(t->name))
+		zdiex(EX_USAGE, "-t %s: not a target name ([A-Za-z0-9._-], "
+		    "not status, idle or flip)", arg);
+	if (!zngx_addr_valid(eq + 1))
+		zdiex(EX_USAGE, "-t %s: not an address (HOST:PORT, [V6]:PORT, "
+		    "an upstream name or unix:/PATH)", arg);
+	snprintf(t->addr, sizeof t->addr, "%s", eq + 1);
+	for (i = 0; i < ntargets; i++)
+		if (strcmp(targets[i].name, t->name) == 0)
+			zdiex(EX_USAGE, "-t %s: target %s given twice", arg,
+			    t->name);
+	ntargets++;
+}
+
+static int
+find_target(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ntargets; i++)
+		if (strcmp(targets[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The target an include file's address names: by address, else by name. */
+static int
+target_of_addr(const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < ntargets; i++)
+		if (strcmp(targets[i].addr, addr) == 0)
+			return (int)i;
+	return find_target(addr);
+}
+
+static const char *
+mode_name(void)
+{
+	return mode == MODE_FILE ? "file" : mode == MODE_LINK ? "link" :
+	    "haproxy";
+}
+
+static void
+result(void)
+{
+	const char *name = res.live >= 0 ? targets[res.live].name : NULL;
+	const char *addr = res.live >= 0 ? targets[res.live].addr : NULL;
+
+	if (zopt.json) {
+		json_t *o = json_pack("{s:s s:s s:s? s:s? s:s? s:b s:b}",
+		    "action", res.action, "mode", mode_name(), "name", name,
+		    "addr", addr, "previous",
+		    res.previous >= 0 ? targets[res.previous].name : NULL,
+		    "changed", res.changed, "dry_run", zopt.dry_run);
+
+		if (strcmp(res.action, "switch") == 0) {
+			json_object_set_new(o, "seconds", json_real(res.seconds));
+			if (res.drain_seconds >= 0) {
+				json_object_set_new(o, "drain_seconds",
+				    json_real(res.drain_seconds));
+				json_object_set_new(o, "drained",
+				    json_boolean(res.drained));
+			}
+		}
+		if (zjson_print(o) == -1)
+			zdie(EX_IOERR, "stdout");
+	} else if (name != NULL)
+		printf("%s %s\n", name, addr);
+	if (fflush(stdout) == EOF)
+		zdie(EX_IOERR, "stdout");
+}
+
+/*
+ * Run argv with stdout and stderr into a buffer (at most OUT_MAX bytes
+ * kept); returns the exit status as the shell gives it, -1 when it could
+ * not be started.
+ */
+static int
+run(char *const argv[], char **out)
+{
+	size_t len = 0, cap = 4096;
+	char *buf, scratch[4096];
+	ssize_t n;
+	pid_t pid;
+	int p[2], st;
+
+	*out = NULL;
+	if ((buf = malloc(cap + 1)) == NULL || pipe2(p, O_CLOEXEC) == -1) {
+		free(buf);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		free(buf);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execvp(argv[0], argv);
+		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		if (len == cap && cap < OUT_MAX) {
+			char *nbuf = realloc(buf, cap * 2 + 1);
+
+			if (nbuf != NULL) {
+				buf = nbuf;
+				cap *= 2;
+			}
+		}
+		if (len < cap)
+			n = read(p[0], buf + len, cap - len);
+		else
+			n = read(p[0], scratch, sizeof scratch);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len < cap)
+			len += (size_t)n;
+	}
+	close(p[0]);
+	buf[len] = '\0';
+	*out = buf;
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+/* nginx's own words, one diagnostic line each. */
+static void
+relay(const char *out)
+{
+	const char *p = out, *nl;
+
+	while (*p != '\0') {
+		nl = strchrnul(p, '\n');
+		if (nl > p)
+			zerrx("%.*s", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+static int
+run_nginx(const char *a1, const char *a2, char **out)
+{
+	const char *argv[ARGS_MAX + 4];
+	size_t i, n = 0;
+
+	argv[n++] = nginx;
+	for (i = 0; i < nnginx_args; i++)
+		argv[n++] = nginx_args[i];
+	argv[n++] = a1;
+	if (a2 != NULL)
+		argv[n++] = a2;
+	argv[n] = NULL;
+	return run((char *const *)argv, out);
+}
+
+/*
+ * The old state of the file or link, to be put back byte for byte when
+ * nginx refuses the new one or cannot reload.
+ */
+struct saved {
+	int	 dirfd;
+	char	 base[256];
+	int	 exists;
+	int	 is_link;
+	char	*data;		/* file content or link target */
+	size_t	 len;
+	mode_t	 mode;
+};
+
+/* The one file or link this run works on; released at the end of main. */
+static struct saved cur = { .dirfd = -1 };
+
+static void
+restore(struct saved *s)
+{
+	int rc;
+
+	if (!s->exists)
+		rc = unlinkat(s->dirfd, s->base, 0) == -1 && errno != ENOENT ?
+		    -1 : zfsync_dir(s->dirfd);
+	else if (s->is_link)
+		rc = zsymlink_replace(s->dirfd, s->base, s->data);
+	else
+		rc = zfile_replace(s->dirfd, s->base, s->data, s->len, s->mode);
+	if (rc == -1)
+		zerr("cannot put the old %s back", s->base);
+	else
+		zdebug("the old %s is back", s->base);
+}
+
+/* Open path's directory, locked, and the name within it into s. */
+static void
+open_locked(const char *path, struct saved *s)
+{
+	char *c1, *c2;
+	const char *dir;
+
+	memset(s, 0, sizeof *s);
+	if ((c1 = strdup(path)) == NULL || (c2 = strdup(path)) == NULL)
+		zdie(EX_OSERR, "out of memory");
+	dir = dirname(c1);
+	snprintf(s->base, sizeof s->base, "%s", basename(c2));
+	if (strcmp(s->base, "/") == 0 || strcmp(s->base, ".") == 0 ||
+	    strcmp(s->base, "..") == 0)
+		zdiex(EX_USAGE, "%s: not a file name", path);
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd == -1)
+		zdie(zexit_errno(errno), "cannot open %s", dir);
+	/*
+	 * The lock is on the directory itself, so nothing is ever created
+	 * where nginx reads its configuration.  A dry run changes nothing
+	 * and needs no lock.
+	 */
+	if (!zopt.dry_run && zlock_fd(s->dirfd, lock_wait) == -1) {
+		if (errno == EWOULDBLOCK)
+			zdiex(EX_TEMPFAIL, "%s: another switch holds the lock "
+			    "on %s", path, dir);
+		zdie(zexit_errno(errno), "cannot lock %s", dir);
+	}
+	free(c1);
+	free(c2);
+}
+
+/*
+ * Read the include file into s and say which target it names.  Returns
+ * the target or -1; *known is set when zdd can read the content.
+ */
+static int
+read_file(struct saved *s, struct zngx_inc *inc, int *known)
+{
+	struct stat sb;
+	int rc;
+
+	*known = 1;
+	s->mode = 0644;
+	if (fstatat(s->dirfd, s->base, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			zdie(zexit_errno(errno), "cannot read %s", file);
+		memset(inc, 0, sizeof *inc);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode))
+		zdiex(EX_DATAERR, "%s: not a regular file, left alone", file);
+	s->exists = 1;
+	s->mode = sb.st_mode & 07777;
+	s->data = zslurp_at(s->dirfd, s->base, INC_MAX, &s->len);
+	if (s->data == NULL)
+		zdie(zexit_errno(errno), "cannot read %s", file);
+	rc = zngx_parse(s->data, s->len, inc);
+	if (rc == -1) {
+		*known = 0;
+		return -1;
+	}
+	if (rc == 1)
+		return -1;
+	return target_of_addr(inc->addr);
+}
+
+/* Whether dirfd/name's directory part is the --available directory. */
+static int
+read_link(struct saved *s, int availfd, int *known)
+{
+	struct stat sb, ab, db;
+	char buf[4096], *slash, *name;
+	ssize_t n;
+	int t, fd;
+
+	*known = 1;
+	if (fstatat(s->dirfd, s->base, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			zdie(zexit_errno(errno), "cannot read %s", linkpath);
+		return -1;
+	}
+	s->exists = 1;
+	if (!S_ISLNK(sb.st_mode)) {
+		/* A plain file: --force may replace it, and restore it. */
+		*known = 0;
+		if (S_ISREG(sb.st_mode)) {
+			s->mode = sb.st_mode & 07777;
+			s->data = zslurp_at(s->dirfd, s->base, INC_MAX, &s->len);
+			if (s->data == NULL)
+				zdie(zexit_errno(errno), "cannot read %s",
+				    linkpath);
+		} else
+			zdiex(EX_DATAERR, "%s: not a symlink or file, left "
+			    "alone", linkpath);
+		return -1;
+	}
+	n = readlinkat(s->dirfd, s->base, buf, sizeof buf - 1);
+	if (n == -1)
+		zdie(zexit_errno(errno), "cannot read link %s", linkpath);
+	buf[n] = '\0';
+	s->is_link = 1;
+	if ((s->data = strdup(buf)) == NULL)
+		zdie(EX_OSERR, "out of memory");
+	s->len = (size_t)n;
+	/* The link's target must be NAME in the --available directory. */
+	if ((slash = strrchr(buf, '/')) != NULL) {
+		*slash = '\0';
+		name = slash + 1;
+		fd = openat(s->dirfd, *buf ? buf : "/",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		name = buf;
+		fd = dup(s->dirfd);
+	}
+	if (fd == -1 || fstat(fd, &db) == -1 || fstat(availfd, &ab) == -1 ||
+	    db.st_dev != ab.st_dev || db.st_ino != ab.st_ino) {
+		if (fd != -1)
+			close(fd);
+		*known = 0;
+		return -1;
+	}
+	close(fd);
+	if ((t = find_target(name)) == -1)
+		*known = 0;
+	return t;
+}
+
+/* Children of the master not in old[]: nginx's new workers. */
+static int
+new_children(pid_t master, const struct zproc *old, int nold)
+{
+	static struct zproc now[WORKERS_MAX];
+	int n, i, j, fresh = 0;
+
+	if ((n = zngx_children(master, now, WORKERS_MAX)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nold; j++)
+			if (now[i].pid == old[j].pid &&
+			    now[i].start == old[j].start)
+				break;
+		if (j == nold)
+			fresh++;
+	}
+	return fresh;
+}
+
+static void
+drain_workers(const struct zproc *old, int nold)
+{
+	double t0 = znow(), deadline = t0 + drain_sec;
+	int i, left;
+
+	for (;;) {
+		for (i = 0, left = 0; i < nold; i++)
+			if (zproc_alive(&old[i]))
+				left++;
+		if (left == 0) {
+			res.drained = 1;
+			break;
+		}
+		if (znow() >= deadline)
+			break;
+		zsleep(0.005);
+	}
+	res.drain_seconds = znow() - t0;
+	if (res.drained)
+		zinfo("drained: the %d old nginx worker%s exited in %.3f s",
+		    nold, nold == 1 ? "" : "s", res.drain_seconds);
+	else
+		zwarnx("drain timed out after %.3f s: %d old nginx worker%s "
+		    "still running", res.drain_seconds, left,
+		    left == 1 ? " is" : "s are");
+}
+
+/*
+ * Validate, reload and wait: the part that nginx's two modes share.  The
+ * new file or link is in place; s holds the old one.
+ */
+static void
+nginx_apply(struct saved *s, const char *what, double t0)
+{
+	static struct zproc old[WORKERS_MAX];
+	char *out;
+	pid_t master = -1;
+	int rc, nold = 0, fresh, last = 0, still = 0;
+	double deadline;
+
+	rc = run_nginx("-t", NULL, &out);
+	if (rc != 0) {
+		restore(s);
+		if (rc == -1)
+			zdie(EX_UNAVAILABLE, "cannot run %s", nginx);
+		zerrx("nginx -t refused the new configuration, %s is as it "
+		    "was:", what);
+		relay(out);
+		free(out);
+		exit(EX_CONFIG);
+	}
+	if (zverbose)
+		relay(out);
+	free(out);
+	if (no_reload) {
+		res.seconds = znow() - t0;
+		return;
+	}
+
+	/*
+	 * The master's workers now are the ones that serve the old backend;
+	 * they are what --drain waits for.  A master that the pid file
+	 * names and that is alive gets SIGHUP directly, which is all that
+	 * nginx -s reload does after parsing the whole configuration again.
+	 */
+	master = zngx_read_pid(pid_file);
+	if (master != -1 && !zngx_is_master(master))
+		master = -1;
+	if (master != -1 &&
+	    (nold = zngx_children(master, old, WORKERS_MAX)) == -1)
+		zdie(EX_OSERR, "cannot list the workers of nginx (pid %d)",
+		    (int)master);
+	if (reload_cmd != NULL) {
+		const char *argv[] = { "/bin/sh", "-c", reload_cmd, NULL };
+
+		rc = run((char *const *)argv, &out);
+	} else if (master != -1) {
+		rc = kill(master, SIGHUP) == 0 ? 0 : -1;
+		out = NULL;
+	} else
+		rc = run_nginx("-s", "reload", &out);
+	if (rc != 0) {
+		restore(s);
+		zerrx("cannot reload nginx%s, %s is as it was%s",
+		    reload_cmd ? " with --reload-cmd" : "", what,
+		    out != NULL && *out ? ":" : "");
+		if (out != NULL)
+			relay(out);
+		free(out);
+		exit(EX_UNAVAILABLE);
+	}
+	free(out);
+	if (master == -1) {
+		zwarnx("%s names no running nginx master: cannot wait for "
+		    "its new workers%s", pid_file, drain ? " nor drain" : "");
+		res.seconds = znow() - t0;
+		return;
+	}
+
+	/*
+	 * nginx forks its new workers one after the other, then waits 100
+	 * ms before it tells the old ones to quit; --drain waits for that,
+	 * a plain switch returns once the new workers are up: as many as
+	 * there were, or (when an earlier reload's workers are still
+	 * around) once their number has held still for a few polls.
+	 */
+	deadline = znow() + SPAWN_WAIT;
+	for (;;) {
+		fresh = new_children(master, old, nold);
+		if (fresh > 0 && fresh >= nold)
+			break;
+		if (fresh > 0 && fresh == last && ++still == 3)
+			break;
+		if (fresh != last)
+			still = 0;
+		last = fresh;
+		if (znow() >= deadline || kill(master, 0) == -1)
+			break;
+		zsleep(0.002);
+	}
+	res.seconds = znow() - t0;
+	if (fresh <= 0)
+		zdiex(EX_UNAVAILABLE, "nginx (pid %d) started no new workers "
+		    "within %.0f s: the reload failed, see nginx's error log",
+		    (int)master, SPAWN_WAIT);
+	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
+	    fresh, fresh == 1 ? "" : "s", res.seconds);
+	res.old_workers = nold;
+	if (drain)
+		drain_workers(old, nold);
+}
+
+static int
+refused(const char *path, const char *why)
+{
+	if (force) {
+		zwarnx("%s: %s; overwritten, as --force asks", path, why);
+		return 0;
+	}
+	zdiex(EX_DATAERR, "%s: %s; left alone (--force overwrites it)", path,
+	    why);
+}
+
+static int
+switch_file(const char *op)
+{
+	struct saved *sp = &cur;
+	struct zngx_inc inc, want;
+	char *data;
+	int live, known, to;
+	double t0 = znow();
+
+	open_locked(file, sp);
+	live = read_file(sp, &inc, &known);
+	res.live = res.previous = live;
+	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
+		if (!known)
+			zdiex(EX_DATAERR, "%s: not a file zdd-switch can read",
+			    file);
+		if (!sp->exists)
+			zdiex(EX_NO, "%s does not exist: no live backend",
+			    file);
+		if (live == -1)
+			zdiex(EX_NO, "%s names no known target%s%s", file,
+			    *inc.addr ? ": " : "", inc.addr);
+		return live;
+	}
+	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
+	if (to == -2) {
+		if (live == -1)
+			zdiex(EX_NO, "cannot flip: %s names no live target",
+			    file);
+		to = live == 0 ? 1 : 0;
+	}
+	res.action = "switch";
+	if (!known)
+		refused(file, "not a file zdd-switch wrote");
+	else if (sp->exists && inc.format != 0 && inc.format != format)
+		refused(file, format == ZNGX_SET ? "an upstream block, not "
+		    "--format set" : "a set line, not --format upstream");
+	else if (sp->exists && inc.format != 0 &&
+	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) != 0)
+		refused(file, format == ZNGX_SET ? "sets another variable "
+		    "than --var" : "names another upstream than --upstream");
+	if (live == to && known && inc.format == format) {
+		zdebug("%s is live already", targets[to].name);
+		res.live = to;
+		return to;
+	}
+	memset(&want, 0, sizeof want);
+	want.format = format;
+	snprintf(want.name, sizeof want.name, "%s",
+	    format == ZNGX_SET ? var : upstream);
+	snprintf(want.addr, sizeof want.addr, "%s", targets[to].addr);
+	want.keepalive = inc.keepalive ? inc.keepalive : 32;
+	if ((data = zngx_render(&want, targets[to].name)) == NULL)
+		zdie(EX_SOFTWARE, "cannot render %s", file);
+	res.live = to;
+	res.changed = 1;
+	if (zopt.dry_run) {
+		zinfo("would write %s naming %s %s, check it with nginx -t%s",
+		    file, targets[to].name, targets[to].addr,
+		    no_reload ? "" : " and reload nginx");
+		free(data);
+		return to;
+	}
+	if (zfile_replace(sp->dirfd, sp->base, data, strlen(data),
+	    sp->mode) == -1)
+		zdie(zexit_errno(errno), "cannot write %s", file);
+	free(data);
+	nginx_apply(sp, file, t0);
+	zinfo("switched %s from %s to %s in %.3f s", file,
+	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
+	    res.seconds);
+	return to;
+}
+
+static int
+switch_link(const char *op)
+{
+	struct saved *sp = &cur;
+	struct stat sb;
+	char *target = NULL;
+	int availfd, live, known, to;
+	double t0 = znow();
+
+	open_locked(linkpath, sp);
+	/* A relative --available is relative to the link, as ln -s reads it. */
+	availfd = openat(sp->dirfd, available, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (availfd == -1)
+		zdie(zexit_errno(errno), "cannot open %s", available);
+	live = read_link(sp, availfd, &known);
+	res.live = res.previous = live;
+	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
+		if (!sp->exists)
+			zdiex(EX_NO, "%s does not exist: no live backend",
+			    linkpath);
+		if (!sp->is_link)
+			zdiex(EX_DATAERR, "%s: not a symlink", linkpath);
+		if (live == -1)
+			zdiex(EX_NO, "%s -> %s names no known target in %s",
+			    linkpath, sp->data, available);
+		close(availfd);
+		return live;
+	}
+	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
+	if (to == -2) {
+		if (live == -1)
+			zdiex(EX_NO, "cannot flip: %s names no live target",
+			    linkpath);
+		to = live == 0 ? 1 : 0;
+	}
+	res.action = "switch";
+	if (sp->exists && !known)
+		refused(linkpath, sp->is_link ? "points outside the targets in "
+		    "--available" : "not a symlink");
+	if (fstatat(availfd, targets[to].name, &sb, 0) == -1)
+		zdie(EX_NOINPUT, "cannot switch to %s: %s/%s", targets[to].name,
+		    available, targets[to].name);
+	if (live == to) {
+		zdebug("%s is live already", targets[to].name);
+		close(availfd);
+		return to;
+	}
+	res.live = to;
+	res.changed = 1;
+	if (asprintf(&target, "%s%s%s", available,
+	    available[strlen(available) - 1] == '/' ? "" : "/",
+	    targets[to].name) == -1)
+		zdie(EX_OSERR, "out of memory");
+	if (zopt.dry_run) {
+		zinfo("would point %s at %s, check it with nginx -t%s",
+		    linkpath, target, no_reload ? "" : " and reload nginx");
+		free(target);
+		close(availfd);
+		return to;
+	}
+	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
+		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
+		    target);
+	nginx_apply(sp, linkpath, t0);
+	zinfo("switched %s from %s to %s in %.3f s", linkpath,
+	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
+	    res.seconds);
+	free(target);
+	close(availfd);
+	return to;
+}
+
+static char *
+hap(const char *fmt, const char *a, const char *b)
+{
+	char cmd[512], *out;
+
+	snprintf(cmd, sizeof cmd, fmt, a, b);
+	if ((out = zhap_cmd(socketpath, cmd, HAP_TIMEOUT)) == NULL)
+		zdie(EX_UNAVAILABLE, "cannot reach HAProxy at %s", socketpath);
+	return out;
+}
+
+/* The one ready target among backend's servers, else -1. */
+static int
+hap_live(struct zhap_server *v, int n, int *present)
+{
+	int i, t, live = -1, nready = 0;
+
+	for (i = 0; i < (int)ntargets; i++)
+		present[i] = 0;
+	for (i = 0; i < n; i++) {
+		if ((t = find_target(v[i].name)) == -1)
+			continue;
+		present[t] = 1;
+		if ((v[i].admin_state & (ZHAP_MAINT | ZHAP_DRAIN)) == 0) {
+			live = t;
+			nready++;
+		}
+	}
+	return nready == 1 ? live : -1;
+}
+
+static int
+switch_haproxy(const char *op)
+{
+	struct zhap_server v[TARGETS_MAX * 4];
+	int present[TARGETS_MAX];
+	char *out, first[128];
+	int n, i, live, to;
+	long sess = 0;
+	double t0, deadline;
+	struct saved *sp = &cur;
+
+	/* The lock sits on the socket's directory: nothing is left behind. */
+	open_locked(socketpath, sp);
+	t0 = znow();
+	out = hap("show servers state %s%s", backend, "");
+	n = zhap_parse_state(out, backend, v, sizeof v / sizeof v[0]);
+	if (n <= 0) {
+		snprintf(first, sizeof first, "%.*s", (int)strcspn(out, "\n"),
+		    out);
+		free(out);
+		zdiex(EX_DATAERR, "HAProxy at %s: no servers in backend %s%s%s",
+		    socketpath, backend, *first ? ": " : "", first);
+	}
+	free(out);
+	live = hap_live(v, n, present);
+	res.live = res.previous = live;
+	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
+		if (live == -1)
+			zdiex(EX_NO, "backend %s has not exactly one ready "
+			    "server among the targets", backend);
+		return live;
+	}
+	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
+	if (to == -2) {
+		if (live == -1)
+			zdiex(EX_NO, "cannot flip: backend %s has not exactly "
+			    "one ready server among the targets", backend);
+		to = live == 0 ? 1 : 0;
+	}
+	res.action = "switch";
+	if (!present[to])
+		zdiex(EX_DATAERR, "HAProxy backend %s has no server %s",
+		    backend, targets[to].name);
+	res.live = to;
+	if (live == to) {
+		zdebug("%s is live already", targets[to].name);
+		return to;
+	}
+	res.changed = 1;
+	if (zopt.dry_run) {
+		zinfo("would set %s/%s ready and every other target %s",
+		    backend, targets[to].name, maint ? "maint" : "drain");
+		return to;
+	}
+	/* The new server takes traffic before the old one stops taking it. */
+	out = hap("set server %s/%s state ready", backend, targets[to].name);
+	if (!zhap_ok(out)) {
+		zerrx("HAProxy refused to make %s/%s ready:", backend,
+		    targets[to].name);
+		relay(out);
+		free(out);
+		exit(EX_UNAVAILABLE);
+	}
+	free(out);
+	for (i = 0; i < (int)ntargets; i++) {
+		if (i == to || !present[i])
+			continue;
+		out = hap(maint ? "set server %s/%s state maint" :
+		    "set server %s/%s state drain", backend, targets[i].name);
+		if (!zhap_ok(out)) {
+			zerrx("HAProxy refused to take %s/%s out:", backend,
+			    targets[i].name);
+			relay(out);
+			free(out);
+			exit(EX_UNAVAILABLE);
+		}
+		free(out);
+	}
+	res.seconds = znow() - t0;
+	zinfo("switched HAProxy backend %s from %s to %s in %.3f s", backend,
+	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
+	    res.seconds);
+	if (drain && live >= 0) {
+		double d0 = znow();
+
+		deadline = d0 + drain_sec;
+		for (;;) {
+			out = hap("show stat%s%s", "", "");
+			sess = zhap_parse_sessions(out, backend,
+			    targets[live].name);
+			free(out);
+			if (sess == -1)
+				zdiex(EX_DATAERR, "HAProxy's show stat has no "
+				    "row for %s/%s", backend,
+				    targets[live].name);
+			if (sess == 0 || znow() >= deadline)
+				break;
+			zsleep(0.005);
+		}
+		res.drain_seconds = znow() - d0;
+		res.drained = sess == 0;
+		if (res.drained)
+			zinfo("drained: %s/%s has no session left, after "
+			    "%.3f s", backend, targets[live].name,
+			    res.drain_seconds);
+		else
+			zwarnx("drain timed out after %.3f s: %s/%s still has "
+			    "%ld session%s", res.drain_seconds, backend,
+			    targets[live].name, sess, sess == 1 ? "" : "s");
+	}
+	return to;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "available",	required_argument,	NULL, 'a' },
+		{ "backend",	required_argument,	NULL, OPT_BACKEND },
+		{ "drain",	optional_argument,	NULL, OPT_DRAIN },
+		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "file",	required_argument,	NULL, 'f' },
+		{ "force",	no_argument,		NULL, OPT_FORCE },
+		{ "format",	required_argument,	NULL, OPT_FORMAT },
+		{ "haproxy",	required_argument,	NULL, OPT_HAPROXY },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "link",	required_argument,	NULL, 'l' },
+		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "maint",	no_argument,		NULL, OPT_MAINT },
+		{ "nginx",	required_argument,	NULL, OPT_NGINX },
+		{ "nginx-arg",	required_argument,	NULL, OPT_NGINX_ARG },
+		{ "no-reload",	no_argument,		NULL, OPT_NO_RELOAD },
+		{ "pid-file",	required_argument,	NULL, OPT_PID_FILE },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "reload-cmd",	required_argument,	NULL, OPT_RELOAD_CMD },
+		{ "target",	required_argument,	NULL, 't' },
+		{ "upstream",	required_argument,	NULL, OPT_UPSTREAM },
+		{ "var",	required_argument,	NULL, OPT_VAR },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char *op = "status";
+	int c, fileset = 0, nginxset = 0, live;
+
+	zinit(argv[0]);
+	if (zlock_wait_env(&lock_wait) == -1)
+		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
+	while ((c = getopt_long(argc, argv, "a:f:hl:nqt:vV", longopts,
+	    NULL)) != -1)
+		switch (c) {
+		case 'a':
+			available = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			fileset = 1;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'l':
+			linkpath = optarg;
+			break;
+		case 'n':
+			zopt.dry_run = 1;
+			break;
+		case 'q':
+			zquiet = 1;
+			break;
+		case 't':
+			add_target(optarg);
+			break;
+		case 'v':
+			zverbose = 1;
+			break;
+		case 'V':
+			zversion();
+			break;
+		case OPT_BACKEND:
+			backend = optarg;
+			break;
+		case OPT_DRAIN:
+			drain = 1;
+			if (optarg != NULL &&
+			    zparse_seconds(optarg, &drain_sec) == -1)
+				zdiex(EX_USAGE, "--drain=%s: not a number of "
+				    "seconds", optarg);
+			break;
+		case OPT_FORCE:
+			force = 1;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "set") == 0)
+				format = ZNGX_SET;
+			else if (strcmp(optarg, "upstream") == 0)
+				format = ZNGX_UPSTREAM;
+			else
+				zdiex(EX_USAGE, "--format %s: not set or "
+				    "upstream", optarg);
+			break;
+		case OPT_HAPROXY:
+			socketpath = optarg;
+			break;
+		case OPT_JSON:
+			zopt.json = 1;
+			break;
+		case OPT_LOCK_WAIT:
+			if (zparse_seconds(optarg, &lock_wait) == -1)
+				zdiex(EX_USAGE, "--lock-wait %s: not a number "
+				    "of seconds", optarg);
+			break;
+		case OPT_MAINT:
+			maint = 1;
+			break;
+		case OPT_NGINX:
+			nginx = optarg;
+			nginxset = 1;
+			break;
+		case OPT_NGINX_ARG:
+			if (nnginx_args == ARGS_MAX)
+				zdiex(EX_USAGE, "--nginx-arg: at most %d",
+				    ARGS_MAX);
+			nginx_args[nnginx_args++] = optarg;
+			nginxset = 1;
+			break;
+		case OPT_NO_RELOAD:
+			no_reload = 1;
+			break;
+		case OPT_PID_FILE:
+			pid_file = optarg;
+			break;
+		case OPT_RELOAD_CMD:
+			reload_cmd = optarg;
+			break;
+		case OPT_UPSTREAM:
+			upstream = optarg;
+			break;
+		case OPT_VAR:
+			var = optarg[0] == '$' ? optarg + 1 : optarg;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	argc -= optind;
+	argv += optind;
+
+	if (argc > 1)
+		usage(EX_USAGE);
+	if (argc == 1)
+		op = argv[0];
+	if (ntargets == 0) {
+		add_target("blue=127.0.0.1:8081");
+		add_target("green=127.0.0.1:8082");
+	}
+	if (strcmp(op, "status") != 0 && strcmp(op, "idle") != 0 &&
+	    strcmp(op, "flip") != 0 && find_target(op) == -1)
+		zdiex(EX_USAGE, "%s: not status, idle, flip or a target", op);
+	if ((strcmp(op, "idle") == 0 || strcmp(op, "flip") == 0) &&
+	    ntargets != 2)
+		zdiex(EX_USAGE, "%s needs exactly two targets", op);
+	if ((linkpath == NULL) != (available == NULL))
+		zdiex(EX_USAGE, "--link and --available go together");
+	if ((socketpath == NULL) != (backend == NULL))
+		zdiex(EX_USAGE, "--haproxy and --backend go together");
+	if (linkpath != NULL)
+		mode = MODE_LINK;
+	if (socketpath != NULL) {
+		if (mode == MODE_LINK)
+			zdiex(EX_USAGE, "--haproxy and --link exclude each "
+			    "other");
+		mode = MODE_HAPROXY;
+	}
+	if (fileset && mode != MODE_FILE)
+		zdiex(EX_USAGE, "--file goes with neither --link nor --haproxy");
+	if (mode == MODE_HAPROXY && (nginxset || reload_cmd || no_reload))
+		zdiex(EX_USAGE, "--haproxy needs no nginx and no reload");
+	if (mode != MODE_HAPROXY && maint)
+		zdiex(EX_USAGE, "--maint goes with --haproxy");
+	if (reload_cmd != NULL && no_reload)
+		zdiex(EX_USAGE, "--reload-cmd and --no-reload exclude each "
+		    "other");
+	if (drain && no_reload)
+		zdiex(EX_USAGE, "--drain needs a reload");
+	if (!zngx_name_valid(var))
+		zdiex(EX_USAGE, "--var %s: not a variable name", var);
+	if (!zngx_name_valid(upstream))
+		zdiex(EX_USAGE, "--upstream %s: not an upstream name", upstream);
+	if (backend != NULL && (strlen(backend) > 64 ||
+	    strcspn(backend, " /\t\n;") != strlen(backend) || !*backend))
+		zdiex(EX_USAGE, "--backend %s: not a backend name", backend);
+	if (mode == MODE_LINK && !*available)
+		zdiex(EX_USAGE, "--available: empty");
+
+	/* A dead reader of our stdout must not kill us between two steps. */
+	signal(SIGPIPE, SIG_IGN);
+	switch (mode) {
+	case MODE_FILE:
+		live = switch_file(op);
+		break;
+	case MODE_LINK:
+		live = switch_link(op);
+		break;
+	default:
+		live = switch_haproxy(op);
+		break;
+	}
+	if (strcmp(op, "idle") == 0) {
+		res.action = "idle";
+		res.live = live == 0 ? 1 : 0;
+	}
+	result();
+	free(cur.data);
+	if (cur.dirfd != -1)
+		close(cur.dirfd);
+	return 0;
+}
