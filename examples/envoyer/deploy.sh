@@ -108,14 +108,14 @@ done
 # 2. Link every root, reload; a link that fails takes back the others.
 linked=
 for root in $roots; do
-	if ! zdd-link -q -r "$root" "$id" >/dev/null; then
+	zdd-link -q -r "$root" "$id" >/dev/null || {
 		st=$?
 		for r in $linked; do
 			zdd-link -q -r "$r" --rollback >/dev/null && reload "$r"
 		done
 		made=
 		fail "$st" "$root could not be linked"
-	fi
+	}
 	linked="$linked $root"
 	reload "$root" || say "reload of $root failed"
 done
