@@ -26,7 +26,7 @@ cat >"$T/hooks" <<'H'
 ./bin/install
 test -f vendor/autoload.php
 H
-export HOOKS=$T/hooks RELOAD_CMD="$NGX -s reload" DEADLINE=5 APP=shop
+export HOOKS=$T/hooks RELOAD_CMD="$NGX -s reload" DEADLINE=3 APP=shop
 
 for v in 1 2 4 5 6; do wf_artifact "$T/app-$v.tgz" "$v"; done
 wf_artifact "$T/app-3.tgz" 3 broken
