@@ -6,6 +6,7 @@ a copy of their commands.
 usage: workflows-ci.py github WORKFLOW.yml JOB
        workflows-ci.py travis .travis.yml
        workflows-ci.py jenkins Jenkinsfile
+       workflows-ci.py codedeploy REVISION FSROOT [PREVIOUS-REVISION]
 
 The current directory is the workspace, the environment is the runner's.
 GitHub Actions: the job's env (${{ secrets.NAME }} is taken from the
@@ -18,6 +19,15 @@ from the environment, each sh step of the stages in order until one
 fails, then the post conditions always, failure or success.  Each step
 is echoed to stderr as "+ step"; the exit status is 0 when the build
 passed, else 1.
+
+CodeDeploy (in-place, as the agent does it): ApplicationStop from the
+previous revision's appspec (skipped on a first deployment), BeforeInstall,
+the Install step (each files: source copied to FSROOT + destination,
+what the last deployment put there removed first), AfterInstall, ApplicationStart, ValidateService; each hook
+script run by path from the revision, with LIFECYCLE_EVENT, DEPLOYMENT_ID,
+APPLICATION_NAME, DEPLOYMENT_GROUP_NAME and DEPLOYMENT_GROUP_ID (the
+deployment's come from the environment), killed at its timeout; the
+first hook that fails fails the deployment (exit 1).
 """
 import os
 import re
@@ -137,6 +147,55 @@ def jenkins(path):
     return 1 if failed else 0
 
 
+def codedeploy_hooks(revision, event, env):
+    spec = yaml.safe_load(open(os.path.join(revision, "appspec.yml")))
+    for hook in (spec.get("hooks") or {}).get(event) or []:
+        script = os.path.join(revision, hook["location"])
+        henv = dict(env, LIFECYCLE_EVENT=event)
+        sys.stderr.write("+ %s: %s\n" % (event, hook["location"]))
+        sys.stderr.flush()
+        try:
+            rc = subprocess.call([script], env=henv, cwd="/",
+                                 stdin=subprocess.DEVNULL,
+                                 timeout=int(hook.get("timeout", 3600)))
+        except subprocess.TimeoutExpired:
+            rc = -1
+        if rc != 0:
+            sys.stderr.write("LifecycleEvent - %s: script %s failed with "
+                             "exit code %d\n" % (event, hook["location"], rc))
+            return False
+    return True
+
+
+def codedeploy(revision, fsroot, previous=None):
+    import shutil
+    env = dict(os.environ)
+    for k in ("DEPLOYMENT_ID", "APPLICATION_NAME", "DEPLOYMENT_GROUP_NAME"):
+        if k not in env:
+            sys.exit("workflows-ci: codedeploy needs %s" % k)
+    env.setdefault("DEPLOYMENT_GROUP_ID", "dg-" + env["DEPLOYMENT_GROUP_NAME"])
+    if previous and not codedeploy_hooks(previous, "ApplicationStop", env):
+        return 1
+    if not codedeploy_hooks(revision, "BeforeInstall", env):
+        return 1
+    spec = yaml.safe_load(open(os.path.join(revision, "appspec.yml")))
+    for f in spec.get("files") or []:
+        src = os.path.join(revision, f["source"].lstrip("/"))
+        dst = fsroot + f["destination"]
+        sys.stderr.write("+ Install: %s -> %s\n" % (f["source"], dst))
+        # The agent removes what the last deployment installed first.
+        if os.path.isdir(src):
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+        else:
+            os.makedirs(dst, exist_ok=True)
+            shutil.copy2(src, dst)
+    for event in ("AfterInstall", "ApplicationStart", "ValidateService"):
+        if not codedeploy_hooks(revision, event, env):
+            return 1
+    return 0
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "github":
@@ -145,4 +204,6 @@ if __name__ == "__main__":
         sys.exit(travis(sys.argv[2]))
     if kind == "jenkins":
         sys.exit(jenkins(sys.argv[2]))
+    if kind == "codedeploy":
+        sys.exit(codedeploy(*sys.argv[2:5]))
     sys.exit(__doc__)
