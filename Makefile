@@ -77,10 +77,14 @@ check-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build-asan/sanlog/ubsan \
 	    sh tests/run
 
-demo: deps all
-	@B=$(B) sh examples/demo.sh
+demo: deps all $(B)/zdd-demo-backend
+	@B=$(B) HAPROXY=$(HAPROXY) sh examples/demo.sh
 
-bench: all
+# The application that make demo deploys; not installed.
+$(B)/zdd-demo-backend: examples/backend.c | $(B)/tools
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -pthread -o $@ examples/backend.c
+
+bench: all $(B)/zdd-demo-backend
 	@for b in bench/*.sh; do B=$(B) sh $$b || exit 1; done
 
 lint: deps

@@ -100,7 +100,11 @@ zuser(void)
 	struct passwd *pw;
 	const char *u = env("USER");
 
-	if (u != NULL)
+	/*
+	 * $USER names who logged in; after su or setpriv it may name another
+	 * account than the one running us, and the log should name ours.
+	 */
+	if (u != NULL && ((pw = getpwnam(u)) == NULL || pw->pw_uid == geteuid()))
 		return u;
 	if ((pw = getpwuid(geteuid())) != NULL)
 		return pw->pw_name;

@@ -26,7 +26,7 @@
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
-#define MAXNLINK	60000	/* below ext4's 65000 hard links per inode */
+#define MAXNLINK	60000	/* ext4 allows 65000 links per inode */
 
 struct node {
 	char	*path;
@@ -61,7 +61,7 @@ struct zar {
 	int	 dirfd;
 	struct node *nodes;
 	size_t	 nnodes, capnodes;
-	size_t	*table;		/* indexes + 1 into nodes; 0 is empty */
+	size_t	*table;		/* index + 1 into nodes; 0: empty */
 	size_t	 tabsize;
 	struct zar_stats st;
 	char	 err[600];
@@ -326,7 +326,8 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 			;
 		else if (n == 2 && p[0] == '.' && p[1] == '.') {
 			if (clen == 0) {
-				*why = "symlink that resolves outside the release";
+				*why = "symlink that resolves outside the "
+				    "release";
 				return -1;
 			}
 			while (clen > 0 && cur[clen] != '/')
@@ -336,7 +337,8 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 			size_t prev = clen;
 
 			if (clen + n + 2 > sizeof cur) {
-				*why = "symlink that resolves to a name too long";
+				*why = "symlink that resolves to a name too "
+				    "long";
 				return -1;
 			}
 			if (clen > 0)
@@ -354,11 +356,12 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 					    "the release";
 					return -1;
 				}
-				/* Drop the link's name; go on from its target. */
+				/* Drop the link's name, go on from its target. */
 				clen = prev;
 				cur[clen] = '\0';
-				if ((size_t)snprintf(tmp, sizeof tmp, "%s/%s",
-				    nd->target, *c ? c + 1 : "") >= sizeof tmp) {
+				n = (size_t)snprintf(tmp, sizeof tmp, "%s/%s",
+				    nd->target, *c ? c + 1 : "");
+				if (n >= sizeof tmp) {
 					*why = "symlink chain too long";
 					return -1;
 				}
@@ -562,6 +565,28 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 	return n > 0;
 }
 
+/* pwrite(2) of all of buf, however many calls that takes. */
+static int
+write_all(int fd, const void *buf, size_t len, int64_t off)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, p, len, (off_t)off)) <= 0) {
+			if (n == 0)
+				errno = EIO;
+			if (n == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int
 copy_prefix(int from, int to, uint64_t n)
 {
@@ -577,7 +602,7 @@ copy_prefix(int from, int to, uint64_t n)
 				errno = EIO;
 			return -1;
 		}
-		if (pwrite(to, buf, (size_t)r, o) != r)
+		if (write_all(to, buf, (size_t)r, o) == -1)
 			return -1;
 		o += r;
 	}
@@ -619,7 +644,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	if (z->o.readonly && !kept(z, path))
 		mode &= ~0222;
 	if (z->dirfd != -1 && (pfd = parent(z, path, &base)) == -1)
-		return fail(z, errno, "cannot create the directory of %s", path);
+		return fail(z, errno, "cannot create the directory of %s",
+		    path);
 	if (z->o.dedupe_fd != -1 && !e->sparse && !kept(z, path)) {
 		int dfd = dparent(z, path, &obase);
 		if (dfd != -1)
@@ -688,9 +714,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			close(old);
 			old = -1;
 		}
-		if (pwrite(fd, buf, len, off) != (ssize_t)len) {
-			rc = fail(z, errno ? errno : EIO, "cannot write %s",
-			    path);
+		if (write_all(fd, buf, len, off) == -1) {
+			rc = fail(z, errno, "cannot write %s", path);
 			break;
 		}
 	}
@@ -892,7 +917,8 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 			if ((tfd = walk(z->dirfd, tpath, 0, &tbase)) == -1)
 				return fail(z, errno, "cannot link %s", path);
 			pfd = parent(z, path, &base);
-			rc = pfd == -1 || linkat(tfd, tbase, pfd, base, 0) == -1;
+			rc = pfd == -1 ||
+			    linkat(tfd, tbase, pfd, base, 0) == -1;
 			close(tfd);
 			if (rc)
 				return fail(z, errno, "cannot link %s", path);

@@ -21,10 +21,10 @@ struct zar_opts {
 	uint64_t max_files;	/* entries of any kind */
 	unsigned strip;		/* leading path components dropped */
 	int	 readonly;	/* regular files lose their write bits */
-	int	 dedupe_fd;	/* a release to hard-link equal files from, or -1 */
+	int	 dedupe_fd;	/* release to share equal files with, or -1 */
 	char *const *keep;	/* paths exempt from readonly and dedupe */
 	size_t	 nkeep;
-	volatile sig_atomic_t *stop;	/* set by a signal handler: give up */
+	volatile sig_atomic_t *stop;	/* set by a signal: give up */
 };
 
 struct zar_stats {
@@ -32,7 +32,7 @@ struct zar_stats {
 	uint64_t files;		/* regular files, hard links included */
 	uint64_t dirs;
 	uint64_t symlinks;
-	uint64_t bytes;		/* data bytes expanded (not header sizes) */
+	uint64_t bytes;		/* data bytes expanded, not as declared */
 	uint64_t deduped;	/* files hard-linked to the dedupe release */
 	uint64_t deduped_bytes;
 };
@@ -87,8 +87,8 @@ int	zar_errno(const struct zar *z);
  * something, 0 when stripping left nothing, -1 (why set) when it is
  * absolute, has a ".." component, or is too long.
  */
-int	zar_clean_path(const char *in, unsigned strip, char *out, size_t size,
-	    const char **why);
+int	zar_clean_path(const char *in, unsigned strip, char *out,
+	    size_t size, const char **why);
 /*
  * Whether a symlink at path with target stays inside the tree after
  * resolving every symlink z knows of: 0 if so, -1 with why if not.

@@ -88,6 +88,10 @@ zroot_open(struct zroot *r, const char *path, int flags)
 
 	memset(r, 0, sizeof *r);
 	r->fd = r->relfd = r->zddfd = r->lockfd = -1;
+	if (path == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (path[0] == '/')
 		r->path = strdup(path);
 	else if (getcwd(cwd, sizeof cwd) != NULL) {

@@ -307,8 +307,16 @@ proc_stat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start)
 	return 0;
 }
 
+static int
+cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int
-zngx_children(pid_t pid, struct zproc *v, size_t max)
+zngx_children(pid_t pid, struct zproc *v, size_t max, struct zproc_scan *sc)
 {
 	struct dirent *de;
 	unsigned long long start;
@@ -323,11 +331,19 @@ zngx_children(pid_t pid, struct zproc *v, size_t max)
 	 */
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
+	if (sc != NULL)
+		sc->nseen = 0;
 	while ((de = readdir(d)) != NULL && n < max) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		child = (pid_t)strtol(de->d_name, &end, 10);
 		if (*end != '\0')
+			continue;
+		if (sc != NULL && sc->seen != NULL && sc->nseen < sc->maxseen)
+			sc->seen[sc->nseen++] = child;
+		if (sc != NULL && sc->skip != NULL &&
+		    bsearch(&child, sc->skip, sc->nskip, sizeof child,
+		    cmp_pid) != NULL)
 			continue;
 		if (proc_stat(child, &state, &ppid, &start) == -1 ||
 		    ppid != pid || state == 'Z' || state == 'X')
@@ -337,6 +353,8 @@ zngx_children(pid_t pid, struct zproc *v, size_t max)
 		n++;
 	}
 	closedir(d);
+	if (sc != NULL && sc->seen != NULL)
+		qsort(sc->seen, sc->nseen, sizeof *sc->seen, cmp_pid);
 	return (int)n;
 }
 

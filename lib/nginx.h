@@ -57,10 +57,24 @@ struct zproc {
 /* The pid in an nginx pid file, or -1 (errno ENOENT, EINVAL). */
 pid_t	zngx_read_pid(const char *path);
 /*
- * The live children of pid (nginx's workers, cache manager and loader),
- * at most max of them; -1 on failure.
+ * A scan of /proc can skip the processes an earlier scan met (they cannot
+ * have become children of the master since), which makes polling for new
+ * workers cheap: seen, when not NULL, receives every pid met, sorted;
+ * skip, when not NULL, is such a sorted list of pids not to read.
  */
-int	zngx_children(pid_t pid, struct zproc *v, size_t max);
+struct zproc_scan {
+	pid_t	*seen;
+	size_t	 nseen, maxseen;
+	const pid_t *skip;
+	size_t	 nskip;
+};
+
+/*
+ * The live children of pid (nginx's workers, cache manager and loader),
+ * at most max of them; -1 on failure.  sc may be NULL.
+ */
+int	zngx_children(pid_t pid, struct zproc *v, size_t max,
+	    struct zproc_scan *sc);
 /*
  * Whether pid is an nginx master process (its title says so), so that a
  * stale pid file naming some other process is never signalled.

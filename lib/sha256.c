@@ -108,7 +108,8 @@ zsha256_final(struct zsha256 *c, char hex[65])
 		pad[npad + i] = (unsigned char)(bits >> (56 - 8 * i));
 	zsha256_update(c, pad, npad + 8);
 	for (i = 0; i < 32; i++) {
-		unsigned char b = (unsigned char)(c->h[i / 4] >> (24 - 8 * (i % 4)));
+		unsigned char b = (unsigned char)(c->h[i / 4] >>
+		    (24 - 8 * (i % 4)));
 		hex[2 * i] = digits[b >> 4];
 		hex[2 * i + 1] = digits[b & 15];
 	}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "webhook.h"
@@ -297,7 +298,7 @@ str(json_t *ev, const char *key)
 char *
 zwh_headline(json_t *ev)
 {
-	const char *st = str(ev, "status"), *app, *rel, *env;
+	const char *st = zwh_status(str(ev, "status")), *app, *rel, *env;
 	char subj[512], where[300], *out;
 	int n;
 
@@ -337,6 +338,40 @@ zwh_headline(json_t *ev)
 }
 
 /* ---- Payloads ---- */
+
+/*
+ * The event's time in seconds since the epoch, or -1: services refuse a
+ * whole message over a malformed timestamp, so only our own form passes.
+ */
+static long long
+event_time(json_t *ev)
+{
+	const char *t = str(ev, "time"), *end;
+	struct tm tm;
+
+	if (t == NULL)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	return (long long)timegm(&tm);
+}
+
+/* Whether s is a link a service will take: Discord refuses anything else. */
+static int
+is_url(const char *s)
+{
+	size_t n;
+
+	if (strncasecmp(s, "https://", 8) == 0)
+		n = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		n = 7;
+	else
+		return 0;
+	return s[n] != '\0' && s[n] != '/' && strpbrk(s, " \t\r\n<>\"") == NULL;
+}
 
 /* What each service accepts, with room to spare. */
 struct limits {
@@ -515,7 +550,7 @@ slack(int kind, json_t *ev, const char *title, const char *msg,
 	const struct limits *l = &lim[kind];
 	json_t *att = json_object(), *p;
 	int c = colour(ev);
-	const char *t;
+	long long when;
 
 	if (c >= 0)
 		json_object_set_new(att, "color",
@@ -530,14 +565,8 @@ slack(int kind, json_t *ev, const char *title, const char *msg,
 	}
 	json_object_set_new(att, "fields", facts(kind, ev));
 	json_object_set_new(att, "footer", json_string("zdd-notify"));
-	if ((t = str(ev, "time")) != NULL) {
-		struct tm tm;
-
-		memset(&tm, 0, sizeof tm);
-		if (strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL)
-			json_object_set_new(att, "ts",
-			    json_integer((json_int_t)timegm(&tm)));
-	}
+	if ((when = event_time(ev)) != -1)
+		json_object_set_new(att, "ts", json_integer((json_int_t)when));
 	if (kind == ZWH_MATTERMOST)
 		json_object_set_new(att, "mrkdwn_in", json_pack("[s]", "text"));
 	p = json_pack("{s:o s:[o]}", "text", text(kind, title, l->title),
@@ -551,7 +580,6 @@ discord(json_t *ev, const char *title, const char *msg, const char *link)
 	const struct limits *l = &lim[ZWH_DISCORD];
 	json_t *embed = json_object();
 	int c = colour(ev);
-	const char *t;
 
 	if (msg != NULL)
 		json_object_set_new(embed, "description",
@@ -567,9 +595,9 @@ discord(json_t *ev, const char *title, const char *msg, const char *link)
 	json_object_set_new(embed, "fields", facts(ZWH_DISCORD, ev));
 	json_object_set_new(embed, "footer", json_pack("{s:s}", "text",
 	    "zdd-notify"));
-	if ((t = str(ev, "time")) != NULL)
-		json_object_set_new(embed, "timestamp", text(ZWH_WEBHOOK, t,
-		    64));
+	if (event_time(ev) != -1)
+		json_object_set_new(embed, "timestamp",
+		    json_string(str(ev, "time")));
 	/* An empty parse list: no commit message can ping anyone. */
 	return json_pack("{s:o s:[o] s:{s:[]}}", "content",
 	    text(ZWH_DISCORD, title, l->title), "embeds", embed,
@@ -600,11 +628,12 @@ teams(json_t *ev, const char *title, const char *msg, const char *link)
 	    "$schema", "http://adaptivecards.io/schemas/adaptive-card.json",
 	    "type", "AdaptiveCard", "version", "1.4", "body", body);
 	if (link != NULL)
-		json_object_set_new(card, "actions", json_pack("[{s:s s:s s:o}]",
-		    "type", "Action.OpenUrl", "title", "Details", "url",
-		    text(ZWH_WEBHOOK, link, 2000)));
+		json_object_set_new(card, "actions",
+		    json_pack("[{s:s s:s s:o}]", "type", "Action.OpenUrl",
+		    "title", "Details", "url", text(ZWH_WEBHOOK, link, 2000)));
 	return json_pack("{s:s s:[{s:s s:n s:o}]}", "type", "message",
-	    "attachments", "contentType", "application/vnd.microsoft.card.adaptive",
+	    "attachments",
+	    "contentType", "application/vnd.microsoft.card.adaptive",
 	    "contentUrl", "content", card);
 }
 
@@ -665,8 +694,10 @@ zwh_payload(int kind, json_t *ev)
 
 	if (kind == ZWH_WEBHOOK || kind < 0 || kind >= ZWH_NKINDS)
 		return json_deep_copy(ev);
-	if (link == NULL)
+	if (link == NULL || !is_url(link))
 		link = str(ev, "build_url");
+	if (link != NULL && !is_url(link))
+		link = NULL;
 	if ((tt = str(ev, "title")) == NULL) {
 		if ((title = zwh_headline(ev)) == NULL)
 			return NULL;

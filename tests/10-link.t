@@ -245,4 +245,16 @@ is "300 swaps under a reader ($reads reads): never missing" "$bad" 0
 like "the reader did read" "$reads" '^[0-9]{3,}$'
 is "no temporary names left in the root" "$(ls -A "$R" | grep -c zdd-)" 0
 
+# revisions.log names the account that ran the deploy, even when $USER
+# still names the one that logged in (su, setpriv, sudo -u).
+R=$T/nobody
+mkrel $A
+mkrel $B2
+ln -s releases/$B2 "$R/current"
+chown -R 65534:65534 "$R"
+run env USER=root setpriv --reuid=65534 --regid=65534 --clear-groups zdd-link -r "$R" --rollback
+is "rollback as another account: exit 0" "$rc" 0
+is "rollback as another account: revisions.log names that account" \
+	"$(cat "$R/revisions.log")" "nobody rolled back to release $A"
+
 done_testing

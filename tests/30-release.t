@@ -125,6 +125,18 @@ is "stdin: source" "$(mf "$(basename "$out")" source)" stdin
 is "stdin: sha256 of the stream" "$(mf "$(basename "$out")" sha256)" \
 	"$(sha256sum "$T/app.tar.xz" | cut -d' ' -f1)"
 
+run sh -c "cat '$T/app.zip' | zdd-release -r '$R' --strip 1 -"
+is "zip on stdin: exit 0" "$rc" 0
+is "zip on stdin: content read as a stream" "$(cat "$out/public/css/app.css")" 'body{}'
+if command -v git >/dev/null; then
+	G=$T/repo
+	git init -q "$G" && cp -r "$A/public" "$G/" &&
+		git -C "$G" add -A && git -C "$G" -c user.name=t -c user.email=t@t \
+		commit -qm one
+	run sh -c "git -C '$G' archive --format=tar HEAD | zdd-release -r '$R' -"
+	is "git archive | zdd-release -: exit 0" "$rc" 0
+	ok "git archive | zdd-release -: the tree" same "$A/public" "$out/public"
+fi
 run zdd-release -r "$R" "$T/app.tar.gz"
 ok "no --strip: top directory kept" same "$A" "$out/app"
 tar -czf "$T/public.tgz" -C "$T/src" app/public
@@ -311,6 +323,13 @@ run zdd-release -r "$R3" --max-files 50 "$T/h-many.ar"
 is "--max-files 50 for 50 entries: 0" "$rc" 0
 rm -rf "$R3/releases/"* "$R3/.zdd/manifests"
 
+tar -cf "$T/h-none.ar" -T /dev/null
+hostile none "the artifact holds nothing$"
+tar -cf "$T/h-stripped.ar" -C "$T/src" app/.env
+run zdd-release -r "$R3" --strip 2 "$T/h-stripped.ar"
+is "nothing left once stripped: 65" "$rc" 65
+like "nothing left once stripped: says so" "$err" 'holds nothing once stripped'
+is "nothing left once stripped: nothing made" "$(nrel_ "$R3")" "0 0 0"
 mkdir -p "$T/rnd"
 for i in $(seq 1 100); do head -c 4000 /dev/urandom >"$T/rnd/r$i"; done
 tar -czf "$T/rnd.tgz" -C "$T" rnd
@@ -372,6 +391,14 @@ is "releases/ not writable: 77" "$rc" 77
 is "releases/ not writable: nothing in tmp" "$(find "$R4/.zdd/tmp" -mindepth 1 | wc -l)" 0
 is "releases/ not writable: no manifest left" "$(ls "$R4/.zdd/manifests" | wc -l)" 1
 chmod 755 "$R4/releases"
+
+# A root that another user can write is refused before anything is made.
+R10=$T/root10
+mkdir -p "$R10" && chmod 777 "$R10"
+run zdd-release -r "$R10" --strip 1 "$T/app.tar"
+is "world-writable root: 77" "$rc" 77
+like "world-writable root: says so" "$err" 'writable by other users'
+is "world-writable root: nothing made" "$(find "$R10/releases" "$R10/.zdd/tmp" -mindepth 1 2>/dev/null | wc -l)" 0
 
 # --- the lock ---------------------------------------------------------
 R5=$T/root5

@@ -231,6 +231,8 @@ sleep 0.3
 run $S blue
 is "while another switch holds the lock: 75 at once" "$rc" 75
 like "... naming the lock" "$err" 'another switch holds the lock'
+run $S status
+is "... status needs no lock" "$rc" 0
 run $S --lock-wait 20 blue
 is "--lock-wait waits its turn: exit 0" "$rc" 0
 wait "$holder"

@@ -39,7 +39,7 @@ since=0
 # path, headers, body, json) and J (their JSON bodies), printed as JSON
 # unless it is a string.
 q() {
-	python3 - "$log" "$since" "$1" <<'EOF'
+	python3 -S - "$log" "$since" "$1" <<'EOF'
 import json, sys
 R = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]]
 J = [r["json"] for r in R]
@@ -52,7 +52,7 @@ EOF
 
 # js JSON EXPR: a Python expression over O, the object in JSON.
 js() {
-	python3 -c 'import json, sys
+	python3 -S -c 'import json, sys
 O = json.loads(sys.argv[1])
 v = eval(sys.argv[2])
 print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$1" "$2"
@@ -62,13 +62,12 @@ print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))' "$1" "$2"
 elapsed() {
 	t0=$(date +%s.%N)
 	zn "$@"
-	secs=$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null ||
-		python3 -c "print($(date +%s.%N) - $t0)")
+	secs=$(python3 -S -c "print($(date +%s.%N) - $t0)")
 }
 
 # within SECS: the last elapsed run took less than SECS (a generous bound).
 within() {
-	python3 -c "import sys; sys.exit(0 if $secs < $1 else 1)"
+	python3 -S -c "import sys; sys.exit(0 if $secs < $1 else 1)"
 }
 
 echo "# usage and bad values"
@@ -186,9 +185,8 @@ for pair in "hooks.slack.com/services/T0/B0/$SECRET slack" \
 	"evilhooks.slack.com.example.net/$SECRET webhook"; do
 	set -- $pair
 	zn -n --json -u "https://$1" -s 0
-	is "https://${1%%/*}/… is $2" "$(js "$out" 'O["kind"]')" "$2"
-	is "and shown as https://${1%%/*}/…" "$(js "$out" 'O["url"]')" \
-		"https://${1%%/*}/…"
+	is "https://${1%%/*}/… is $2, and shown so" \
+		"$(js "$out" 'O["kind"] + " " + O["url"]')" "$2 https://${1%%/*}/…"
 done
 
 echo "# --dry-run prints the payload and sends nothing"
@@ -201,6 +199,10 @@ zn -n --json -k discord -u "$H/discord/1/$SECRET" -s 0 -a shop hello
 is "-n --json carries the payload" \
 	"$(js "$out" '[O["dry_run"], O["sent"], O["payload"]["embeds"][0]["description"]]')" \
 	'[true, false, "hello"]'
+zn -n -k discord -u "$H/discord/1/$SECRET" -s 0 --update discord:12345
+is "-n --update prints only the payload" \
+	"$(printf '%s\n' "$out" | wc -l):$(js "$out" 'O["content"]')" "1:Deployed"
+like "and says it would PATCH the message" "$err" "would PATCH to $SHOWN \\(discord\\)"
 zn -n -k slack -s 0 -q
 is "-n without any url still prints the payload" "$(js "$out" 'O["text"]')" "Deployed"
 is "-q -n prints nothing on stderr" "$err" ""
@@ -294,8 +296,10 @@ zn -k discord -u "$H/discord/111/$SECRET" -s failure -a shop
 is "failure is red" "$(q 'J[0]["embeds"][0]["color"]')" 14687834
 mark
 zn -k discord -u "$H/discord/111/$SECRET" -s started -a shop --release R2 --json
-is "--json carries the ref" "$(js "$out" 'O["ref"]')" "discord:$(q 'R[0]["json"]' >/dev/null; python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ref"].split(":")[1])' "$out")"
-ref=$(js "$out" 'O["ref"]')
+ref2=$(js "$out" 'O["ref"]')
+like "--json carries the ref of the new message" "$ref2" "^discord:[0-9]+$"
+is "a new message has a new ref" "$([ "$ref2" != "$ref" ] && echo new)" new
+ref=$ref2
 mark
 zn -k discord -u "$H/discord/111/$SECRET" -s success -a shop --release R2 --update "$ref"
 is "--update edits the message: exit 0" "$rc" 0
@@ -384,6 +388,10 @@ is "CodeDeploy: the headline" "$(q 'J[0]["title"]')" "Deployed shop-app to prod-
 mark
 JOB_NAME=shop-deploy zn -u "$H/hook/$SECRET" -s 0 -a shop -f job=override
 is "options and --field win over the CI" "$(q '[J[0]["app"], J[0]["job"]]')" '["shop", "override"]'
+mark
+zn -u "$H/hook/$SECRET" -f status=bogus -a shop
+is "a --field status that is no status gives a neutral headline" \
+	"$(q 'J[0]["title"]')" "Deploy of shop"
 
 echo "# --event merges another tool's --json output"
 printf '%s\n' '{"action":"link","link":"current","release":"20261123084013","path":"/srv/shop/releases/20261123084013","previous":"20261122093000","changed":true,"dry_run":false}' >"$T/ev.json"
@@ -491,7 +499,8 @@ is "500 for ever with --retries 2 exits 69" "$rc" 69
 is "after exactly three requests" "$(q 'len(R)')" 3
 like "stderr gives Slack's reason and the count" "$err" \
 	"^zdd-notify: $SHOWN: 500 rollup_error, given up after 3 attempts$"
-is "the backoff grows" "$(q 'gaps()[1] > gaps()[0]')" true
+is "the backoff doubles: at least 0.25 s, then at least 0.5 s" \
+	"$(q '[gaps()[0] >= 0.25, gaps()[1] >= 0.5]')" '[true, true]'
 mark
 zn -k slack -u "$H/e500/99/$SECRET" -s 0 --retries 0
 is "--retries 0: one request only" "$(q '[len(R)]')" "[1]"
@@ -551,11 +560,12 @@ is "it posted to chat.postMessage with the bot token" \
 	"$(q '[R[0]["path"], R[0]["headers"]["authorization"], J[0]["channel"], J[0]["text"]]')" \
 	"[\"/api/chat.postMessage\", \"Bearer $TOKEN\", \"C024BE91L\", \"Deploying shop R7\"]"
 mark
-ZDD_SLACK_TOKEN=$TOKEN zn --update "$ref" -s success -a shop --release R7 --json
+ZDD_SLACK_TOKEN=$TOKEN zn -v --update "$ref" -s success -a shop --release R7 --json
 is "chat.update: exit 0" "$rc" 0
 is "it updated that message" "$(q '[R[0]["path"], J[0]["ts"], J[0]["channel"], J[0]["text"]]')" \
 	"[\"/api/chat.update\", \"${ref##*:}\", \"C024BE91L\", \"Deployed shop R7\"]"
 is "--json carries the same ref" "$(js "$out" 'O["ref"]')" "$ref"
+like "-v names Slack's API host only" "$err" "^zdd-notify: POST $SHOWN \\(slack\\), attempt 1"
 ZDD_SLACK_TOKEN=$TOKEN zn --update slack:C024BE91L:1.2 -s success
 is "updating a message Slack does not know exits 1" "$rc" 1
 like "with Slack's error" "$err" "rejected: message_not_found"
@@ -571,6 +581,9 @@ is "no ZDD_SLACK_TOKEN exits 64" "$rc" 64
 is "and sends nothing" "$(q 'len(R)')" 0
 zn -k discord --channel C024BE91L -s 0 -u "$H/discord/1/$SECRET"
 is "--channel with --kind discord exits 64" "$rc" 64
+ZDD_SLACK_TOKEN=$TOKEN ZDD_SLACK_API=http://example.com/api zn --channel C1 -s 0
+is "the token over plain http to another host: exit 64" "$rc" 64
+like "and says why" "$err" "the bot token goes over https only"
 unset ZDD_SLACK_API
 
 echo "# the secret never shows"

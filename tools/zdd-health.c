@@ -31,6 +31,11 @@
 /* The most of a body that is read; a longer one fails a body check. */
 #define BODY_MAX	(1 << 20)
 
+/* What a write callback returns to stop a transfer (libcurl 7.87). */
+#ifndef CURL_WRITEFUNC_ERROR
+#define CURL_WRITEFUNC_ERROR 0xFFFFFFFF
+#endif
+
 enum { OPT_ATTEMPTS = 256, OPT_CACERT, OPT_JSON, OPT_RESOLVE,
     OPT_SUCCESSES };
 
@@ -52,6 +57,7 @@ struct probe {
 	int	 passed;	/* done: healthy */
 	int	 exhausted;	/* done: out of attempts */
 	char	 reason[512];	/* why the last attempt failed */
+	char	 cut[512];	/* why the attempt after passes was cut */
 };
 
 /* Globals, so that handles left in flight at exit stay reachable. */
@@ -123,18 +129,18 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	if (contains == NULL && nexpect == 0) {
 		/* The status is known; stop before an endless body. */
 		p->skipped = 1;
-		return n == 0 ? 1 : 0;
+		return CURL_WRITEFUNC_ERROR;
 	}
 	if (p->len + n > BODY_MAX) {
 		p->overflow = 1;
-		return n == 0 ? 1 : 0;
+		return CURL_WRITEFUNC_ERROR;
 	}
 	if (p->len + n + 1 > p->cap) {
 		cap = p->cap ? p->cap : 4096;
 		while (cap < p->len + n + 1)
 			cap *= 2;
 		if ((nb = realloc(p->body, cap)) == NULL)
-			return n == 0 ? 1 : 0;
+			return CURL_WRITEFUNC_ERROR;
 		p->body = nb;
 		p->cap = cap;
 	}
@@ -161,7 +167,6 @@ start(struct probe *p, double now, double end)
 	p->errbuf[0] = '\0';
 	p->len = 0;
 	p->overflow = p->skipped = 0;
-	p->status = 0;
 	p->started = now;
 	p->limit = limit;
 	curl_easy_setopt(h, CURLOPT_URL, p->t.url);
@@ -338,6 +343,7 @@ finish(struct probe *p, CURLcode code, double now)
 	char why[sizeof p->reason], t[32];
 	int ok;
 
+	p->status = 0;
 	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->status);
 	p->time = now - p->started;
 	p->attempts++;
@@ -378,18 +384,22 @@ finish(struct probe *p, CURLcode code, double now)
 static void
 cut(struct probe *p, double now)
 {
-	char why[sizeof p->reason];
+	char why[sizeof p->reason], t[32];
 
 	p->time = now - p->started;
 	late(p, "by the deadline", why, sizeof why);
 	/*
-	 * A finished attempt's reason says more than "no response" of one
-	 * cut short, unless the earlier ones failed the same way.
+	 * A finished attempt's failure ("status 503") says more than the
+	 * "no response" of one cut short; passes before the cut are told
+	 * in report().
 	 */
-	if (p->reason[0] == '\0' || p->streak > 0)
+	if (p->streak > 0)
+		snprintf(p->cut, sizeof p->cut, "%s", why);
+	else if (p->reason[0] == '\0')
 		snprintf(p->reason, sizeof p->reason, "%s", why);
-	zdebug("%s: attempt %llu: - in %.1f ms: %s", p->t.show,
-	    (unsigned long long)p->attempts + 1, p->time * 1000, why);
+	fmt_time(t, sizeof t, p->time);
+	zdebug("%s: attempt %llu: - in %s: %s", p->t.show,
+	    (unsigned long long)p->attempts + 1, t, why);
 	/*
 	 * The handle is left in the multi handle on purpose: removing it
 	 * can wait for a resolver thread, and the deadline is a promise.
@@ -464,9 +474,10 @@ report(int elapsed_ms)
 		p = &probes[i];
 		if (!p->passed && p->reason[0] == '\0')
 			snprintf(p->reason, sizeof p->reason,
-			    "%llu of %llu passes in a row",
+			    "%llu of %llu passes in a row%s%.200s",
 			    (unsigned long long)p->streak,
-			    (unsigned long long)successes);
+			    (unsigned long long)successes,
+			    p->cut[0] ? ", then " : "", p->cut);
 		if (!p->passed)
 			healthy = 0;
 	}
@@ -527,7 +538,8 @@ main(int argc, char *argv[])
 	const char *why;
 	double deadline = 60;
 	size_t pos, i;
-	int c, deadline_set = 0, healthy, elapsed, inflight;
+	char *stdin_arg = NULL;
+	int c, deadline_set = 0, healthy, elapsed, inflight, from_stdin = 0;
 
 	zinit(argv[0]);
 	zstatus_parse(status_arg, &accept_status, &pos, &why);
@@ -634,10 +646,26 @@ main(int argc, char *argv[])
 	if ((probes = calloc((size_t)argc, sizeof *probes)) == NULL)
 		zdie(EX_OSERR, "out of memory");
 	for (i = 0; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "-") == 0) {
+			if (from_stdin++)
+				zdiex(EX_USAGE, "only one target can be '-'");
+			if ((argv[i] = zoperand("-")) == NULL)
+				zdie(EX_USAGE, "cannot read a target from stdin");
+			stdin_arg = argv[i];
+		}
 		if (ztarget_parse(argv[i], &probes[i].t, &pos, &why) == -1) {
 			if (why == NULL)
 				zdie(EX_OSERR, "out of memory");
-			/* The target may hold a secret: show only its form. */
+			/*
+			 * A URL may hold a secret: show what zurl_show()
+			 * keeps of it.  Something that is no URL at all
+			 * ("localhost:8080") is shown as it is, unless it has
+			 * a user in it.
+			 */
+			if (strstr(argv[i], "://") == NULL &&
+			    strchr(argv[i], '@') == NULL)
+				zdiex(EX_USAGE, "%s: not a target: %s",
+				    argv[i], why);
 			probes[i].t.show = zurl_show(argv[i]);
 			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
 			    probes[i].t.show ? probes[i].t.show : "target",
@@ -645,6 +673,7 @@ main(int argc, char *argv[])
 		}
 		nprobe++;
 	}
+	free(stdin_arg);
 	if (cacert != NULL && access(cacert, R_OK) == -1)
 		zdie(zexit_errno(errno), "--cacert %s", cacert);
 

@@ -170,7 +170,8 @@ check_url(const char *url, const char *what)
 	char *shown = zurl_redact(url);
 	int bad;
 
-	bad = u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	bad = u == NULL ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
@@ -569,7 +570,8 @@ result(const struct target *t, const struct outcome *o, int rc,
 	json_t *j;
 
 	if (!zopt.json) {
-		if (rc == 0 && *o->ref)
+		/* A dry run's one line is the payload, printed already. */
+		if (rc == 0 && *o->ref && !zopt.dry_run)
 			printf("%s\n", o->ref);
 		json_decref(payload);
 		return;
@@ -674,9 +676,9 @@ main(int argc, char *argv[])
 			break;
 		case 'k':
 			if ((t.kind = zwh_kind(optarg)) == -1)
-				zdiex(EX_USAGE, "--kind %s: not slack, discord, "
-				    "teams, mattermost, google-chat or "
-				    "webhook", optarg);
+				zdiex(EX_USAGE, "--kind %s: not slack, "
+				    "discord, teams, mattermost, google-chat "
+				    "or webhook", optarg);
 			break;
 		case 'n':
 			zopt.dry_run = 1;
@@ -819,6 +821,19 @@ main(int argc, char *argv[])
 		if (base == NULL || *base == '\0')
 			base = SLACK_API;
 		check_url(base, "ZDD_SLACK_API");
+		if (strncasecmp(base, "http://", 7) == 0) {
+			/* The bot token crosses no network in clear text. */
+			char *host = zurl_host(base);
+			int local = host != NULL &&
+			    (strcmp(host, "127.0.0.1") == 0 ||
+			    strcmp(host, "localhost") == 0 ||
+			    strcmp(host, "[::1]") == 0);
+
+			free(host);
+			if (!local)
+				zdiex(EX_USAGE, "ZDD_SLACK_API: the bot token "
+				    "goes over https only, or to this host");
+		}
 		if (asprintf(&t.url, "%s/%s", base, ref.kind == ZWH_SLACK ?
 		    "chat.update" : "chat.postMessage") < 0)
 			zdie(EX_OSERR, "out of memory");
@@ -839,8 +854,8 @@ main(int argc, char *argv[])
 		else if ((k = getenv("ZDD_NOTIFY_URL")) != NULL && *k != '\0')
 			url = strdup(k);
 		if (url == NULL && !zopt.dry_run)
-			zdiex(EX_USAGE, "no webhook url: set ZDD_NOTIFY_URL, or "
-			    "give --url-file or --url");
+			zdiex(EX_USAGE, "no webhook url: set ZDD_NOTIFY_URL, "
+			    "or give --url-file or --url");
 		if (url != NULL) {
 			check_url(url, urlarg ? "--url" : urlfile ?
 			    "--url-file" : "ZDD_NOTIFY_URL");

@@ -48,7 +48,7 @@ static struct {
 	int	 tmpfd;		/* ROOT/.zdd/tmp */
 	int	 stagefd;
 	int	 sharedfd;
-	char	 stage[NAME_MAX + 1];	/* the staging directory's name */
+	char	 stage[NAME_MAX + 1];	/* staging directory */
 	char	 id[ZID_MAX + 1];
 	int	 manifest;	/* written, not yet renamed into place */
 	struct link links[MAXLINKS];
@@ -276,7 +276,8 @@ make_link(struct zar *z, struct link *l)
 	if (s != NULL)
 		*s = '\0';
 	if (!zopt.dry_run && l->dir && !have) {
-		if (s != NULL && zmkdirs_at(g.sharedfd, parentbuf, 0755) == -1) {
+		if (s != NULL &&
+		    zmkdirs_at(g.sharedfd, parentbuf, 0755) == -1) {
 			zerr("cannot create %s/shared/%s", g.r.path,
 			    parentbuf);
 			bail(zexit_errno(errno));
@@ -460,8 +461,8 @@ main(int argc, char *argv[])
 		case OPT_MAX_FILES:
 			if (zparse_uint(optarg, 1, UINT64_MAX / 2,
 			    &zo.max_files) == -1)
-				zdiex(EX_USAGE, "--max-files %s: not a positive "
-				    "number", optarg);
+				zdiex(EX_USAGE, "--max-files %s: not a "
+				    "positive number", optarg);
 			break;
 		case OPT_REVISION:
 			revision = optarg;
@@ -534,6 +535,8 @@ main(int argc, char *argv[])
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s is locked: %s", g.r.path,
 			    g.r.holder);
+		if (errno == EPERM && g.r.holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", g.r.holder);
 		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", g.r.path);
 	}
 	checkstop();
@@ -607,6 +610,13 @@ main(int argc, char *argv[])
 		bail(e == 0 ? EX_DATAERR : zexit_errno(e));
 	}
 	zs = zar_stats(z);
+	/* An empty release is a broken build, and zdd-link refuses it. */
+	if (zs->entries == 0) {
+		zerrx("%s: the artifact holds nothing%s",
+		    strcmp(source, "-") ? argv[0] : "stdin",
+		    zo.strip ? " once stripped" : "");
+		bail(EX_DATAERR);
+	}
 	for (i = 0; i < g.nlinks; i++)
 		check_link_parents(z, &g.links[i]);
 	for (i = 0; i < g.nlinks; i++) {
@@ -615,7 +625,8 @@ main(int argc, char *argv[])
 	}
 	checkstop();
 
-	m = g.m = json_pack("{s:s s:s s:s s:s? s:I s:I s:I s:s s:s s:s s:s s:o}",
+	m = g.m = json_pack(
+	    "{s:s s:s s:s s:s? s:I s:I s:I s:s s:s s:s s:s s:o}",
 	    "id", g.id,
 	    "created", ziso8601((long long)time(NULL)),
 	    "source", strcmp(source, "-") ? source : "stdin",

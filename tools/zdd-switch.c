@@ -203,10 +203,10 @@ result(void)
 /*
  * Run argv with stdout and stderr into a buffer (at most OUT_MAX bytes
  * kept); returns the exit status as the shell gives it, -1 when it could
- * not be started.
+ * not be started.  during, if not NULL, runs while the command does.
  */
 static int
-run(char *const argv[], char **out)
+run(char *const argv[], char **out, void (*during)(void))
 {
 	size_t len = 0, cap = 4096;
 	char *buf, scratch[4096];
@@ -234,6 +234,8 @@ run(char *const argv[], char **out)
 		_exit(127);
 	}
 	close(p[1]);
+	if (during != NULL)
+		during();
 	for (;;) {
 		if (len == cap && cap < OUT_MAX) {
 			char *nbuf = realloc(buf, cap * 2 + 1);
@@ -280,7 +282,7 @@ relay(const char *out)
 }
 
 static int
-run_nginx(const char *a1, const char *a2, char **out)
+run_nginx(const char *a1, const char *a2, char **out, void (*during)(void))
 {
 	const char *argv[ARGS_MAX + 4];
 	size_t i, n = 0;
@@ -292,7 +294,7 @@ run_nginx(const char *a1, const char *a2, char **out)
 	if (a2 != NULL)
 		argv[n++] = a2;
 	argv[n] = NULL;
-	return run((char *const *)argv, out);
+	return run((char *const *)argv, out, during);
 }
 
 /*
@@ -330,9 +332,12 @@ restore(struct saved *s)
 		zdebug("the old %s is back", s->base);
 }
 
-/* Open path's directory, locked, and the name within it into s. */
+/*
+ * Open path's directory and the name within it into s, locked when the
+ * run may change it (reading the live backend needs no lock).
+ */
 static void
-open_locked(const char *path, struct saved *s)
+open_locked(const char *path, struct saved *s, const char *op)
 {
 	char *c1, *c2;
 	const char *dir;
@@ -353,7 +358,13 @@ open_locked(const char *path, struct saved *s)
 	 * where nginx reads its configuration.  A dry run changes nothing
 	 * and needs no lock.
 	 */
-	if (!zopt.dry_run && zlock_fd(s->dirfd, lock_wait) == -1) {
+	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0 ||
+	    zopt.dry_run) {
+		free(c1);
+		free(c2);
+		return;
+	}
+	if (zlock_fd(s->dirfd, lock_wait) == -1) {
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s: another switch holds the lock "
 			    "on %s", path, dir);
@@ -459,28 +470,49 @@ read_link(struct saved *s, int availfd, int *known)
 	return t;
 }
 
-/* Children of the master not in old[]: nginx's new workers. */
+/*
+ * The master and its workers before the reload: the workers serve the
+ * old backend and are what --drain waits for; every other process then
+ * alive is skipped when looking for new workers.
+ */
+static pid_t master = -1;
+static struct zproc old[WORKERS_MAX];
+static int nold;
+static pid_t before[1 << 16];
+static struct zproc_scan scan = { before, 0, sizeof before / sizeof before[0],
+    NULL, 0 };
+
+/*
+ * Runs while nginx -t does, so that the scan of /proc costs no time.  A
+ * master that the pid file names gets SIGHUP later; a pid file naming
+ * anything else is stale.
+ */
+static void
+find_workers(void)
+{
+	if (no_reload)
+		return;
+	master = zngx_read_pid(pid_file);
+	if (master != -1 && !zngx_is_master(master))
+		master = -1;
+	if (master != -1 &&
+	    (nold = zngx_children(master, old, WORKERS_MAX, &scan)) == -1)
+		zdie(EX_OSERR, "cannot list the workers of nginx (pid %d)",
+		    (int)master);
+}
+
+/* Children of the master that were not there before: its new workers. */
 static int
-new_children(pid_t master, const struct zproc *old, int nold)
+new_children(void)
 {
 	static struct zproc now[WORKERS_MAX];
-	int n, i, j, fresh = 0;
+	struct zproc_scan skip = { NULL, 0, 0, before, scan.nseen };
 
-	if ((n = zngx_children(master, now, WORKERS_MAX)) == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < nold; j++)
-			if (now[i].pid == old[j].pid &&
-			    now[i].start == old[j].start)
-				break;
-		if (j == nold)
-			fresh++;
-	}
-	return fresh;
+	return zngx_children(master, now, WORKERS_MAX, &skip);
 }
 
 static void
-drain_workers(const struct zproc *old, int nold)
+drain_workers(void)
 {
 	double t0 = znow(), deadline = t0 + drain_sec;
 	int i, left;
@@ -514,13 +546,11 @@ drain_workers(const struct zproc *old, int nold)
 static void
 nginx_apply(struct saved *s, const char *what, double t0)
 {
-	static struct zproc old[WORKERS_MAX];
 	char *out;
-	pid_t master = -1;
-	int rc, nold = 0, fresh, last = 0, still = 0;
+	int rc, fresh, last = 0, still = 0;
 	double deadline;
 
-	rc = run_nginx("-t", NULL, &out);
+	rc = run_nginx("-t", NULL, &out, find_workers);
 	if (rc != 0) {
 		restore(s);
 		if (rc == -1)
@@ -540,27 +570,18 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	}
 
 	/*
-	 * The master's workers now are the ones that serve the old backend;
-	 * they are what --drain waits for.  A master that the pid file
-	 * names and that is alive gets SIGHUP directly, which is all that
-	 * nginx -s reload does after parsing the whole configuration again.
+	 * SIGHUP is all that nginx -s reload does, after parsing the whole
+	 * configuration once more.
 	 */
-	master = zngx_read_pid(pid_file);
-	if (master != -1 && !zngx_is_master(master))
-		master = -1;
-	if (master != -1 &&
-	    (nold = zngx_children(master, old, WORKERS_MAX)) == -1)
-		zdie(EX_OSERR, "cannot list the workers of nginx (pid %d)",
-		    (int)master);
 	if (reload_cmd != NULL) {
 		const char *argv[] = { "/bin/sh", "-c", reload_cmd, NULL };
 
-		rc = run((char *const *)argv, &out);
+		rc = run((char *const *)argv, &out, NULL);
 	} else if (master != -1) {
 		rc = kill(master, SIGHUP) == 0 ? 0 : -1;
 		out = NULL;
 	} else
-		rc = run_nginx("-s", "reload", &out);
+		rc = run_nginx("-s", "reload", &out, NULL);
 	if (rc != 0) {
 		restore(s);
 		zerrx("cannot reload nginx%s, %s is as it was%s",
@@ -588,7 +609,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	 */
 	deadline = znow() + SPAWN_WAIT;
 	for (;;) {
-		fresh = new_children(master, old, nold);
+		fresh = new_children();
 		if (fresh > 0 && fresh >= nold)
 			break;
 		if (fresh > 0 && fresh == last && ++still == 3)
@@ -609,7 +630,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
 	if (drain)
-		drain_workers(old, nold);
+		drain_workers();
 }
 
 static int
@@ -632,7 +653,7 @@ switch_file(const char *op)
 	int live, known, to;
 	double t0 = znow();
 
-	open_locked(file, sp);
+	open_locked(file, sp, op);
 	live = read_file(sp, &inc, &known);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
@@ -706,7 +727,7 @@ switch_link(const char *op)
 	int availfd, live, known, to;
 	double t0 = znow();
 
-	open_locked(linkpath, sp);
+	open_locked(linkpath, sp, op);
 	/* A relative --available is relative to the link, as ln -s reads it. */
 	availfd = openat(sp->dirfd, available, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
@@ -813,7 +834,7 @@ switch_haproxy(const char *op)
 	struct saved *sp = &cur;
 
 	/* The lock sits on the socket's directory: nothing is left behind. */
-	open_locked(socketpath, sp);
+	open_locked(socketpath, sp, op);
 	t0 = znow();
 	out = hap("show servers state %s%s", backend, "");
 	n = zhap_parse_state(out, backend, v, sizeof v / sizeof v[0]);

@@ -84,8 +84,9 @@ test_slack_api(void **state)
 	char why[64];
 
 	(void)state;
-	assert_int_equal(zwh_slack_api(S("{\"ok\":true,\"channel\":\"C024BE91L\","
-	    "\"ts\":\"1401383885.000061\"}"), &r, why, sizeof why), 0);
+	assert_int_equal(zwh_slack_api(S("{\"ok\":true,"
+	    "\"channel\":\"C024BE91L\",\"ts\":\"1401383885.000061\"}"), &r,
+	    why, sizeof why), 0);
 	assert_int_equal(r.kind, ZWH_SLACK);
 	assert_string_equal(r.channel, "C024BE91L");
 	assert_string_equal(r.id, "1401383885.000061");
@@ -264,7 +265,7 @@ test_payload(void **state)
 {
 	json_t *ev = json_pack("{s:s s:s s:s s:s}", "status", "failure",
 	    "app", "shop", "env", "prod", "message", "<@here> & go");
-	json_t *p;
+	json_t *p, *e;
 	char *h;
 
 	(void)state;
@@ -284,6 +285,31 @@ test_payload(void **state)
 	json_decref(p);
 	p = zwh_payload(ZWH_WEBHOOK, ev);
 	assert_true(json_equal(p, ev));
+	json_decref(p);
+	json_decref(ev);
+
+	/* A link or a time a service would refuse the message over. */
+	ev = json_pack("{s:s s:s s:s}", "link", "current", "time", "soon",
+	    "build_url", "javascript:alert(1)");
+	p = zwh_payload(ZWH_DISCORD, ev);
+	e = json_array_get(json_object_get(p, "embeds"), 0);
+	assert_null(json_object_get(e, "url"));
+	assert_null(json_object_get(e, "timestamp"));
+	json_decref(p);
+	p = zwh_payload(ZWH_SLACK, ev);
+	e = json_array_get(json_object_get(p, "attachments"), 0);
+	assert_null(json_object_get(e, "title_link"));
+	assert_null(json_object_get(e, "ts"));
+	json_decref(p);
+	json_object_set_new(ev, "build_url",
+	    json_string("https://ci.example.com/job/1/"));
+	json_object_set_new(ev, "time", json_string("2026-11-23T08:40:13Z"));
+	p = zwh_payload(ZWH_DISCORD, ev);
+	e = json_array_get(json_object_get(p, "embeds"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "url")),
+	    "https://ci.example.com/job/1/");
+	assert_string_equal(json_string_value(json_object_get(e,
+	    "timestamp")), "2026-11-23T08:40:13Z");
 	json_decref(p);
 	json_decref(ev);
 }
