@@ -122,4 +122,19 @@ run "$D" "$T/app-6.tgz" "$R1"
 is "a root without its URL: 64" "$rc" 64
 like "... with the usage" "$err" '^usage: deploy.sh ARTIFACT ROOT URL'
 
+# --- the example files themselves ----------------------------------------
+# Every example script is POSIX sh that shellcheck passes, and every YAML
+# file parses (the CI files are run by tests/71..74).
+cd "$TOP" || exit 1
+for f in examples/*/*.sh examples/*/scripts/*.sh; do
+	run shellcheck -s sh -x "$f"
+	is "$f: shellcheck clean" "$rc:$out" "0:"
+done
+for f in examples/*/*.yml examples/*/.travis.yml; do
+	ok "$f: YAML that parses" python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$f"
+done
+run env HOME="$T" ANSIBLE_LOCAL_TEMP="$T/at" ansible-playbook --syntax-check \
+	-i examples/ansible/inventory.yml examples/ansible/deploy.yml
+is "the playbook passes ansible-playbook --syntax-check" "$rc" 0
+
 done_testing
