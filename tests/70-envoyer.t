@@ -122,6 +122,25 @@ run "$D" "$T/app-6.tgz" "$R1"
 is "a root without its URL: 64" "$rc" 64
 like "... with the usage" "$err" '^usage: deploy.sh ARTIFACT ROOT URL'
 
+# --- the README's first chain, as printed there -------------------------
+chain=$(wf_readme_chain 1)
+like "README: the first chain is a pipe with a rollback" "$chain" 'zdd-link -r /srv/app --rollback'
+readme() {
+	run sh -c "$(sed -e "s|/srv/app|$R1|g" -e "s|http://127.0.0.1:8080/health|$U1|" \
+		-e "s|-d 30 |-d 3 |" -e "s|app.tgz|$1|" <<<"$chain")"
+}
+readme "$T/app-6.tgz"
+is "README chain, good artifact: exit 0" "$rc" 0
+is "... version 6 is live" "$(get "$p1")" "version 6"
+live=$(readlink "$R1/current")
+readme "$T/app-3.tgz"
+is "README chain, unhealthy artifact: the rollback's exit 0" "$rc" 0
+is "... rolled back: the previous release is live" "$(readlink "$R1/current"):$(get "$p1")" \
+	"$live:version 6"
+readme "$T/nope.tgz"
+is "README chain, missing artifact: zdd-link's 64 (no release on stdin)" "$rc" 64
+is "... the live release was not rolled back" "$(readlink "$R1/current")" "$live"
+
 # --- the example files themselves ----------------------------------------
 # Every example script is POSIX sh that shellcheck passes, and every YAML
 # file parses (the CI files are run by tests/71..74).

@@ -139,8 +139,26 @@ is "nginx -t refuses: zdd-switch's 78" "$rc" 78
 like "... nginx's own message" "$err" 'broken.conf'
 is "... nginx still serves green" "$(get "$np")" "4 green"
 is "... blue (the would-be new colour) was stopped" "$(running)" green
+is "... and its link is back on its own release" "$(readlink "$ZDD_ROOT/blue")" releases/20990101000002
 rm "$N/conf/conf.d/broken.conf"
 sed -i "s| include $N/conf/conf.d/\*.conf;||" "$N/conf/nginx.conf"
+
+# The README's second chain, as printed there, with systemctl's start and
+# stop of app@COLOUR done by app-service on the colour's port.
+cat >"$T/bin/readme-systemctl" <<SH
+#!/bin/sh
+c=\${2#app@}
+[ "\$c" = blue ] && p=$bp || p=$gp
+exec app-service "\$1" "\$c" "\$p" "$ZDD_ROOT/\$c"
+SH
+chmod 755 "$T/bin/readme-systemctl"
+chain=$(wf_readme_chain 2)
+like "README: the second chain is a blue/green switch" "$chain" 'zdd-switch --drain'
+run sh -c "$(sed -e "s|zdd-switch |zdd-switch $SWITCH_OPTS |g" -e 's|systemctl |readme-systemctl |g' \
+	-e 's|-d 60 |-d 20 |' <<<"$chain")"
+is "README chain: exit 0" "$rc" 0
+is "... nginx serves blue's release" "$(get "$np")" "2 blue"
+is "... only blue runs" "$(running)" blue
 
 run "$EX/nginx-include/deploy.sh"
 is "no artifact: 64" "$rc" 64

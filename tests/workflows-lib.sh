@@ -145,3 +145,14 @@ PY
 get() {
 	curl -s --max-time 10 "http://127.0.0.1:$1${2:-/}"
 }
+
+# wf_readme_chain N: the Nth ```sh block of the README's section "The two
+# shortest chains", as the user copies it.
+wf_readme_chain() {
+	awk -v want="$1" '
+		/^## / { insec = ($0 ~ /The two shortest chains/) }
+		insec && /^```sh$/ { k++; inblk = (k == want); next }
+		inblk && /^```$/ { inblk = 0 }
+		inblk { print }
+	' "$TOP/README.md"
+}

@@ -27,9 +27,10 @@
 #   KEEP         releases to keep (default 5; blue's and green's are kept)
 #   ZDD_NOTIFY_URL  where zdd-notify posts; no notification without it
 #
-# Exit status: 0 switched; 1 the new colour was unhealthy (it is stopped
-# and its link rolled back; nginx still sends traffic to the old one);
-# otherwise the status of the zdd step that failed.
+# Exit status: 0 switched; 1 the new colour was unhealthy; otherwise the
+# status of the zdd step that failed.  On any failure after the start,
+# the new colour is stopped and its link put back, and nginx still sends
+# traffic to the old one.
 set -u
 
 if [ $# -ne 1 ]; then
@@ -76,18 +77,23 @@ prev=$(zdd-link -q --name "$new" --show 2>/dev/null)
 zdd-link -q --name "$new" "$rel" >/dev/null || die $? "cannot link $new"
 notify started "deploying ${rel##*/} to $new"
 
+# undo: the new colour stops and its link goes back to the release it
+# had.  The rollback marks the new release bad (zdd-prune does not count
+# it); as it goes by id order, the colour's own previous release is then
+# linked again by name.
+undo() {
+	sh -c "$stopc" stop "$new" "$newaddr"
+	zdd-link -q --name "$new" --rollback >/dev/null 2>&1
+	if [ -n "$prev" ]; then
+		zdd-link -q --name "$new" "$prev" >/dev/null
+	fi
+}
+
 # 3. Start it, and wait until it is healthy instead of sleeping.
 sh -c "$start" start "$new" "$newaddr" "$ZDD_ROOT/$new" ||
 	die $? "$new did not start"
 if ! zdd-health -d "${DEADLINE:-60}" "http://$newaddr${HEALTH_PATH:-/health}"; then
-	sh -c "$stopc" stop "$new" "$newaddr"
-	# The rollback marks the release bad (zdd-prune does not count it);
-	# it goes by id order, so the colour's own previous release is then
-	# linked again by name.
-	zdd-link -q --name "$new" --rollback >/dev/null
-	if [ -n "$prev" ]; then
-		zdd-link -q --name "$new" "$prev" >/dev/null
-	fi
+	undo
 	say "$new (${rel##*/}) is unhealthy; $old still serves"
 	notify rollback "${rel##*/} was unhealthy on $new; $old still serves"
 	exit 1
@@ -97,7 +103,7 @@ fi
 # shellcheck disable=SC2086
 zdd-switch $sw --drain="${DRAIN:-60}" "$new" >/dev/null || {
 	st=$?
-	sh -c "$stopc" stop "$new" "$newaddr"
+	undo
 	die "$st" "nginx was not switched to $new; $old still serves"
 }
 sh -c "$stopc" stop "$old" "$oldaddr" || say "$old did not stop"
