@@ -92,7 +92,7 @@ start_colour() {
 	[ "$1" = green ] && port=$GP
 	zdd-demo-backend "$port" "$ROOT/$1" &
 	eval "${1}pid=\$!"
-	say "started $1 ($(cat "$ROOT/$1/VERSION" 2>/dev/null | sed 's/^/version /')) on 127.0.0.1:$port, pid $!"
+	say "started $1 (version $(cat "$ROOT/$1/VERSION" 2>/dev/null)) on 127.0.0.1:$port, pid $!"
 }
 stop_colour() {
 	eval "p=\$${1}pid"
@@ -166,7 +166,8 @@ http {
 	}
 }
 EOF
-	$SW --no-reload blue >/dev/null || die "zdd-switch cannot write the include file"
+	$SW -q --no-reload blue >/dev/null ||
+		die "zdd-switch cannot write the include file"
 	say "zdd-switch --no-reload blue wrote $N/conf/service-url.inc:"
 	sed 's/^/      /' "$N/conf/service-url.inc"
 	nginx -p "$N" -c "$N/conf/nginx.conf" -g 'daemon off;' &
@@ -197,11 +198,13 @@ for v in 2 3; do
 	say "zdd-health: $idle answers version $v"
 	sleep 1
 	step "switching from $live to $idle with zdd-switch --drain"
-	out=$($SW --drain=30 --json "$idle") || die "zdd-switch failed"
+	out=$($SW --drain=30 --json "$idle" 2>"$D/switch.err")
+	rc=$?
+	sed 's/^/    /' "$D/switch.err"
+	[ "$rc" -eq 0 ] || die "zdd-switch failed with exit $rc"
 	sw=$(echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("%.3f s, drained in %.3f s" % (o["seconds"], o.get("drain_seconds", 0)))')
 	switches="$switches
     v$v: $live -> $idle: switch $sw"
-	say "zdd-switch: $sw"
 	say "live: $($SW status)"
 	zdd-link -r "$ROOT" "$rel" >/dev/null || die "zdd-link current failed"
 	stop_colour "$live"

@@ -38,13 +38,15 @@ zstatus_parse(const char *s, struct zstatus *st, size_t *pos,
 			*why = "too many items";
 			goto bad;
 		}
-		if (p[0] >= '1' && p[0] <= '5' && (p[1] == 'x' || p[1] == 'X') &&
+		if (p[0] >= '1' && p[0] <= '5' &&
+		    (p[1] == 'x' || p[1] == 'X') &&
 		    (p[2] == 'x' || p[2] == 'X')) {
 			lo = (p[0] - '0') * 100;
 			hi = lo + 99;
 			p += 3;
 		} else {
-			if ((lo = status3(p)) == -1 || isdigit((unsigned char)p[3])) {
+			lo = status3(p);
+			if (lo == -1 || isdigit((unsigned char)p[3])) {
 				*why = "a three-digit status expected";
 				goto bad;
 			}
@@ -62,7 +64,8 @@ zstatus_parse(const char *s, struct zstatus *st, size_t *pos,
 					goto bad;
 				}
 				if (hi < lo || hi > 599) {
-					*why = hi < lo ? "range ends before it starts" :
+					*why = hi < lo ?
+					    "range ends before it starts" :
 					    "a status is 100 to 599";
 					goto bad;
 				}
@@ -244,7 +247,8 @@ equals(json_t *v, const char *value)
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return strlen(value) == json_string_length(v) &&
-		    memcmp(value, json_string_value(v), json_string_length(v)) == 0;
+		    memcmp(value, json_string_value(v),
+		    json_string_length(v)) == 0;
 	case JSON_INTEGER: {
 		long long ll;
 

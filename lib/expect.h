@@ -46,7 +46,7 @@ struct zexpect {
 	enum zexpect_op op;
 	size_t	 nstep;
 	struct zstep step[ZPATH_MAX];
-	char	*path;		/* the path as written, for messages */
+	char	*path;		/* the path as written */
 	char	*value;		/* NULL for ZEXPECT_EXISTS */
 };
 

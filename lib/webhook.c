@@ -410,7 +410,7 @@ static const struct {
 static int
 colour(json_t *ev)
 {
-	const char *st = str(ev, "status");
+	const char *st = zwh_status(str(ev, "status"));
 	size_t i;
 
 	for (i = 0; st != NULL && i < sizeof colours / sizeof colours[0]; i++)
@@ -770,6 +770,47 @@ zwh_ref_parse(const char *s, struct zwh_ref *ref)
 		return 0;
 	}
 	return -1;
+}
+
+double
+zwh_ref_time(const struct zwh_ref *ref)
+{
+	unsigned long long id;
+	char *end;
+	double t;
+
+	if (ref->kind == ZWH_SLACK) {
+		t = strtod(ref->id, &end);
+		return *end == '\0' && t > 0 && t < 1e11 ? t : -1;
+	}
+	if (ref->kind == ZWH_DISCORD) {
+		id = strtoull(ref->id, &end, 10);
+		if (*end != '\0' || id == 0)
+			return -1;
+		/* Milliseconds since 2015-01-01, Discord's epoch. */
+		return (double)(id >> 22) / 1000 + 1420070400;
+	}
+	return -1;
+}
+
+void
+zwh_duration(double sec, char *buf, size_t size)
+{
+	long long s;
+
+	/* NaN and negatives are none; the bound keeps the cast defined. */
+	if (!(sec >= 0))
+		sec = 0;
+	if (sec > 1e12)
+		sec = 1e12;
+	s = (long long)(sec + 0.5);
+
+	if (s < 60)
+		snprintf(buf, size, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%lldm %02llds", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%lldh %02lldm", s / 3600, s % 3600 / 60);
 }
 
 int

@@ -69,6 +69,14 @@ struct zwh_ref {
 	char	id[64];
 };
 int	zwh_ref_parse(const char *s, struct zwh_ref *ref);
+/*
+ * When the message ref names was posted, in seconds since the epoch: a
+ * Slack ts is that time, a Discord id (a snowflake) holds it in its top
+ * bits.  -1 if ref holds no time.
+ */
+double	zwh_ref_time(const struct zwh_ref *ref);
+/* "42s", "3m 12s" or "1h 02m" for sec seconds, in buf. */
+void	zwh_duration(double sec, char *buf, size_t size);
 /* The text form of ref in buf; -1 if it does not fit. */
 int	zwh_ref_format(const struct zwh_ref *ref, char *buf, size_t size);
 

@@ -385,11 +385,17 @@ mkdir -p "$R4" && chown 65534:65534 "$R4"
 run setpriv --reuid=65534 --regid=65534 --clear-groups zdd-release -r "$R4" --strip 1 "$T/app.tar.gz"
 is "unprivileged: exit 0" "$rc" 0
 is "unprivileged: files owned by the user" "$(stat -c %u "$out/public/index.php")" 65534
+asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+pa=$(asnobody zdd-release -r "$R4" --dedupe --strip 1 "$T/app.tar.gz" | asnobody zdd-link -r "$R4" -)
+run asnobody zdd-release -r "$R4" --dedupe --strip 1 "$T/app.tar.gz"
+is "unprivileged --dedupe: exit 0" "$rc" 0
+is "unprivileged --dedupe: shares inodes" "$(stat -c %i "$out/public/index.php")" "$(stat -c %i "$pa/public/index.php")"
+rm -f "$R4/current"
 chmod 555 "$R4/releases"
 run setpriv --reuid=65534 --regid=65534 --clear-groups zdd-release -r "$R4" --strip 1 "$T/app.tar.gz"
 is "releases/ not writable: 77" "$rc" 77
 is "releases/ not writable: nothing in tmp" "$(find "$R4/.zdd/tmp" -mindepth 1 | wc -l)" 0
-is "releases/ not writable: no manifest left" "$(ls "$R4/.zdd/manifests" | wc -l)" 1
+is "releases/ not writable: no manifest left" "$(ls "$R4/.zdd/manifests" | wc -l)" 3
 chmod 755 "$R4/releases"
 
 # A root that another user can write is refused before anything is made.

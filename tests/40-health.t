@@ -87,6 +87,9 @@ run zdd-health --resolve health.test:x:127.0.0.1 http://health.test/
 like "--resolve bad port" "$err" "a port from 1 to 65535 expected at character 13"
 run zdd-health -H 'X Token: 1' http://127.0.0.1:1/
 like "--header with a space in the name" "$err" "not a character of a header name at character 2"
+run zdd-health -H "$(printf 'X-A: b\r\nEvil: 1')" http://127.0.0.1:1/
+is "--header with a line break: 64" "$rc" 64
+like "--header with a line break: where" "$err" "a line break at character 7"
 run zdd-health -H 'X-Token' http://127.0.0.1:1/
 like "--header without colon" "$err" "':' expected at the end"
 run zdd-health --cacert "$T/nonexistent.pem" https://127.0.0.1:1/
@@ -220,6 +223,10 @@ run timeout 6 zdd-health --attempts 1 -t 1 "$@"
 is "eight hanging at once: exit 1 (not killed by timeout)" "$rc" 1
 is "eight hanging at once: eight reasons" "$(printf '%s\n' "$err" | grep -c ': no response within 1 s$')" 8
 
+run timeout 20 zdd-health -v -d 0.5 -t 5 "http://127.0.0.1:$port_hang/"
+like "hang -v: the cut attempt is told" "$err" \
+	": attempt 1: - in [0-9.]+ ms: no response by the deadline$"
+
 # A trickling server: the per-attempt timeout cuts each attempt.
 serve trickle trickle
 run timeout 20 zdd-health -d 1.5 -t 0.6 "http://127.0.0.1:$port_trickle/"
@@ -231,6 +238,13 @@ is "trickled body, status only: exit 0 (the body is not read)" "$rc" 0
 run timeout 20 zdd-health -d 1.5 -t 0.6 -c UP "http://127.0.0.1:$port_tbody/"
 is "trickled body, --contains: exit 1" "$rc" 1
 like "trickled body: reason" "$err" "status 200, body incomplete (within 0.6 s|by the deadline)$"
+
+serve stall stall-body
+run timeout 20 zdd-health -d 2 -t 1 "http://127.0.0.1:$port_stall/"
+is "stalled body, status only: exit 0 (the header is enough)" "$rc" 0
+run timeout 20 zdd-health -d 1.5 -t 0.6 -c UP "http://127.0.0.1:$port_stall/"
+is "stalled body, --contains: exit 1" "$rc" 1
+like "stalled body: reason" "$err" "status 200, body incomplete (within 0.6 s|by the deadline)$"
 
 # Huge and endless bodies: read at most 1 MiB.
 serve huge huge
@@ -256,6 +270,15 @@ is "text body, --contains: exit 0" "$rc" 0
 run zdd-health -d 0.5 -c 'UP' "http://127.0.0.1:$port_text/"
 is "text body, --contains missing: exit 1" "$rc" 1
 like "text body, --contains: reason" "$err" '/: body does not contain "UP"$'
+
+# Redirects are not followed: a 3xx is a status like any other.
+serve redirect redirect
+run zdd-health -d 0.5 "http://127.0.0.1:$port_redirect/"
+is "redirect: exit 1" "$rc" 1
+like "redirect: reason" "$err" "/: status 301, want 200-299$"
+run zdd-health -d 0.5 -s 200-399 "http://127.0.0.1:$port_redirect/"
+is "redirect accepted by -s 200-399: exit 0" "$rc" 0
+unlike "redirect: not followed" "$(cat "$T/redirect.log")" "elsewhere"
 
 # Connection closed without an answer.
 serve close close

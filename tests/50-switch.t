@@ -141,6 +141,14 @@ like "--json is one object with the fields" "$out" \
 is "nginx serves blue" "$(soon "$np" blue)" blue
 run $S -q green
 is "-q: nothing on stderr" "$err" ""
+run sh -c "$S idle | $S -"
+is "'-' reads the target from stdin (NAME ADDR, as idle prints it)" "$out" \
+	"blue 127.0.0.1:$bp"
+run $S --nginx /nonexistent/nginx green
+is "--nginx that cannot run: 69" "$rc" 69
+is "... the file names blue still" "$($S status 2>/dev/null)" "blue 127.0.0.1:$bp"
+run $S --nginx "$(command -v nginx)" -q green
+is "--nginx PATH: exit 0" "$rc" 0
 run $S --json status
 like "--json status" "$out" '"action":"status".*"name":"green"'
 
@@ -390,6 +398,10 @@ run $SL status
 is "link mode: status" "$out" "blue 127.0.0.1:$bp"
 run $SL idle
 is "link mode: idle" "$out" "green 127.0.0.1:$gp"
+run $SL -n flip
+is "link mode: flip -n exits 0" "$rc" 0
+is "... changes nothing" "$(readlink "$L/conf/sites-enabled/default")" \
+	"$L/conf/sites-available/blue"
 run $SL --drain flip
 is "link mode: flip exits 0" "$rc" 0
 is "link mode: the link points at sites-available/green" \
@@ -451,6 +463,10 @@ run $SH status
 is "haproxy: status" "$out" "blue 127.0.0.1:$bp"
 run $SH idle
 is "haproxy: idle" "$out" "green 127.0.0.1:$gp"
+run $SH -n flip
+is "haproxy: flip -n exits 0" "$rc" 0
+like "... says what it would do" "$err" 'would set app/green ready'
+is "... and changes nothing" "$($SH status 2>/dev/null)" "blue 127.0.0.1:$bp"
 run $SH flip
 is "haproxy: flip exits 0" "$rc" 0
 is "haproxy: it serves green" "$(get "$hp")" green

@@ -306,6 +306,8 @@ is "--update edits the message: exit 0" "$rc" 0
 is "with a PATCH of messages/ID" "$(q '[R[0]["method"], R[0]["path"]]')" \
 	"[\"PATCH\", \"/discord/111/$SECRET/messages/${ref#discord:}\"]"
 is "the edit says deployed" "$(q 'J[0]["content"]')" "Deployed shop R2"
+like "and how long since it said deploying" \
+	"$(q '{f["name"]: f["value"] for f in J[0]["embeds"][0]["fields"]}["Duration"]')" '^[0-9]+s$'
 mark
 zn -k discord -u "$H/discord/111/$SECRET" -s success --update discord:999
 is "editing an unknown message exits 1" "$rc" 1
@@ -411,6 +413,18 @@ is "--release wins over the event's" "$(q 'J[0]["text"]')" "Deployed R5"
 is "the event's members are Slack fields" \
 	"$(q '[f["value"] for f in J[0]["attachments"][0]["fields"] if f["title"] == "previous"]')" \
 	'["20261122093000"]'
+# The man page's CodeDeploy example, with the real zdd-link.
+mkdir -p "$T/root/releases/20261123084013"
+echo hello >"$T/root/releases/20261123084013/index.html"
+zdd-link -r "$T/root" 20261123084013 >/dev/null 2>&1
+mark
+zdd-link -r "$T/root" --show --json | APPLICATION_NAME=shop \
+	DEPLOYMENT_ID=d-XYZ DEPLOYMENT_GROUP_NAME=prod LIFECYCLE_EVENT=ValidateService \
+	zn -k teams -u "$H/teams/$SECRET" --event - -s success
+is "zdd-link --show --json | zdd-notify --event -: exit 0" "$rc" 0
+is "Teams hears which release went live where" \
+	"$(q 'J[0]["attachments"][0]["content"]["body"][0]["text"]')" \
+	"Deployed shop 20261123084013 to prod"
 printf '{"healthy": false, "status": 503, "url": "http://x/"}' >"$T/ev2.json"
 mark
 zn -u "$H/hook/$SECRET" -s 1 --event "$T/ev2.json"
@@ -494,6 +508,10 @@ zn -k slack -u "$H/e500/2/$SECRET" -s 0
 is "500 twice, then ok: exit 0" "$rc" 0
 is "three requests" "$(q 'len(R)')" 3
 mark
+zn -k slack -u "$H/e503/1/$SECRET" -s 0
+is "503 with Retry-After: 1, then ok: exit 0" "$rc" 0
+is "two requests, a second apart as the 503 asked" "$(q '[len(R), gaps()[0] >= 0.9]')" '[2, true]'
+mark
 zn -k slack -u "$H/e500/99/$SECRET" -s 0 --retries 2
 is "500 for ever with --retries 2 exits 69" "$rc" 69
 is "after exactly three requests" "$(q 'len(R)')" 3
@@ -565,6 +583,8 @@ is "chat.update: exit 0" "$rc" 0
 is "it updated that message" "$(q '[R[0]["path"], J[0]["ts"], J[0]["channel"], J[0]["text"]]')" \
 	"[\"/api/chat.update\", \"${ref##*:}\", \"C024BE91L\", \"Deployed shop R7\"]"
 is "--json carries the same ref" "$(js "$out" 'O["ref"]')" "$ref"
+like "the duration since the first post is a field" \
+	"$(q '{f["title"]: f["value"] for f in J[0]["attachments"][0]["fields"]}["Duration"]')" '^[0-9]+s$'
 like "-v names Slack's API host only" "$err" "^zdd-notify: POST $SHOWN \\(slack\\), attempt 1"
 ZDD_SLACK_TOKEN=$TOKEN zn --update slack:C024BE91L:1.2 -s success
 is "updating a message Slack does not know exits 1" "$rc" 1

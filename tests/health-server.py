@@ -13,10 +13,12 @@ according to MODE:
   hang          accepts, reads nothing, never answers
   trickle       sends the status line one byte a second
   trickle-body  200 headers at once, then one body byte a second
+  stall-body    200 headers announcing 100 bytes of body, then nothing
   huge          200 with a 2 MiB JSON body (Content-Length)
   endless       200 with an endless chunked body
   flap          200 UP and 503 DOWN in turn, starting with UP
   close         accepts and closes at once
+  redirect      301 to /elsewhere
 
 --log FILE appends "METHOD PATH" and every request header, one a line,
 so tests can see what reached the server.  --tls CERT KEY serves HTTPS.
@@ -112,6 +114,10 @@ class Handler(socketserver.StreamRequestHandler):
                     self.send(200, UP)
                 else:
                     self.send(503, DOWN)
+            elif mode == "redirect":
+                self.wfile.write(b"HTTP/1.1 301 Moved Permanently\r\n"
+                                 b"Location: /elsewhere\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
             elif mode == "down":
                 self.send(503, DOWN)
             elif mode == "flap":
@@ -135,6 +141,11 @@ class Handler(socketserver.StreamRequestHandler):
                     self.wfile.write(b" ")
                     self.wfile.flush()
                     time.sleep(1)
+            elif mode == "stall-body":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100"
+                                 b"\r\n\r\n")
+                self.wfile.flush()
+                time.sleep(3600)
             elif mode == "huge":
                 pad = b" " * (2 << 20)
                 self.send(200, b'{"status":"UP","pad":"' + pad + b'"}')

@@ -17,6 +17,7 @@ service; the rest of the path is the "secret" and is ignored:
   /r429body/N/...         429 with Discord's JSON retry_after 0.3, no header
   /r429long/...           429 "Retry-After: 3600" for ever
   /e500/N/...             500 "rollup_error" N times per path, then "ok"
+  /e503/N/...             503 with "Retry-After: 1" N times, then "ok"
   /drop/N/...             closes the connection unanswered N times, then "ok"
   /hang/...               reads the request and never answers
   /discord/...            204, or with ?wait=true 200 and the message; PATCH
@@ -44,7 +45,13 @@ TOKEN = "xoxb-test-TOKENSECRET"
 lock = threading.Lock()
 counts = {}
 messages = {}
-next_id = [1100000000000000001]
+next_id = [1]
+
+
+def snowflake():
+    """A Discord id for now: milliseconds since 2015 in the top bits."""
+    next_id[0] += 1
+    return str(((int(time.time() * 1000) - 1420070400000) << 22) + next_id[0])
 
 SLACK_ERRORS = {
     "invalid_payload": 400, "no_text": 400, "action_prohibited": 403,
@@ -123,6 +130,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(429, "rate_limited", headers=[("Retry-After", "3600")])
         elif kind == "e500" and seen <= int(arg):
             self.answer(500, "rollup_error")
+        elif kind == "e503" and seen <= int(arg):
+            self.answer(503, "down for maintenance",
+                        headers=[("Retry-After", "1")])
         elif kind == "drop" and seen <= int(arg):
             self.close_connection = True
             self.connection.shutdown(2)
@@ -166,8 +176,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.jsonanswer(200, dict(msg, id=mid, channel_id="42"))
             return
         with lock:
-            mid = str(next_id[0])
-            next_id[0] += 1
+            mid = snowflake()
             messages[mid] = msg
         if "wait=true" in query.split("&"):
             self.jsonanswer(200, dict(msg, id=mid, channel_id="42"))
@@ -188,8 +197,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.jsonanswer(200, {"ok": False, "error": "channel_not_found"})
         elif method == "chat.postMessage":
             with lock:
-                ts = "1700000000.%06d" % next_id[0]
                 next_id[0] += 1
+                ts = "%d.%06d" % (time.time(), next_id[0])
                 messages[ts] = msg
             self.jsonanswer(200, {"ok": True, "channel": ch, "ts": ts,
                                   "message": {"text": msg.get("text")}})

@@ -49,7 +49,7 @@ struct probe {
 	int	 skipped;	/* body not needed: transfer cut short */
 	double	 started;	/* when the attempt in flight started */
 	double	 limit;		/* its timeout */
-	double	 next;		/* when the next attempt may start */
+	double	 next;		/* when the next attempt may go */
 	double	 time;		/* how long the last attempt took */
 	long	 status;	/* of the last attempt, 0 if none */
 	uint64_t attempts;
@@ -150,6 +150,30 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/*
+ * Without body checks the status is all that is needed: stop at the end
+ * of a final response's header, before a body that may never come.
+ */
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct probe *p = arg;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	if (contains != NULL || nexpect != 0)
+		return n;
+	if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
+	    (n == 1 && data[0] == '\n')) {
+		curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200) {
+			p->skipped = 1;
+			return CURL_WRITEFUNC_ERROR;
+		}
+	}
+	return n;
+}
+
 static void
 start(struct probe *p, double now, double end)
 {
@@ -190,6 +214,8 @@ start(struct probe *p, double now, double end)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, p);
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, p);
 		if (cacert != NULL)
 			curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
 		if (insecure) {
@@ -197,9 +223,9 @@ start(struct probe *p, double now, double end)
 			curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 		}
 	}
+	p->h = h;
 	if (curl_multi_add_handle(multi, h) != CURLM_OK)
 		zdiex(EX_SOFTWARE, "cannot add a curl handle");
-	p->h = h;
 }
 
 /* Why an attempt that ran out of time did: what it was still waiting for. */
@@ -449,7 +475,8 @@ run(double deadline)
 		now = znow();
 		if (done || wake <= now)
 			continue;
-		ms = wake - now > 3600 ? 3600000 : (int)ceil((wake - now) * 1000);
+		ms = wake - now > 3600 ? 3600000 :
+		    (int)ceil((wake - now) * 1000);
 		if (curl_multi_timeout(multi, &cto) == CURLM_OK && cto >= 0 &&
 		    cto < ms)
 			ms = (int)cto;
@@ -552,8 +579,8 @@ main(int argc, char *argv[])
 		case 'd':
 			if (zparse_seconds(optarg, &deadline) == -1 ||
 			    deadline <= 0)
-				zdiex(EX_USAGE, "--deadline %s: not a number of "
-				    "seconds above 0", optarg);
+				zdiex(EX_USAGE, "--deadline %s: not a number "
+				    "of seconds above 0", optarg);
 			deadline_set = 1;
 			break;
 		case 'e':
@@ -578,8 +605,8 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			if (zparse_seconds(optarg, &interval) == -1)
-				zdiex(EX_USAGE, "--interval %s: not a number of "
-				    "seconds", optarg);
+				zdiex(EX_USAGE, "--interval %s: not a number "
+				    "of seconds", optarg);
 			break;
 		case 'k':
 			insecure = 1;
@@ -626,8 +653,8 @@ main(int argc, char *argv[])
 			break;
 		case OPT_SUCCESSES:
 			if (zparse_uint(optarg, 1, 1000000, &successes) == -1)
-				zdiex(EX_USAGE, "--successes %s: not a positive "
-				    "number", optarg);
+				zdiex(EX_USAGE, "--successes %s: not a "
+				    "positive number", optarg);
 			break;
 		default:
 			usage(EX_USAGE);
@@ -640,7 +667,8 @@ main(int argc, char *argv[])
 	if (max_attempts != 0 && !deadline_set)
 		deadline = 0;
 	if (max_attempts != 0 && max_attempts < successes)
-		zdiex(EX_USAGE, "--attempts %llu is fewer than --successes %llu",
+		zdiex(EX_USAGE,
+		    "--attempts %llu is fewer than --successes %llu",
 		    (unsigned long long)max_attempts,
 		    (unsigned long long)successes);
 	if ((probes = calloc((size_t)argc, sizeof *probes)) == NULL)
@@ -650,7 +678,8 @@ main(int argc, char *argv[])
 			if (from_stdin++)
 				zdiex(EX_USAGE, "only one target can be '-'");
 			if ((argv[i] = zoperand("-")) == NULL)
-				zdie(EX_USAGE, "cannot read a target from stdin");
+				zdie(EX_USAGE,
+				    "cannot read a target from stdin");
 			stdin_arg = argv[i];
 		}
 		if (ztarget_parse(argv[i], &probes[i].t, &pos, &why) == -1) {

@@ -426,7 +426,11 @@ deliver(const struct target *t, const char *body, double timeout,
 
 			zwh_reason(a->body, a->len, r, sizeof r);
 			say(why, sizeof why, "%ld %s", a->code, r);
-			wait = backoff(o->attempts);
+			/* A 503 may say when to come back, as a 429 does. */
+			wait = zwh_retry_after(a->retry_after,
+			    strlen(a->retry_after), time(NULL));
+			if (wait < 0)
+				wait = backoff(o->attempts);
 		} else {
 			char r[160];
 
@@ -793,6 +797,19 @@ main(int argc, char *argv[])
 	set(ev, "link", link);
 	set(ev, "message", msg);
 	free(msg);
+	if (ref.kind != -1 && json_is_null(json_object_get(ev, "duration"))) {
+		/* The time since the message we edit was posted. */
+		struct timespec ts;
+		double posted = zwh_ref_time(&ref), d;
+		char buf[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		d = (double)ts.tv_sec + ts.tv_nsec / 1e9 - posted;
+		if (posted > 0 && d > -60 && d < 7 * 86400) {
+			zwh_duration(d, buf, sizeof buf);
+			set(ev, "duration", buf);
+		}
+	}
 	for (it = json_object_iter(ev); it != NULL; it = next) {
 		next = json_object_iter_next(ev, it);
 		key = json_object_iter_key(it);

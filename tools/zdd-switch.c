@@ -74,7 +74,8 @@ static struct {
 	double	 drain_seconds;		/* -1 when not drained */
 	int	 drained;
 	int	 old_workers;
-} res = { "status", -1, -1, 0, 0, -1, 0, 0 };
+} res = { .action = "status", .live = -1, .previous = -1,
+    .drain_seconds = -1 };
 
 static void
 usage(int code)
@@ -88,12 +89,12 @@ usage(int code)
 	    "                  [--nginx path] [--nginx-arg arg]... "
 	    "[--reload-cmd cmd | --no-reload]\n"
 	    "                  [--drain[=sec]] [--pid-file path] "
-	    "[status | idle | flip | target]\n"
+	    "[status | idle | flip | target | -]\n"
 	    "       zdd-switch [-nqv] [-t name=addr]... [--json] "
 	    "[--lock-wait sec]\n"
 	    "                  --haproxy socket --backend name [--maint] "
 	    "[--drain[=sec]]\n"
-	    "                  [status | idle | flip | target]\n");
+	    "                  [status | idle | flip | target | -]\n");
 	exit(code);
 }
 
@@ -409,7 +410,12 @@ read_file(struct saved *s, struct zngx_inc *inc, int *known)
 	return target_of_addr(inc->addr);
 }
 
-/* Whether dirfd/name's directory part is the --available directory. */
+/*
+ * Read the link into s and say which target it names: NAME in the
+ * --available directory (compared by device and inode, so relative and
+ * absolute spellings agree).  Returns the target or -1; *known is set
+ * when the link is one zdd-switch could have made.
+ */
 static int
 read_link(struct saved *s, int availfd, int *known)
 {
@@ -539,12 +545,20 @@ drain_workers(void)
 		    left == 1 ? " is" : "s are");
 }
 
+static void
+switched(const char *what, int from, int to)
+{
+	zinfo("switched %s from %s to %s in %.3f s", what,
+	    from >= 0 ? targets[from].name : "nothing", targets[to].name,
+	    res.seconds);
+}
+
 /*
  * Validate, reload and wait: the part that nginx's two modes share.  The
  * new file or link is in place; s holds the old one.
  */
 static void
-nginx_apply(struct saved *s, const char *what, double t0)
+nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 {
 	char *out;
 	int rc, fresh, last = 0, still = 0;
@@ -555,6 +569,11 @@ nginx_apply(struct saved *s, const char *what, double t0)
 		restore(s);
 		if (rc == -1)
 			zdie(EX_UNAVAILABLE, "cannot run %s", nginx);
+		if (rc == 127) {
+			relay(out);
+			zdiex(EX_UNAVAILABLE, "cannot run %s, %s is as it was",
+			    nginx, what);
+		}
 		zerrx("nginx -t refused the new configuration, %s is as it "
 		    "was:", what);
 		relay(out);
@@ -566,6 +585,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	free(out);
 	if (no_reload) {
 		res.seconds = znow() - t0;
+		switched(what, from, to);
 		return;
 	}
 
@@ -578,8 +598,14 @@ nginx_apply(struct saved *s, const char *what, double t0)
 
 		rc = run((char *const *)argv, &out, NULL);
 	} else if (master != -1) {
-		rc = kill(master, SIGHUP) == 0 ? 0 : -1;
 		out = NULL;
+		if (kill(master, SIGHUP) == -1) {
+			rc = -1;
+			if (asprintf(&out, "kill -HUP %d: %s", (int)master,
+			    strerror(errno)) == -1)
+				out = NULL;
+		} else
+			rc = 0;
 	} else
 		rc = run_nginx("-s", "reload", &out, NULL);
 	if (rc != 0) {
@@ -597,6 +623,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 		zwarnx("%s names no running nginx master: cannot wait for "
 		    "its new workers%s", pid_file, drain ? " nor drain" : "");
 		res.seconds = znow() - t0;
+		switched(what, from, to);
 		return;
 	}
 
@@ -629,6 +656,7 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
+	switched(what, from, to);
 	if (drain)
 		drain_workers();
 }
@@ -711,10 +739,7 @@ switch_file(const char *op)
 	    sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
-	nginx_apply(sp, file, t0);
-	zinfo("switched %s from %s to %s in %.3f s", file,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
+	nginx_apply(sp, file, live, to, t0);
 	return to;
 }
 
@@ -782,10 +807,7 @@ switch_link(const char *op)
 	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
-	nginx_apply(sp, linkpath, t0);
-	zinfo("switched %s from %s to %s in %.3f s", linkpath,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
+	nginx_apply(sp, linkpath, live, to, t0);
 	free(target);
 	close(availfd);
 	return to;
@@ -966,6 +988,7 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char *op = "status";
+	char *opbuf = NULL;
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);
@@ -1074,6 +1097,13 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	if (argc == 1)
 		op = argv[0];
+	/* "-" reads the operand from stdin: zdd-switch idle | ... | zdd-switch -. */
+	if (strcmp(op, "-") == 0) {
+		if ((opbuf = zoperand(op)) == NULL)
+			zdie(EX_USAGE, "cannot read a target from stdin");
+		opbuf[strcspn(opbuf, " \t")] = '\0';
+		op = opbuf;
+	}
 	if (ntargets == 0) {
 		add_target("blue=127.0.0.1:8081");
 		add_target("green=127.0.0.1:8082");
@@ -1136,6 +1166,7 @@ main(int argc, char *argv[])
 	}
 	result();
 	free(cur.data);
+	free(opbuf);
 	if (cur.dirfd != -1)
 		close(cur.dirfd);
 	return 0;

@@ -181,6 +181,34 @@ test_ref(void **state)
 }
 
 static void
+test_ref_time(void **state)
+{
+	struct zwh_ref r;
+	char buf[32];
+
+	(void)state;
+	zwh_ref_parse("slack:C1:1795444625.000100", &r);
+	assert_true(zwh_ref_time(&r) > 1795444625 &&
+	    zwh_ref_time(&r) < 1795444626);
+	/* Discord's own example: 175928847299117063 is 2016-04-30 11:18:25. */
+	zwh_ref_parse("discord:175928847299117063", &r);
+	assert_true(zwh_ref_time(&r) > 1462015105 &&
+	    zwh_ref_time(&r) < 1462015106);
+	zwh_ref_parse("slack:C1:1.2.3", &r);
+	assert_true(zwh_ref_time(&r) == -1);
+	r.kind = ZWH_TEAMS;
+	assert_true(zwh_ref_time(&r) == -1);
+	zwh_duration(42.4, buf, sizeof buf);
+	assert_string_equal(buf, "42s");
+	zwh_duration(192, buf, sizeof buf);
+	assert_string_equal(buf, "3m 12s");
+	zwh_duration(3600 + 120 + 5, buf, sizeof buf);
+	assert_string_equal(buf, "1h 02m");
+	zwh_duration(-3, buf, sizeof buf);
+	assert_string_equal(buf, "0s");
+}
+
+static void
 test_clip(void **state)
 {
 	char *s;
@@ -325,6 +353,7 @@ main(void)
 		cmocka_unit_test(test_discord_id),
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_ref),
+		cmocka_unit_test(test_ref_time),
 		cmocka_unit_test(test_clip),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_kind),
