@@ -73,6 +73,20 @@ is "... no such release made" "$(ls "$R1/releases" | grep -c 20990101000003)" 0
 is "... notified failure" "$(wf_events)" "started 20990101000003
 failure 20990101000003"
 
+# --- another deploy holds the lock ------------------------------------------
+# One process that holds the lock, so that stopping it frees the lock.
+spawn sh -c 'exec 9>>"$1" && flock 9 && exec sleep 30' sh "$R1/.zdd/lock"
+lockpid=$last_pid
+i=0
+until ! flock -n "$R1/.zdd/lock" true || [ $i -ge 100 ]; do sleep 0.05; i=$((i + 1)); done
+run env RELEASE_ID=20990101000013 "$D" "$T/app-2.tgz" "$R1" "$U1"
+stop "$lockpid"
+is "a concurrent deploy: zdd's 75 (try again later)" "$rc" 75
+like "... zdd-release names the holder" "$err" 'zdd-release: .*lock'
+is "... current untouched" "$(readlink "$R1/current")" "releases/$id1"
+is "... notified failure" "$(wf_events)" "started 20990101000013
+failure 20990101000013"
+
 # --- an unhealthy release rolls back by itself -----------------------------
 run env RELEASE_ID=20990101000004 "$D" "$T/app-3.tgz" "$R1" "$U1"
 is "unhealthy release: exit 1" "$rc" 1

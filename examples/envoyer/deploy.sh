@@ -10,7 +10,8 @@
 # usage: deploy.sh ARTIFACT ROOT URL [ROOT URL]...
 #
 # Each ROOT is a deploy root (releases/, current, shared/ with storage/
-# and .env) and URL its health check.  Settings come from the environment:
+# and .env, which must exist) and URL its health check; neither may
+# contain white space.  Settings come from the environment:
 #
 #   HOOKS        a file of hook commands, one a line, run with sh -e in the
 #                new release, in order ('#' lines are comments)
