@@ -109,6 +109,21 @@ run env TRAVIS_BRANCH=feature RELEASE_ID=20990101000009 \
 is "Travis on another branch: passes without deploying" "$rc:$(get "$np")" "0:2 blue"
 is "... no release made" "$(ls "$ZDD_ROOT/releases" | grep -c 20990101000009)" 0
 
+# The GitHub Actions job with an unhealthy build: the deploy step fails,
+# the job's failure step says so.
+rm -rf "$WS/app" && mkdir "$WS/app" && tar xzf "$T/app-3.tgz" -C "$WS/app"
+run env RUNNER_TEMP="$T/runner" GITHUB_SHA=5c6d7e8 GITHUB_REF_NAME=main \
+	GITHUB_REPOSITORY=acme/shop RELEASE_ID=20990101000010 DEADLINE=3 \
+	python3 "$TOP/tests/workflows-ci.py" github \
+	"$EX/nginx-include/deploy.yml" deploy
+is "GitHub Actions job, unhealthy build: the job fails" "$rc" 1
+like "... its failure step ran" "$err" '^\+ zdd-notify -s failure'
+is "... nginx still serves blue" "$(get "$np")" "2 blue"
+is "... notified started, rollback, then the job's failure" \
+	"$(wf_events status release revision)" "started 20990101000010 5c6d7e8
+rollback 20990101000010 5c6d7e8
+failure - 5c6d7e8"
+
 # An unhealthy build: green starts, fails its check, stops; blue serves on.
 run env DEADLINE=3 RELEASE_ID=20990101000003 "$EX/nginx-include/deploy.sh" "$T/app-3.tgz"
 is "unhealthy new colour: exit 1" "$rc" 1
