@@ -166,6 +166,13 @@ done
 for f in examples/*/*.yml examples/*/.travis.yml; do
 	ok "$f: YAML that parses" python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$f"
 done
+# zdd(7) gives each example its section, and the README names each.
+for ex in envoyer jenkins nginx-include sites-enabled codedeploy ansible; do
+	ok "zdd.7 has a section for examples/$ex" grep -q "^\.Ss .*Pa examples/$ex\$" man/zdd.7
+	ok "README.md names examples/$ex" grep -q "^| \`$ex/\` |" README.md
+done
+is "README: make demo and make check come first" \
+	"$(grep -m 2 -E '^make ' README.md | cut -d' ' -f1-2 | tr '\n' ' ')" "make demo make check "
 run env HOME="$T" ANSIBLE_LOCAL_TEMP="$T/at" ansible-playbook --syntax-check \
 	-i examples/ansible/inventory.yml examples/ansible/deploy.yml
 is "the playbook passes ansible-playbook --syntax-check" "$rc" 0
