@@ -52,6 +52,12 @@ if dpkg-query -W -f '${db:Status-Status}' zdd 2>/dev/null | grep -q installed; t
 	done_testing
 	exit
 fi
+# A run interrupted after the install still purges what it installed.
+purge() {
+	DEBIAN_FRONTEND=noninteractive apt-get purge -y -q \
+		-o DPkg::Lock::Timeout=120 zdd >/dev/null 2>&1
+}
+trap 'purge; cleanup' EXIT
 cd "$T/src" || exit 1
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	-o DPkg::Lock::Timeout=120 "./$(basename "$deb")"
@@ -77,6 +83,7 @@ done)
 is "... its tools and pages are listed by dpkg" "$(wc -w <<<"$files")" 13
 run env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=120 zdd
 is "apt-get purge zdd: exit 0" "$rc" 0
+trap cleanup EXIT
 left=
 for f in $files; do [ -e "$f" ] && left="$left $f"; done
 is "... none of its tools or pages is left" "$left" ""
