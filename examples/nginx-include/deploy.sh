@@ -8,7 +8,9 @@
 # usage: deploy.sh ARTIFACT
 #
 # The deploy root ($ZDD_ROOT) holds the releases and two links, blue and
-# green: the release each colour runs.  Settings come from the
+# green: the release each colour runs.  The include file must name one of
+# the colours before the first deploy ("zdd-switch blue" writes it); the
+# first deploy then goes to the other one.  Settings come from the
 # environment (a self-hosted runner's .env, Travis settings, a unit file):
 #
 #   ZDD_ROOT     the deploy root (required)
