@@ -14,7 +14,8 @@
 # proxy.  The stopped backend is started again at once, as the idle
 # colour for the next flip.  Then the switch itself is timed against a
 # bare "nginx -t && nginx -s reload", without load.  Prints a Markdown
-# report on stdout; bench/switch.md holds one run's figures.
+# report on stdout; bench/switch.md holds one run's figures.  WAYS=""
+# times only the switch; TMPDIR picks the file system (fsync costs).
 set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -173,6 +174,7 @@ run() {
 	sleep 1
 	live=blue
 	n=0
+	fails=0
 	t0=$(now)
 	: >"$D/drain.$way"
 	while [ "$n" -lt "$FLIPS" ]; do
@@ -183,12 +185,24 @@ run() {
 			$NGX -s reload 2>/dev/null
 			;;
 		nginx)
-			$SWN --drain=30 --json "$idle" >>"$D/drain.$way" ||
-				echo "bench: zdd-switch failed" >&2
+			if ! $SWN --drain=30 --json "$idle" >>"$D/drain.$way"; then
+				echo "bench: zdd-switch failed; nginx says:" >&2
+				tail -3 "$N/logs/error.log" >&2
+				# A deploy script keeps the old backend then.
+				fails=$((fails + 1))
+				[ "$fails" -lt 5 ] || exit 1
+				sleep 0.2
+				continue
+			fi
 			;;
 		haproxy)
-			$SWH --drain=30 --json "$idle" >>"$D/drain.$way" ||
+			if ! $SWH --drain=30 --json "$idle" >>"$D/drain.$way"; then
 				echo "bench: zdd-switch failed" >&2
+				fails=$((fails + 1))
+				[ "$fails" -lt 5 ] || exit 1
+				sleep 0.2
+				continue
+			fi
 			;;
 		esac
 		# The old backend goes at once, and comes back as the idle one.
@@ -237,11 +251,12 @@ print("| %s | retrying client | %d | %d | %d | %.1f | %d | %d of %d | %s |" % (
     c["p99_ms"], c["retried_resets"], c["slow_failed"], c["slow_requests"],
     dr))
 EOF
+	echo "bench: $way: $fails failed switches (retried)" >&2
 	echo "bench: $way: $FLIPS flips in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s" >&2
 }
 
 : >"$D/rows"
-for way in seed nginx haproxy; do
+for way in ${WAYS-seed nginx haproxy}; do
 	run "$way"
 done
 

@@ -33,6 +33,7 @@ struct node {
 	char	*target;	/* symlinks */
 	uint32_t hash;
 	int	 type;		/* ZAR_DIR, ZAR_FILE, ZAR_SYMLINK */
+	size_t	 ring;		/* next name of the same file (hard links) */
 	mode_t	 mode;
 	struct timespec mtime;
 };
@@ -246,6 +247,7 @@ add(struct zar *z, const char *path, int type, mode_t mode,
 	}
 	nd->hash = hash(path, strlen(path));
 	nd->type = type;
+	nd->ring = z->nnodes;
 	nd->mode = mode;
 	nd->mtime = *mtime;
 	for (i = nd->hash & (z->tabsize - 1); z->table[i] != 0;
@@ -757,7 +759,9 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	if (rc == 0 && fd != -1) {
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, e->mtime };
 
-		if (ftruncate(fd, (off_t)end) == -1 || fchmod(fd, mode) == -1 ||
+		/* Only a sparse file can end in a hole that needs it. */
+		if ((e->sparse && ftruncate(fd, (off_t)end) == -1) ||
+		    fchmod(fd, mode) == -1 ||
 		    futimens(fd, ts) == -1)
 			rc = fail(z, errno, "cannot write %s", path);
 	}
@@ -792,6 +796,45 @@ type_name(mode_t t)
 	}
 }
 
+/*
+ * A hard link that carries the data of its file (cpio's newc puts it on
+ * the last name of the group; the others came as empty links).  Write it
+ * as a new file, then point every other name of the group at it, rather
+ * than write through the group's inode, which --dedupe may share with an
+ * older release.
+ */
+static int
+link_data(struct zar *z, size_t ni, const struct ent *e, mode_t mode,
+    struct source *src)
+{
+	struct ent f = *e;
+	const char *base, *mbase;
+	size_t j;
+	int pfd, mfd, bad;
+
+	f.type = ZAR_FILE;
+	f.mode = mode;
+	if (write_file(z, z->nodes[ni].path, &f, src) == -1)
+		return -1;
+	if (z->dirfd == -1)
+		return 0;
+	for (j = z->nodes[ni].ring; j != ni; j = z->nodes[j].ring) {
+		const char *m = z->nodes[j].path;
+
+		if (z->nodes[j].type != ZAR_FILE)
+			continue;	/* forgotten since */
+		if ((mfd = walk(z->dirfd, m, 0, &mbase)) == -1)
+			return fail(z, errno, "cannot link %s", m);
+		pfd = parent(z, z->nodes[ni].path, &base);
+		bad = pfd == -1 || unlinkat(mfd, mbase, 0) == -1 ||
+		    linkat(pfd, base, mfd, mbase, 0) == -1;
+		close(mfd);
+		if (bad)
+			return fail(z, errno, "cannot link %s", m);
+	}
+	return 0;
+}
+
 /* Check one entry against the policy and the tree so far; then make it. */
 static int
 entry(struct zar *z, const struct ent *e, struct source *src)
@@ -799,7 +842,8 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 	char path[PATH_MAX], tpath[PATH_MAX];
 	const char *why, *base, *tbase;
 	struct node *nd, *tn;
-	size_t i;
+	size_t i, ti, ni;
+	mode_t mode;
 	int rc, pfd, tfd;
 
 	if (z->o.stop != NULL && *z->o.stop)
@@ -886,33 +930,18 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 		if (tn == NULL || tn->type != ZAR_FILE)
 			return refuse(z, e->name, "is a hard link to a name "
 			    "that is no file of the artifact:", tpath);
-		if (add(z, path, ZAR_FILE, tn->mode, &e->mtime,
-		    NULL) == NULL)
+		/* Indexes, not pointers: add() may move the nodes. */
+		ti = (size_t)(tn - z->nodes);
+		mode = tn->mode;
+		if ((nd = add(z, path, ZAR_FILE, mode, &e->mtime,
+		    NULL)) == NULL)
 			return fail(z, ENOMEM, "out of memory");
+		ni = (size_t)(nd - z->nodes);
+		nd->ring = z->nodes[ti].ring;
+		z->nodes[ti].ring = ni;
 		z->st.files++;
-		if (e->size > 0) {
-			/*
-			 * A link that carries the data (cpio's last link):
-			 * write a new file, then point the target name at
-			 * it too, rather than write through the old inode,
-			 * which --dedupe may share with an older release.
-			 */
-			struct ent f = *e;
-
-			f.type = ZAR_FILE;
-			f.mode = tn->mode;
-			if (write_file(z, path, &f, src) == -1)
-				return -1;
-			if (z->dirfd == -1)
-				return 0;
-			if ((tfd = walk(z->dirfd, tpath, 0, &tbase)) == -1)
-				return fail(z, errno, "cannot link %s", path);
-			pfd = parent(z, path, &base);
-			rc = pfd == -1 || unlinkat(tfd, tbase, 0) == -1 ||
-			    linkat(pfd, base, tfd, tbase, 0) == -1;
-			close(tfd);
-			return rc ? fail(z, errno, "cannot link %s", path) : 0;
-		}
+		if (e->size > 0)
+			return link_data(z, ni, e, mode, src);
 		if (z->dirfd != -1) {
 			if ((tfd = walk(z->dirfd, tpath, 0, &tbase)) == -1)
 				return fail(z, errno, "cannot link %s", path);

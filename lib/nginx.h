@@ -17,7 +17,7 @@ enum { ZNGX_SET = 1, ZNGX_UPSTREAM = 2 };
 #define ZNGX_NAME_MAX	64
 #define ZNGX_ADDR_MAX	256
 
-/* What an include file says: its shape, the variable or upstream, the address. */
+/* What an include file says: its shape, variable or upstream, address. */
 struct zngx_inc {
 	int	format;				/* ZNGX_SET or ZNGX_UPSTREAM */
 	char	name[ZNGX_NAME_MAX + 1];	/* variable without '$', or upstream */

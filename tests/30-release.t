@@ -311,6 +311,7 @@ hostile bomb-zip "entry 'zeros': the artifact expands past 1048576 bytes" --max-
 hostile many "entry 'f010': is past the limit of 10 entries" --max-files 10
 hostile zip-dotdot "entry '../sentinel/pwned': path with a '..' component"
 hostile zip-abs "entry '/tmp/zdd-zipabs/pwned': absolute path"
+ok "zip-abs: nothing at the absolute path" test ! -e /tmp/zdd-zipabs
 hostile jar-dotdot "entry 'META-INF/../../sentinel/pwned': path with a '..' component"
 # The zip bomb's headers declare sizes of zero: the limit counts bytes.
 ok "bomb-zip: local headers declare size 0" python3 -c '
@@ -379,6 +380,23 @@ is "links inside, through a link to ..: exit 0" "$rc" 0
 is "links inside: resolve" "$(cat "$out/to-f")" deep
 is "hard link inside: same inode" "$(stat -c %i "$out/h")" "$(stat -c %i "$out/d/e/f")"
 
+# cpio's newc carries a hard-linked file's data on the last of its names.
+HL=$T/hl/app
+mkdir -p "$HL" && echo "shared content" >"$HL/a" && ln "$HL/a" "$HL/b" &&
+	ln "$HL/a" "$HL/c" && echo other >"$HL/d"
+(cd "$T/hl" && find app | cpio --quiet -o -H newc >"$T/hl.cpio")
+R11=$T/root11
+mkdir -p "$R11/releases"
+for pass in 1 2; do
+	p=$(zdd-release -r "$R11" --dedupe --strip 1 "$T/hl.cpio" | zdd-link -r "$R11" -)
+	is "cpio hard links, pass $pass: one inode for three names" \
+		"$(stat -c %i "$p/a" "$p/b" "$p/c" | sort -u | wc -l)" 1
+	is "cpio hard links, pass $pass: link count" "$(stat -c %h "$p/b")" \
+		"$((pass * 3))"
+	is "cpio hard links, pass $pass: content" "$(cat "$p/a" "$p/b" "$p/c" "$p/d")" \
+		"$(printf 'shared content\nshared content\nshared content\nother')"
+done
+
 # As an unprivileged user, owners are not restored and the run works.
 R4=$T/root4
 mkdir -p "$R4" && chown 65534:65534 "$R4"
@@ -409,9 +427,11 @@ is "world-writable root: nothing made" "$(find "$R10/releases" "$R10/.zdd/tmp" -
 # --- the lock ---------------------------------------------------------
 R5=$T/root5
 zdd-release -r "$R5" --strip 1 "$T/app.tar" >/dev/null
-spawn flock "$R5/.zdd/lock" sleep 2
+# held LOCK: wait until someone holds it.
+held() { i=0; while flock -n "$1" true && [ $i -lt 200 ]; do sleep 0.02; i=$((i + 1)); done; }
+spawn flock "$R5/.zdd/lock" sleep 3
 lockpid=$last_pid
-sleep 0.3
+held "$R5/.zdd/lock"
 run zdd-release -r "$R5" --strip 1 "$T/app.tar"
 is "locked: 75" "$rc" 75
 like "locked: says by whom" "$err" "^zdd-release: $R5 is locked"
@@ -420,7 +440,7 @@ is "--lock-wait: waits, then 0" "$rc" 0
 stop "$lockpid"
 spawn flock "$R5/.zdd/lock" sleep 1
 lockpid=$last_pid
-sleep 0.3
+held "$R5/.zdd/lock"
 ZDD_LOCK_WAIT=10 run zdd-release -r "$R5" --strip 1 "$T/app.tar"
 is "ZDD_LOCK_WAIT: waits, then 0" "$rc" 0
 stop "$lockpid"

@@ -90,8 +90,12 @@ like "--header with a space in the name" "$err" "not a character of a header nam
 run zdd-health -H "$(printf 'X-A: b\r\nEvil: 1')" http://127.0.0.1:1/
 is "--header with a line break: 64" "$rc" 64
 like "--header with a line break: where" "$err" "a line break at character 7"
+run zdd-health -H 'Authorization Bearer s3cret' http://127.0.0.1:1/
+is "--header without colon: 64" "$rc" 64
+is "--header without colon: token not echoed" "$err" \
+	"zdd-health: --header: not a character of a header name at character 14"
 run zdd-health -H 'X-Token' http://127.0.0.1:1/
-like "--header without colon" "$err" "':' expected at the end"
+is "--header without colon" "$err" "zdd-health: --header: ':' expected at the end"
 run zdd-health --cacert "$T/nonexistent.pem" https://127.0.0.1:1/
 is "--cacert missing: 66" "$rc" 66
 like "--cacert missing: says which" "$err" "nonexistent.pem: No such file"

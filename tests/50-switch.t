@@ -226,6 +226,25 @@ run $S --reload-cmd "kill -HUP \$(cat $N/nginx.pid)" green
 is "--reload-cmd that works: exit 0" "$rc" 0
 is "... nginx serves green" "$(soon "$np" green)" green
 
+# An interrupt in the middle of a switch waits until it is whole.
+cat >"$T/slow-nginx" <<SH
+#!/bin/sh
+sleep 1
+exec nginx "\$@"
+SH
+chmod +x "$T/slow-nginx"
+$S -q --drain blue
+$S --nginx "$T/slow-nginx" green >/dev/null 2>&1 &
+swpid=$!
+sleep 0.5
+kill -TERM "$swpid"
+wait "$swpid"
+is "SIGTERM during nginx -t: the switch completes, then zdd-switch dies" \
+	"$?" 143
+is "... the file names green" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
+is "... nginx serves green" "$(soon "$np" green)" green
+is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+
 # A user who may not write the directory: 77, nothing changed.
 cp "$INC" "$T/inc.before"
 run setpriv --reuid=65534 --regid=65534 --clear-groups $S blue
@@ -419,6 +438,18 @@ is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
 	"$L/conf/sites-available/green"
 is "... nginx still serves green" "$(get "$lp")" green
 is "... no stray file" "$(ls -A "$L/conf/sites-enabled")" default
+# nginx -t does not bind; a site whose port is taken passes it, and the
+# reload fails in the master: no new workers, the link goes back, 69.
+printf 'server {\n\tlisten 127.0.0.1:%s;\n}\n' "$bp" \
+	>"$L/conf/sites-available/taken"
+run zdd-switch $TG -t taken=127.0.0.1:1 \
+	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
+	$(nargs "$L") taken
+is "link mode: a reload that fails in the master: 69" "$rc" 69
+like "... says nginx started no new workers" "$err" 'started no new workers'
+is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
+	"$L/conf/sites-available/green"
+is "... nginx still serves green" "$(get "$lp")" green
 run zdd-switch $TG -t purple=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
 	$(nargs "$L") purple

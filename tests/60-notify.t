@@ -102,7 +102,7 @@ is "no url at all exits 64" "$rc" 64
 like "and says where a url comes from" "$err" "ZDD_NOTIFY_URL"
 
 echo "# the man page and the completions"
-syn=$(MANWIDTH=80 mandoc -Tutf8 "$TOP/man/zdd-notify.1" 2>/dev/null | col -b |
+syn=$(MANWIDTH=80 mandoc -Tutf8 "$TOP/man/zdd-notify.1" 2>/dev/null | sed "s/.\x08//g" |
 	sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d;/^$/d' |
 	sed 's/^[[:space:]]*//' | tr -s ' \t\n' ' ')
 use=$(zdd-notify -h | sed 's/^usage: //; s/^ *//' | tr -s ' \n' ' ')
@@ -183,6 +183,7 @@ for pair in "hooks.slack.com/services/T0/B0/$SECRET slack" \
 	"chat.googleapis.com/v1/spaces/AAA/messages?key=$SECRET google-chat" \
 	"mm.example.com/hooks/$SECRET webhook" \
 	"evilhooks.slack.com.example.net/$SECRET webhook"; do
+	# shellcheck disable=SC2086 # split into URL and kind
 	set -- $pair
 	zn -n --json -u "https://$1" -s 0
 	is "https://${1%%/*}/… is $2, and shown so" \
@@ -231,6 +232,7 @@ is "the link is the title link" "$(q 'J[0]["attachments"][0]["title_link"]')" \
 	"https://ci.example.com/job/shop/42/"
 for s in "started #439FE0" "success good" "failure danger" "rollback warning" \
 	"0 good" "2 danger" "137 danger"; do
+	# shellcheck disable=SC2086 # split into status and colour
 	set -- $s
 	mark
 	zn -k slack -u "$H/slack/$SECRET" -s "$1" -a shop
@@ -276,6 +278,11 @@ mark
 zn -k teams -u "$H/teams/$SECRET" -s 0 "$nasty"
 is "Teams: the message arrives intact" \
 	"$(q 'J[0]["attachments"][0]["content"]["body"][1]["text"] == open("'"$T/nasty"'").read()')" true
+mark
+printf 'subject line\n\nbody line one\nbody line two\n\n' |
+	zn -u "$H/hook/$SECRET" -s 0 -
+is "message - reads all of stdin, trailing newlines dropped" \
+	"$(q 'J[0]["message"]')" "$(printf 'subject line\n\nbody line one\nbody line two')"
 printf 'bad \377\376 bytes\n' >"$T/badutf8"
 mark
 zn -u "$H/hook/$SECRET" -s 0 - <"$T/badutf8"
@@ -436,6 +443,9 @@ is "--event with broken JSON exits 65" "$rc" 65
 printf '[1, 2]' >"$T/arr.json"
 zn -u "$H/hook/$SECRET" -s 0 --event "$T/arr.json"
 is "--event with an array exits 65" "$rc" 65
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+zn -u "$H/hook/$SECRET" -s 0 --event "$T/big.json"
+is "--event larger than 1 MiB exits 65" "$rc" 65
 zn -u "$H/hook/$SECRET" -s 0 --event "$T/none.json"
 is "--event with no such file exits 66" "$rc" 66
 zn -u "$H/hook/$SECRET" -s 0 --event - - </dev/null

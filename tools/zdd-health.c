@@ -597,8 +597,14 @@ main(int argc, char *argv[])
 			usage(0);
 			break;
 		case 'H':
-			if (zheader_check(optarg, &pos, &why) == -1)
-				bad_value("--header", optarg, pos, why);
+			/* A header may carry a token: never echo it. */
+			if (zheader_check(optarg, &pos, &why) == -1) {
+				if (pos >= strlen(optarg))
+					zdiex(EX_USAGE, "--header: %s at the "
+					    "end", why);
+				zdiex(EX_USAGE, "--header: %s at character "
+				    "%zu", why, pos + 1);
+			}
 			if ((l = curl_slist_append(headers, optarg)) == NULL)
 				zdie(EX_OSERR, "out of memory");
 			headers = l;

@@ -25,6 +25,7 @@
 #include "diag.h"
 #include "json.h"
 #include "opt.h"
+#include "reply.h"
 #include "url.h"
 #include "webhook.h"
 

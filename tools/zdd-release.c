@@ -646,7 +646,7 @@ main(int argc, char *argv[])
 		/* Whole on disk before it is visible: one syncfs(2) of the
 		 * file system, the cost of `sync -f', not one fsync each. */
 		if (fchmod(g.stagefd, 0755) == -1 ||
-		    syncfs(g.stagefd) == -1 || zfsync_dir(g.stagefd) == -1) {
+		    syncfs(g.stagefd) == -1) {
 			zerr("cannot sync the release");
 			bail(EX_IOERR);
 		}
@@ -666,7 +666,7 @@ main(int argc, char *argv[])
 		/* From here on the release exists; a signal changes nothing. */
 		g.stage[0] = '\0';
 		g.manifest = 0;
-		if (zfsync_dir(g.r.relfd) == -1 || zfsync_dir(g.tmpfd) == -1)
+		if (zfsync_dir(g.r.relfd) == -1)
 			zerr("cannot sync %s/releases", g.r.path);
 		/*
 		 * Unlock before printing: in "zdd-release ... | zdd-link -"

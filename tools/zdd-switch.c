@@ -227,6 +227,10 @@ run(char *const argv[], char **out, void (*during)(void))
 		return -1;
 	}
 	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
@@ -312,6 +316,24 @@ struct saved {
 	mode_t	 mode;
 };
 
+/*
+ * From the moment the new file or link is in place until nginx has
+ * reloaded (or the old one is back), an interrupt would leave a switch
+ * half made; SIGINT, SIGTERM and SIGHUP wait until it is done.  Children
+ * such as nginx -t get the usual signal mask.
+ */
+static void
+critical(int on)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(on ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 /* The one file or link this run works on; released at the end of main. */
 static struct saved cur = { .dirfd = -1 };
 
@@ -331,6 +353,81 @@ restore(struct saved *s)
 		zerr("cannot put the old %s back", s->base);
 	else
 		zdebug("the old %s is back", s->base);
+}
+
+/*
+ * Put data in place as dirfd/name: a temporary file, written and synced,
+ * renamed over name.  The directory is synced later, while nginx -t runs.
+ * On failure name is as it was and no temporary file remains.
+ */
+static int
+put_file(int dirfd, const char *name, const char *data, size_t len,
+    mode_t perm)
+{
+	char tmp[256];
+	ssize_t n;
+	int fd = -1, tries, e;
+
+	for (tries = 0; tries < 16 && fd == -1; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	if (fd == -1)
+		return -1;
+	for (; len > 0; data += n, len -= (size_t)n) {
+		n = write(fd, data, len);
+		if (n == -1 && errno == EINTR)
+			n = 0;
+		else if (n == -1)
+			goto fail;
+	}
+	if (fchmod(fd, perm) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1)
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = e;
+	return -1;
+}
+
+/* The same for a symlink. */
+static int
+put_link(int dirfd, const char *name, const char *target)
+{
+	char tmp[256];
+	int tries, e;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (ztmpname(tmp, sizeof tmp, name) == -1)
+			return -1;
+		if (symlinkat(target, dirfd, tmp) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == 16)
+		return -1;
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		e = errno;
+		unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -489,13 +586,22 @@ static struct zproc_scan scan = { before, 0, sizeof before / sizeof before[0],
     NULL, 0 };
 
 /*
- * Runs while nginx -t does, so that the scan of /proc costs no time.  A
- * master that the pid file names gets SIGHUP later; a pid file naming
- * anything else is stale.
+ * Runs while nginx -t does, so that the directory sync and the scan of
+ * /proc cost no time.  A master that the pid file names gets SIGHUP
+ * later; a pid file naming anything else is stale.
  */
+static int dirsync_errno;
+
 static void
-find_workers(void)
+while_testing(void)
 {
+	/*
+	 * The directory sync that makes the rename durable: a crash before
+	 * it leaves the old file or the new one, both whole, so it can
+	 * overlap nginx -t.
+	 */
+	if (zfsync_dir(cur.dirfd) == -1)
+		dirsync_errno = errno;
 	if (no_reload)
 		return;
 	master = zngx_read_pid(pid_file);
@@ -507,14 +613,33 @@ find_workers(void)
 		    (int)master);
 }
 
-/* Children of the master that were not there before: its new workers. */
+/*
+ * Children of the master that were not there before: its new workers.
+ * The quick scan reads only processes whose pid was not in use before;
+ * but pids are reused (after a wrap, a pid freed a moment ago may be the
+ * next one handed out), so a full scan, which tells processes apart by
+ * pid and start time, comes every few polls.
+ */
 static int
-new_children(void)
+new_children(int full)
 {
 	static struct zproc now[WORKERS_MAX];
 	struct zproc_scan skip = { NULL, 0, 0, before, scan.nseen };
+	int n, i, j, fresh = 0;
 
-	return zngx_children(master, now, WORKERS_MAX, &skip);
+	if (!full)
+		return zngx_children(master, now, WORKERS_MAX, &skip);
+	if ((n = zngx_children(master, now, WORKERS_MAX, NULL)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nold; j++)
+			if (now[i].pid == old[j].pid &&
+			    now[i].start == old[j].start)
+				break;
+		if (j == nold)
+			fresh++;
+	}
+	return fresh;
 }
 
 static void
@@ -548,6 +673,7 @@ drain_workers(void)
 static void
 switched(const char *what, int from, int to)
 {
+	critical(0);
 	zinfo("switched %s from %s to %s in %.3f s", what,
 	    from >= 0 ? targets[from].name : "nothing", targets[to].name,
 	    res.seconds);
@@ -561,10 +687,10 @@ static void
 nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 {
 	char *out;
-	int rc, fresh, last = 0, still = 0;
+	int rc, fresh, last = 0, still = 0, polls;
 	double deadline;
 
-	rc = run_nginx("-t", NULL, &out, find_workers);
+	rc = run_nginx("-t", NULL, &out, while_testing);
 	if (rc != 0) {
 		restore(s);
 		if (rc == -1)
@@ -583,6 +709,12 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	if (zverbose)
 		relay(out);
 	free(out);
+	if (dirsync_errno != 0) {
+		restore(s);
+		errno = dirsync_errno;
+		zdie(zexit_errno(errno), "cannot sync the directory of %s, it "
+		    "is as it was", what);
+	}
 	if (no_reload) {
 		res.seconds = znow() - t0;
 		switched(what, from, to);
@@ -635,8 +767,8 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	 * around) once their number has held still for a few polls.
 	 */
 	deadline = znow() + SPAWN_WAIT;
-	for (;;) {
-		fresh = new_children();
+	for (polls = 1;; polls++) {
+		fresh = new_children(polls % 8 == 0);
 		if (fresh > 0 && fresh >= nold)
 			break;
 		if (fresh > 0 && fresh == last && ++still == 3)
@@ -649,10 +781,17 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 		zsleep(0.002);
 	}
 	res.seconds = znow() - t0;
-	if (fresh <= 0)
+	if (fresh <= 0) {
+		/*
+		 * nginx keeps its old configuration when it cannot load the
+		 * new one; the old file goes back so that the disk says what
+		 * nginx serves, and the next reload changes nothing.
+		 */
+		restore(s);
 		zdiex(EX_UNAVAILABLE, "nginx (pid %d) started no new workers "
-		    "within %.0f s: the reload failed, see nginx's error log",
-		    (int)master, SPAWN_WAIT);
+		    "within %.0f s: the reload failed (see nginx's error log), "
+		    "%s is as it was", (int)master, SPAWN_WAIT, what);
+	}
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
@@ -713,7 +852,8 @@ switch_file(const char *op)
 	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) != 0)
 		refused(file, format == ZNGX_SET ? "sets another variable "
 		    "than --var" : "names another upstream than --upstream");
-	if (live == to && known && inc.format == format) {
+	if (live == to && known && inc.format == format &&
+	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) == 0) {
 		zdebug("%s is live already", targets[to].name);
 		res.live = to;
 		return to;
@@ -735,8 +875,8 @@ switch_file(const char *op)
 		free(data);
 		return to;
 	}
-	if (zfile_replace(sp->dirfd, sp->base, data, strlen(data),
-	    sp->mode) == -1)
+	critical(1);
+	if (put_file(sp->dirfd, sp->base, data, strlen(data), sp->mode) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
 	nginx_apply(sp, file, live, to, t0);
@@ -804,7 +944,8 @@ switch_link(const char *op)
 		close(availfd);
 		return to;
 	}
-	if (zsymlink_replace(sp->dirfd, sp->base, target) == -1)
+	critical(1);
+	if (put_link(sp->dirfd, sp->base, target) == -1)
 		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
 		    target);
 	nginx_apply(sp, linkpath, live, to, t0);

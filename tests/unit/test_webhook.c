@@ -1,8 +1,9 @@
 /*
- * Unit tests of the webhook module: the readers of what chat services
- * answer (untrusted bytes from the network), the refs that --update takes,
- * the UTF-8 clipping that keeps payloads inside each service's limits, and
- * the guesses and shapes that depend on nothing but their input.
+ * Unit tests of the webhook and reply modules: the readers of what chat
+ * services answer (untrusted bytes from the network), the refs that
+ * --update takes, the UTF-8 clipping that keeps payloads inside each
+ * service's limits, and the guesses and shapes that depend on nothing but
+ * their input.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "reply.h"
 #include "webhook.h"
 
 #define S(x) x, sizeof(x) - 1
