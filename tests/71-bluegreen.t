@@ -115,6 +115,20 @@ run env TRAVIS_BRANCH=feature RELEASE_ID=20990101000009 \
 is "Travis on another branch: passes without deploying" "$rc:$(get "$np")" "0:2 blue"
 is "... no release made" "$(ls "$ZDD_ROOT/releases" | grep -c 20990101000009)" 0
 
+# Travis with an unhealthy build: the deploy step fails, after_failure
+# says so; blue serves on.
+rm -rf "$WS/app" && mkdir "$WS/app" && tar xzf "$T/app-3.tgz" -C "$WS/app"
+run env TRAVIS_BRANCH=main TRAVIS_COMMIT=7f6e5d4 TRAVIS_BUILD_NUMBER=13 \
+	RELEASE_ID=20990101000011 DEADLINE=3 \
+	python3 "$TOP/tests/workflows-ci.py" travis "$EX/nginx-include/.travis.yml"
+is "Travis, unhealthy build: the build fails" "$rc" 1
+like "... after_failure ran" "$err" '^\+ zdd-notify -s failure "build \$TRAVIS_BUILD_NUMBER failed"'
+is "... nginx still serves blue" "$(get "$np")" "2 blue"
+is "... notified started, rollback, then the build's failure" \
+	"$(wf_events status release revision)" "started 20990101000011 7f6e5d4
+rollback 20990101000011 7f6e5d4
+failure - 7f6e5d4"
+
 # The GitHub Actions job with an unhealthy build: the deploy step fails,
 # the job's failure step says so.
 rm -rf "$WS/app" && mkdir "$WS/app" && tar xzf "$T/app-3.tgz" -C "$WS/app"
