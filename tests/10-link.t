@@ -257,4 +257,26 @@ is "rollback as another account: exit 0" "$rc" 0
 is "rollback as another account: revisions.log names that account" \
 	"$(cat "$R/revisions.log")" "nobody rolled back to release $A"
 
+# With the real tools: zdd-release holds the lock while it reads an
+# artifact from a slow pipe; zdd-link meanwhile gets 75 naming it, or
+# waits with --lock-wait.  And a first deploy through a pipe works on a
+# root that does not exist yet.
+mkdir -p "$T/app"
+echo v1 >"$T/app/index.html"
+tar -C "$T/app" -czf "$T/app.tgz" .
+R=$T/piped
+run sh -c "zdd-release -r '$R' '$T/app.tgz' | zdd-link -r '$R' -"
+is "first deploy through a pipe: exit 0" "$rc" 0
+is "first deploy through a pipe: current is the new release" "$R/$(readlink "$R/current")" "$out"
+(sleep 2; cat "$T/app.tgz") | zdd-release -r "$R" --id slow - >/dev/null 2>&1 &
+slow=$!
+sleep 0.7
+run zdd-link -r "$R" --rollback
+is "lock held by zdd-release: exit 75" "$rc" 75
+like "lock held by zdd-release: names it" "$err" \
+	"^zdd-link: $R is locked: pid $slow on [^ ]+ since [0-9T:-]+Z by zdd-release$"
+run zdd-link -r "$R" --lock-wait 20 slow
+wait $slow
+is "--lock-wait: links the release once it exists" "$rc:$(readlink "$R/current")" "0:releases/slow"
+
 done_testing

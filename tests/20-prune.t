@@ -83,6 +83,17 @@ is "crash leftovers: removed" "$(ls -A "$R/.zdd/tmp")" ""
 like "crash leftovers: said on stderr" "$err" 'removing .zdd/tmp/.stage.zdd-abc, left by an interrupted run'
 is "crash leftovers: nothing on stdout" "$out" ""
 
+# A manifest whose release is gone (a kill between zdd-release's manifest
+# and its rename) is removed, so that its id is free again.
+echo '{"id":"20261123000099"}' >"$R/.zdd/manifests/20261123000099.json"
+run zdd-prune -r "$R" -n
+is "orphan manifest: a dry run says it would go" "$err" \
+	"zdd-prune: would remove the manifest of 20261123000099, a release that is gone"
+ok "orphan manifest: a dry run leaves it" test -f "$R/.zdd/manifests/20261123000099.json"
+run zdd-prune -r "$R"
+is "orphan manifest: removed" "$rc:$(ls "$R/.zdd/manifests" | grep -c 20261123000099)" "0:0"
+like "orphan manifest: said on stderr" "$err" "removing the manifest of 20261123000099, a release that is gone"
+
 # Never follows a symlink out of a release.
 mkdir -p "$T/outside/keep"
 echo precious >"$T/outside/keep/file"

@@ -525,7 +525,7 @@ mkdir -p "$R9/releases"
 zdd-release -r "$R9" --strip 1 "$T/kill.tgz" | zdd-link -r "$R9" - >/dev/null
 kills=0
 for i in $(seq 1 30); do
-	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' | zdd-link -r '$R9' - >/dev/null 2>&1" &
+	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' 2>/dev/null | zdd-link -r '$R9' - >/dev/null 2>&1" &
 	p=$!
 	sleep "0.0$(printf %02d $((RANDOM % 25)))"
 	kill -9 -- -"$p" 2>/dev/null && kills=$((kills + 1))

@@ -335,6 +335,14 @@ main(int argc, char *argv[])
 		    "deploy root, not releases, shared or .zdd)", link);
 	if ((root = zroot_arg(rootarg)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
+	/*
+	 * Read "-" before looking at the root: in "zdd-release ... |
+	 * zdd-link -" the release holds the lock, and may be creating the
+	 * root itself, until it prints.
+	 */
+	operand = NULL;
+	if (mode == 0 && (operand = zoperand(argv[0])) == NULL)
+		zdie(EX_USAGE, "cannot read a release from stdin");
 	if (zroot_open(&r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
 
@@ -351,12 +359,6 @@ main(int argc, char *argv[])
 		rc = rollback(&r, link, steps);
 		break;
 	default:
-		/*
-		 * Read "-" before taking the lock: in "zdd-release ... |
-		 * zdd-link -" the release holds the lock until it prints.
-		 */
-		if ((operand = zoperand(argv[0])) == NULL)
-			zdie(EX_USAGE, "cannot read a release from stdin");
 		if (!zopt.dry_run)
 			lock_root(&r, wait);
 		rc = link_release(&r, link, operand);

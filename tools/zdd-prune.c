@@ -89,6 +89,50 @@ remove_release(struct zroot *r, int tmpfd, const char *id, json_t *fails)
 	return -1;
 }
 
+/*
+ * Remove manifests whose release is gone: a kill between zdd-release's
+ * manifest and its rename, or between a prune's delete and its manifest
+ * removal, leaves one behind, and it would keep its id taken.
+ */
+static void
+clear_orphans(struct zroot *r, int dry_run)
+{
+	char id[ZID_MAX + 1];
+	struct dirent *de;
+	struct stat sb;
+	size_t len;
+	DIR *d;
+	int fd;
+
+	if (r->zddfd == -1 || (fd = openat(r->zddfd, "manifests",
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len <= 5 || len - 5 > ZID_MAX ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		memcpy(id, de->d_name, len - 5);
+		id[len - 5] = '\0';
+		if (!zid_valid(id) || (r->relfd != -1 &&
+		    fstatat(r->relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0))
+			continue;
+		if (dry_run) {
+			zinfo("would remove the manifest of %s, a release that "
+			    "is gone", id);
+			continue;
+		}
+		zinfo("removing the manifest of %s, a release that is gone", id);
+		if (zmanifest_remove(r, id) == -1)
+			zerr("cannot remove .zdd/manifests/%s", de->d_name);
+	}
+	closedir(d);
+}
+
 /* Clear .zdd/tmp: work of crashed runs, and what a failed prune left. */
 static int
 clear_tmp(int tmpfd, int dry_run)
@@ -232,6 +276,7 @@ main(int argc, char *argv[])
 		close(tmpfd);
 		tmpfd = -1;
 	}
+	clear_orphans(&r, zopt.dry_run);
 	for (i = n; i-- > 0;) {
 		int linked = v[i].links[0] != '\0';
 
