@@ -1,0 +1,17 @@
+# Sourced by every hook: where things are on this instance.  Each setting
+# may come from the agent's environment instead; the deploy root is one
+# per deployment group (staging, production ...) by default.
+# shellcheck shell=sh
+: "${APPLICATION_NAME:=shop}" "${DEPLOYMENT_GROUP_NAME:=production}"
+ZDD_ROOT=${ZDD_ROOT:-/srv/$APPLICATION_NAME/$DEPLOYMENT_GROUP_NAME}
+BUNDLE_DIR=${BUNDLE_DIR:-/opt/codedeploy/shop/app}
+HEALTH_URL=${HEALTH_URL:-http://127.0.0.1/health}
+RELOAD_CMD=${RELOAD_CMD:-systemctl reload php8.2-fpm nginx}
+DEADLINE=${DEADLINE:-120}
+KEEP=${KEEP:-5}
+export ZDD_ROOT
+
+log() {
+	echo "codedeploy: $LIFECYCLE_EVENT of $DEPLOYMENT_ID" \
+		"($APPLICATION_NAME/$DEPLOYMENT_GROUP_NAME): $*" >&2
+}

@@ -1,0 +1,69 @@
+#!/bin/sh
+# A Jenkins post-build step with zdd (seed 001): the artifact this build
+# made goes live on the develop root, is checked there, and only then is
+# the same artifact, with the same release id, promoted to the production
+# root on the same machine.  Each stage is one chain of zdd tools joined
+# by exit codes; a stage that fails is rolled back and stops the
+# promotion, so production only ever runs what develop ran healthy.
+#
+# usage: post-build.sh ARTIFACT
+#
+# From the environment (the agent node's, or the Jenkinsfile's):
+#   DEVELOP_ROOT, DEVELOP_URL        the develop deploy root, its health URL
+#   PRODUCTION_ROOT, PRODUCTION_URL  the production ones
+#   RELOAD_CMD   reloads the app server after a link, with ZDD_ROOT set
+#   EXPECT       the health check's JSON expectation (default status=UP)
+#   DEADLINE     seconds a release has to turn healthy (default 60)
+#   KEEP         releases kept in each root (default 5)
+#   ZDD_NOTIFY_URL  the webhook (a Jenkins credential); none: no message
+# Jenkins' own GIT_BRANCH, GIT_COMMIT, JOB_NAME, BUILD_NUMBER and BUILD_URL
+# are read by zdd-release (revisions.log) and zdd-notify (the message).
+#
+# Exit status: 0 promoted; 1 unhealthy (rolled back); else the failed
+# step's status.
+set -u
+
+if [ $# -ne 1 ]; then
+	echo "usage: post-build.sh ARTIFACT" >&2
+	exit 64
+fi
+artifact=$1
+: "${DEVELOP_ROOT:?}" "${DEVELOP_URL:?}" "${PRODUCTION_ROOT:?}" "${PRODUCTION_URL:?}"
+id=${RELEASE_ID:-$(date -u +%Y%m%d%H%M%S)}
+
+notify() {
+	[ -n "${ZDD_NOTIFY_URL:-}" ] || return 0
+	zdd-notify -q -e "$1" --release "$id" -s "$2" "$3" || true
+}
+reload() {
+	[ -n "${RELOAD_CMD:-}" ] || return 0
+	ZDD_ROOT=$1 sh -c "$RELOAD_CMD"
+}
+
+# deploy ENV ROOT URL: release, link, reload, health; roll back if the
+# check fails (a release that never went live is just not linked).
+deploy() {
+	# Not "zdd-release | zdd-link -": on a first deploy zdd-link may open
+	# the root before zdd-release has made it.
+	rel=$(zdd-release -r "$2" --id "$id" "$artifact") &&
+		zdd-link -r "$2" "$rel" >/dev/null &&
+		reload "$2" &&
+		zdd-health -d "${DEADLINE:-60}" -e "${EXPECT:-status=UP}" "$3"
+	st=$?
+	if [ "$st" -ne 0 ]; then
+		if [ "$(zdd-link -r "$2" --show 2>/dev/null)" = "$2/releases/$id" ]; then
+			zdd-link -r "$2" --rollback >/dev/null && reload "$2"
+			notify "$1" rollback "release $id failed on $1 and was rolled back"
+		else
+			notify "$1" "$st" "release $id could not be made on $1"
+		fi
+		echo "post-build: $1 failed ($st); nothing promoted further" >&2
+		exit "$st"
+	fi
+	zdd-prune -q -r "$2" -k "${KEEP:-5}" >/dev/null
+	notify "$1" success "release $id is live on $1"
+}
+
+deploy develop "$DEVELOP_ROOT" "$DEVELOP_URL"
+deploy production "$PRODUCTION_ROOT" "$PRODUCTION_URL"
+echo "post-build: release $id promoted from develop to production" >&2

@@ -1,0 +1,85 @@
+#!/bin/bash
+# examples/jenkins: the Jenkinsfile's sh steps run as Jenkins runs them
+# (stages in order, then post success or failure), with Jenkins'
+# variables, on one machine with a develop root and a production root
+# behind a real nginx: one artifact goes live on develop, is checked, and
+# is promoted to production; a bad one never reaches production.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/workflows-lib.sh"
+
+DEV=$T/develop/app
+PROD=$T/production/app
+pd=$(free_port)
+pp=$(free_port)
+wf_nginx "$T/nginx" "$pd" "
+	server { listen 127.0.0.1:$pd; root $DEV/current/public; }
+	server { listen 127.0.0.1:$pp; root $PROD/current/public; }"
+wait_port "$pp"
+wf_receiver
+wf_artifact "$T/app-1.tgz" 1
+wf_artifact "$T/app-2.tgz" 2 broken
+
+# The agent node's environment, and Jenkins' own variables for a build.
+export DEVELOP_ROOT=$DEV DEVELOP_URL=http://127.0.0.1:$pd/health.json \
+	PRODUCTION_ROOT=$PROD PRODUCTION_URL=http://127.0.0.1:$pp/health.json \
+	RELOAD_CMD="$NGX -s reload" DEADLINE=3 \
+	JOB_NAME=shop BUILD_URL=http://jenkins.example/job/shop/41/ \
+	GIT_BRANCH=origin/main GIT_COMMIT=0a1b2c3d4e5f
+WS=$T/workspace
+mkdir -p "$WS/examples"
+cp -r "$EX/jenkins" "$WS/examples/"
+cd "$WS" || exit 1
+# build N ARTIFACT: Jenkins runs build N of the Jenkinsfile on ARTIFACT's
+# sources; the credential zdd-notify-url is the receiver.
+build() {
+	rm -rf "$WS/app" "$WS/app.tar.gz"
+	if [ -n "$2" ]; then mkdir "$WS/app" && tar xzf "$2" -C "$WS/app"; fi
+	run env BUILD_NUMBER="$1" RELEASE_ID="2099010100000$1" \
+		"zdd-notify-url=$ZDD_NOTIFY_URL" ZDD_NOTIFY_URL= \
+		python3 "$TOP/tests/workflows-ci.py" jenkins "$EX/jenkins/Jenkinsfile"
+}
+
+build 1 "$T/app-1.tgz"
+is "a good build: the pipeline passes" "$rc" 0
+like "... its post success step ran the example" "$err" '^\+ examples/jenkins/post-build.sh app.tar.gz'
+like "... and promoted" "$err" 'release 20990101000001 promoted from develop to production'
+is "... develop is live on it" "$(readlink "$DEV/current")" releases/20990101000001
+is "... production is live on the same release id" "$(readlink "$PROD/current")" releases/20990101000001
+is "... both serve it" "$(get "$pd") $(get "$pp")" "version 1 version 1"
+sha() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$1"
+}
+is "... the same artifact, byte for byte (manifests' SHA-256)" \
+	"$(sha "$PROD/.zdd/manifests/20990101000001.json")" \
+	"$(sha "$DEV/.zdd/manifests/20990101000001.json")"
+is "... revisions.log has Jenkins' branch and commit" "$(cat "$PROD/revisions.log")" \
+	"Branch main (at 0a1b2c3d4e5f) deployed as release 20990101000001 by $(id -un)"
+is "... notified develop, then production, with the build" \
+	"$(wf_events status env release build job)" \
+	"success develop 20990101000001 1 shop
+success production 20990101000001 1 shop"
+
+build 2 "$T/app-2.tgz"
+is "an unhealthy build: the pipeline fails" "$rc" 1
+like "... zdd-health says why, on develop" "$err" "zdd-health: http://127.0.0.1:$pd/health.json: .*DOWN"
+like "... nothing promoted" "$err" 'develop failed \(1\); nothing promoted further'
+is "... develop rolled back" "$(readlink "$DEV/current")" releases/20990101000001
+is "... develop serves the old release" "$(get "$pd")" "version 1"
+is "... production untouched" "$(readlink "$PROD/current"):$(ls "$PROD/releases")" \
+	"releases/20990101000001:20990101000001"
+unlike "... post failure did not run (post success failed instead)" "$err" 'failed before deploy'
+is "... notified the rollback on develop only" "$(wf_events status env release)" \
+	"rollback develop 20990101000002"
+
+build 3 ""
+is "a build that fails: the pipeline fails" "$rc" 1
+like "... post failure said so" "$err" '^\+ zdd-notify -s failure'
+is "... nothing deployed" "$(readlink "$DEV/current") $(readlink "$PROD/current")" \
+	"releases/20990101000001 releases/20990101000001"
+is "... notified the failure with the build number" "$(wf_events status build title)" \
+	"failure 3 $(zdd-notify -n -s failure 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["title"])')"
+
+run env -u DEVELOP_ROOT "$EX/jenkins/post-build.sh" app.tar.gz
+like "post-build.sh without DEVELOP_ROOT: refused, named" "$rc:$err" '^[1-9][0-9]*:.*DEVELOP_ROOT'
+
+done_testing
