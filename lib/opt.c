@@ -91,14 +91,14 @@ zoperand(const char *arg)
 	if (n <= 0) {
 		free(line);
 		if (!ferror(stdin))
-			errno = EINVAL;
+			errno = ENODATA;
 		return NULL;
 	}
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	if (n == 0) {
 		free(line);
-		errno = EINVAL;
+		errno = ENODATA;
 		return NULL;
 	}
 	return line;

@@ -24,8 +24,8 @@ int	zparse_seconds(const char *s, double *out);
 
 /*
  * The operand itself, or for "-" the first line of stdin without its
- * newline.  NULL (errno set, EINVAL for an empty stdin) on failure; the
- * result is malloc'd.
+ * newline.  NULL on failure, with errno ENODATA for an empty stdin or
+ * line; the result is malloc'd.
  */
 char	*zoperand(const char *arg);
 

@@ -43,8 +43,7 @@ reload() {
 # deploy ENV ROOT URL: release, link, reload, health; roll back if the
 # check fails (a release that never went live is just not linked).
 deploy() {
-	# Not "zdd-release | zdd-link -": on a first deploy zdd-link may open
-	# the root before zdd-release has made it.
+	# Two steps rather than a pipe: the release's path is needed below.
 	rel=$(zdd-release -r "$2" --id "$id" "$artifact") &&
 		zdd-link -r "$2" "$rel" >/dev/null &&
 		reload "$2" &&
