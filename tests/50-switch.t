@@ -35,27 +35,16 @@ wait_port "$bp"
 wait_port "$gp"
 TG="-t blue=127.0.0.1:$bp -t green=127.0.0.1:$gp"
 
-# start_nginx DIR PORT HTTPBLOCK LOCATIONBLOCK: an nginx under DIR.
-start_nginx() {
-	mkdir -p "$1/conf" "$1/logs"
-	cat >"$1/conf/nginx.conf" <<CONF
-worker_processes 2;
-pid $1/nginx.pid;
-error_log $1/logs/error.log;
-events { worker_connections 128; }
-http {
-	access_log off;
-	$3
+# nginx_at DIR PORT HTTPBLOCK LOCATIONBLOCK: a two-worker nginx under DIR
+# with one server on PORT.
+nginx_at() {
+	NGINX_WORKERS=2 start_nginx "$1" "$2" "$3
 	server {
 		listen 127.0.0.1:$2;
 		location / {
 			$4
 		}
-	}
-}
-CONF
-	spawn nginx -p "$1" -c "$1/conf/nginx.conf" -g 'daemon off;'
-	wait_port "$2"
+	}"
 }
 nargs() {
 	echo "--nginx-arg=-p --nginx-arg=$1 --nginx-arg=-c \
@@ -98,7 +87,7 @@ np=$(free_port)
 mkdir -p "$N/conf/conf.d"
 printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" \
 	>"$N/conf/conf.d/service-url.inc"
-start_nginx "$N" "$np" "" "include $N/conf/conf.d/service-url.inc;
+nginx_at "$N" "$np" "" "include $N/conf/conf.d/service-url.inc;
 			proxy_pass \$service_url;"
 nginxpid=$last_pid
 INC=$N/conf/conf.d/service-url.inc
@@ -361,7 +350,7 @@ mkdir -p "$U/conf/conf.d"
 UINC=$U/conf/conf.d/backend.conf
 printf 'upstream backend {\n\tserver 127.0.0.1:%s;\n\tkeepalive 16;\n}\n' \
 	"$bp" >"$UINC"
-start_nginx "$U" "$up" "include $U/conf/conf.d/*.conf;" \
+nginx_at "$U" "$up" "include $U/conf/conf.d/*.conf;" \
 	"proxy_http_version 1.1;
 			proxy_set_header Connection \"\";
 			proxy_pass http://backend;"
@@ -402,16 +391,7 @@ done
 printf 'server {\n\tlisten 127.0.0.1:%s;\n\tlocation / { proxy_pass http://127.0.0.1:1 }\n}\n' \
 	"$lp" >"$L/conf/sites-available/broken"
 ln -s "$L/conf/sites-available/blue" "$L/conf/sites-enabled/default"
-mkdir -p "$L/logs"
-cat >"$L/conf/nginx.conf" <<CONF
-worker_processes 2;
-pid $L/nginx.pid;
-error_log $L/logs/error.log;
-events { worker_connections 128; }
-http { access_log off; include $L/conf/sites-enabled/*; }
-CONF
-spawn nginx -p "$L" -c "$L/conf/nginx.conf" -g 'daemon off;'
-wait_port "$lp"
+NGINX_WORKERS=2 start_nginx "$L" "$lp" "include $L/conf/sites-enabled/*;"
 SL="zdd-switch $TG -l $L/conf/sites-enabled/default -a $L/conf/sites-available $(nargs "$L")"
 run $SL status
 is "link mode: status" "$out" "blue 127.0.0.1:$bp"

@@ -255,31 +255,19 @@ N=$T/nginx
 np=$(free_port)
 bp=$(free_port)
 gp=$(free_port)
-mkdir -p "$N/conf/conf.d" "$N/logs"
+mkdir -p "$N/conf/conf.d"
 INC=$N/conf/conf.d/service-url.inc
 printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" >"$INC"
-cat >"$N/conf/nginx.conf" <<CONF
-worker_processes 1;
-pid $N/nginx.pid;
-error_log $N/logs/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	server {
+start_nginx "$N" "$np" "server {
 		listen 127.0.0.1:$np;
 		location / {
 			include $INC;
 			proxy_pass \$service_url;
 		}
-	}
-}
-CONF
-spawn nginx -p "$N" -c "$N/conf/nginx.conf" -g 'daemon off;'
-wait_port "$np"
+	}"
 export FIU_CLEAN_EXEC=nginx
 SW="zdd-switch -q -t blue=127.0.0.1:$bp -t green=127.0.0.1:$gp -f $INC
---nginx $T/fiu-clean --nginx-arg=-p --nginx-arg=$N --nginx-arg=-c
---nginx-arg=$N/conf/nginx.conf --pid-file $N/nginx.pid"
+--nginx $T/fiu-clean $NGINX_ARGS"
 # The two files zdd-switch writes, as it writes them.
 $SW green >/dev/null && grep -v '^#' "$INC" >"$T/inc.green"
 $SW blue >/dev/null && grep -v '^#' "$INC" >"$T/inc.blue"

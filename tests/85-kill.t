@@ -266,32 +266,20 @@ N_=$T/nginx
 np=$(free_port)
 bp=$(free_port)
 gp=$(free_port)
-mkdir -p "$N_/conf/conf.d" "$N_/logs"
+mkdir -p "$N_/conf/conf.d"
 INC=$N_/conf/conf.d/service-url.inc
 printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" >"$INC"
-cat >"$N_/conf/nginx.conf" <<CONF
-worker_processes 1;
-pid $N_/nginx.pid;
-error_log $N_/logs/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	server {
+start_nginx "$N_" "$np" "server {
 		listen 127.0.0.1:$np;
 		location / {
 			include $INC;
 			proxy_pass \$service_url;
 		}
-	}
-}
-CONF
-spawn nginx -p "$N_" -c "$N_/conf/nginx.conf" -g 'daemon off;'
-nginxpid=$last_pid
-wait_port "$np"
+	}"
+nginxpid=$NGINX_PID
 export FIU_CLEAN_EXEC=nginx
 SW="zdd-switch -q -t blue=127.0.0.1:$bp -t green=127.0.0.1:$gp -f $INC
---nginx $T/fiu-clean --nginx-arg=-p --nginx-arg=$N_ --nginx-arg=-c
---nginx-arg=$N_/conf/nginx.conf --pid-file $N_/nginx.pid"
+--nginx $T/fiu-clean $NGINX_ARGS"
 # shellcheck disable=SC2086
 $SW green >/dev/null && grep -v '^#' "$INC" >"$T/inc.green"
 # shellcheck disable=SC2086

@@ -147,6 +147,30 @@ wait_port() {
 	return 1
 }
 
+# start_nginx DIR PORT HTTP-BODY: a private nginx under DIR, with
+# HTTP-BODY (its server blocks, listening on 127.0.0.1:PORT) in the http
+# block; started by spawn, so stopped at exit.  $NGINX_WORKERS workers
+# (default 1).  Sets NGINX_PID, and NGINX_ARGS: the zdd-switch options
+# that reach this nginx.
+start_nginx() {
+	mkdir -p "$1/conf" "$1/logs"
+	cat >"$1/conf/nginx.conf" <<CONF
+worker_processes ${NGINX_WORKERS:-1};
+pid $1/nginx.pid;
+error_log $1/logs/error.log;
+events { worker_connections 256; }
+http {
+	access_log off;
+	default_type text/plain;
+	$3
+}
+CONF
+	spawn nginx -p "$1" -c "$1/conf/nginx.conf" -g 'daemon off;'
+	NGINX_PID=$last_pid
+	NGINX_ARGS="--nginx-arg=-p --nginx-arg=$1 --nginx-arg=-c --nginx-arg=$1/conf/nginx.conf --pid-file $1/nginx.pid"
+	wait_port "$2"
+}
+
 # tree DIR: a listing of DIR that shows names, types and link targets.
 tree() {
 	(cd "$1" && find . -mindepth 1 -printf '%p %y %l\n' | LC_ALL=C sort)

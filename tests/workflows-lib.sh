@@ -23,22 +23,9 @@ trap wf_cleanup EXIT
 # HTTP-BODY inside its http block.  Sets NGX (the command line that
 # reaches it, for -t and -s reload) and NGX_ARGS (zdd-switch's options).
 wf_nginx() {
-	mkdir -p "$1/logs" "$1/conf"
-	cat >"$1/conf/nginx.conf" <<CONF
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/logs/error.log;
-events { worker_connections 256; }
-http {
-	access_log off;
-	default_type text/plain;
-	$3
-}
-CONF
-	spawn nginx -p "$1" -c "$1/conf/nginx.conf" -g 'daemon off;'
-	wait_port "$2"
+	start_nginx "$1" "$2" "$3"
 	NGX="nginx -p $1 -c $1/conf/nginx.conf"
-	NGX_ARGS="--nginx-arg=-p --nginx-arg=$1 --nginx-arg=-c --nginx-arg=$1/conf/nginx.conf --pid-file $1/nginx.pid"
+	NGX_ARGS=$NGINX_ARGS
 }
 
 # wf_artifact OUT VERSION [broken|hookfail]: the application's build
