@@ -79,6 +79,33 @@ mkdir_root(const char *path, mode_t mode)
 	return rc;
 }
 
+/*
+ * A directory that another user can write lets that user swap a release,
+ * a manifest or the lock for something of their choosing while we work:
+ * refuse it, as ssh refuses a group-writable home.
+ */
+static int
+unsafe_dir(struct zroot *r, int fd, const char *name)
+{
+	struct stat sb;
+
+	if (fd == -1 || fstat(fd, &sb) == -1)
+		return 0;
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
+	    (sb.st_uid == geteuid() || sb.st_uid == 0))
+		return 0;
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(r->holder, sizeof r->holder, "%s%s is writable by "
+		    "other users (mode %04o): refusing to deploy there",
+		    r->path, name, (unsigned)(sb.st_mode & 07777));
+	else
+		snprintf(r->holder, sizeof r->holder, "%s%s belongs to "
+		    "another user (uid %u): refusing to deploy there",
+		    r->path, name, (unsigned)sb.st_uid);
+	errno = EPERM;
+	return 1;
+}
+
 int
 zroot_open(struct zroot *r, const char *path, int flags)
 {
@@ -108,6 +135,9 @@ zroot_open(struct zroot *r, const char *path, int flags)
 		goto fail;
 	/* ROOT itself may be a symlink (/var/www/app -> /srv/app). */
 	if ((r->fd = open(r->path, DIRFLAGS)) == -1)
+		goto fail;
+	/* Refuse an unsafe root before making anything in it. */
+	if (create && unsafe_dir(r, r->fd, ""))
 		goto fail;
 	r->relfd = opendir_at(r->fd, "releases", create, 0755);
 	if (r->relfd == -1 && (create || errno != ENOENT))
@@ -143,33 +173,6 @@ zroot_close(struct zroot *r)
 	free(r->path);
 	r->path = NULL;
 	r->fd = r->relfd = r->zddfd = r->lockfd = -1;
-}
-
-/*
- * A directory that another user can write lets that user swap a release,
- * a manifest or the lock for something of their choosing while we work:
- * refuse it, as ssh refuses a group-writable home.
- */
-static int
-unsafe_dir(struct zroot *r, int fd, const char *name)
-{
-	struct stat sb;
-
-	if (fd == -1 || fstat(fd, &sb) == -1)
-		return 0;
-	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
-	    (sb.st_uid == geteuid() || sb.st_uid == 0))
-		return 0;
-	if (sb.st_mode & (S_IWGRP | S_IWOTH))
-		snprintf(r->holder, sizeof r->holder, "%s%s is writable by "
-		    "other users (mode %04o): refusing to deploy there",
-		    r->path, name, (unsigned)(sb.st_mode & 07777));
-	else
-		snprintf(r->holder, sizeof r->holder, "%s%s belongs to "
-		    "another user (uid %u): refusing to deploy there",
-		    r->path, name, (unsigned)sb.st_uid);
-	errno = EPERM;
-	return 1;
 }
 
 int

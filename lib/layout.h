@@ -36,6 +36,11 @@ struct zrel {
  * usage error for the caller).
  */
 const char *zroot_arg(const char *arg);
+/*
+ * With ZROOT_CREATE, a ROOT that another user can write (or that belongs
+ * to one) is refused before anything is made in it: -1 with EPERM and
+ * r->holder saying why, as zroot_lock() does.
+ */
 int	zroot_open(struct zroot *r, const char *path, int flags);
 void	zroot_close(struct zroot *r);
 /*

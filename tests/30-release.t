@@ -421,8 +421,9 @@ R10=$T/root10
 mkdir -p "$R10" && chmod 777 "$R10"
 run zdd-release -r "$R10" --strip 1 "$T/app.tar"
 is "world-writable root: 77" "$rc" 77
-like "world-writable root: says so" "$err" 'writable by other users'
-is "world-writable root: nothing made" "$(find "$R10/releases" "$R10/.zdd/tmp" -mindepth 1 2>/dev/null | wc -l)" 0
+is "world-writable root: says so" "$err" \
+	"zdd-release: $R10 is writable by other users (mode 0777): refusing to deploy there"
+is "world-writable root: nothing made in it" "$(ls -A "$R10")" ""
 
 # --- the lock ---------------------------------------------------------
 R5=$T/root5

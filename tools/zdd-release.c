@@ -515,6 +515,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	if (zroot_open(&g.r, root, zopt.dry_run ? 0 : ZROOT_CREATE) == -1) {
+		if (errno == EPERM && g.r.holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", g.r.holder);
 		if (!zopt.dry_run || errno != ENOENT)
 			zdie(zexit_errno(errno), "cannot open deploy root %s",
 			    root);
