@@ -359,8 +359,13 @@ main(int argc, char *argv[])
 	operand = NULL;
 	if (mode == 0 && (operand = zoperand(argv[0])) == NULL)
 		zdie(EX_USAGE, "cannot read a release from stdin");
-	if (zroot_open(&r, root, 0) == -1)
+	if (zroot_open(&r, root, 0) == -1) {
+		int e = errno;
+
+		free(operand);
+		errno = e;
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
+	}
 
 	switch (mode) {
 	case OPT_SHOW:
