@@ -208,6 +208,21 @@ zroot_lock(struct zroot *r, double wait)
 }
 
 int
+zroot_lock_report(struct zroot *r)
+{
+	if (errno == EWOULDBLOCK) {
+		zerrx("%s is locked: %s", r->path, r->holder);
+		return EX_TEMPFAIL;
+	}
+	if (errno == EPERM && r->holder[0] != '\0') {
+		zerrx("%s", r->holder);
+		return EX_NOPERM;
+	}
+	zerr("cannot lock %s/.zdd/lock", r->path);
+	return zexit_errno(errno);
+}
+
+int
 zid_valid(const char *id)
 {
 	size_t n;

@@ -50,6 +50,11 @@ void	zroot_close(struct zroot *r);
  * written by another user (or belongs to one).
  */
 int	zroot_lock(struct zroot *r, double wait);
+/*
+ * After zroot_lock() failed: say why on stderr and return the exit code
+ * (75 locked, 77 an unsafe root, else from errno).
+ */
+int	zroot_lock_report(struct zroot *r);
 
 /* Release ids: [A-Za-z0-9._-]{1,64}, not starting with '.'. */
 int	zid_valid(const char *id);

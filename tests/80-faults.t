@@ -66,21 +66,6 @@ pick() {
 	echo "$1"
 }
 
-# Problems found in one batch of runs, reported in one TAP line.
-bad=
-note() {
-	bad="$bad
-$1"
-}
-report() {
-	if [ -z "$bad" ]; then
-		pass "$1"
-	else
-		fail "$1" "$(printf '%s\n' "$bad" | sed '/^$/d' | sort | uniq -c | head -n 12)"
-	fi
-	bad=
-}
-
 # exit_ok TOOL ERRNO: the failed run's code and message are the right ones.
 exit_ok() {
 	case "$2:$rc" in

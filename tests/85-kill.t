@@ -25,21 +25,6 @@ fi
 run cc -static -Wall -Wextra -Werror -o "$T/fiu-clean" "$TOP/tests/fiu-clean.c"
 is "tests/fiu-clean.c builds" "$rc" 0
 
-# Problems found in one batch of runs, reported in one TAP line.
-bad=
-note() {
-	bad="$bad
-$1"
-}
-report() {
-	if [ -z "$bad" ]; then
-		pass "$1"
-	else
-		fail "$1" "$(printf '%s\n' "$bad" | sed '/^$/d' | sort | uniq -c | head -n 12)"
-	fi
-	bad=
-}
-
 # The artifact: enough files that a release takes a few hundred steps.
 for d in public/css public/js app/models app/views config bin; do
 	mkdir -p "$T/src/$d"

@@ -105,6 +105,22 @@ nok() {
 	fi
 }
 
+# note PROBLEM / report DESC: collect the problems of a batch of runs
+# (a loop of faults or kills) and report them as one TAP line.
+bad=
+note() {
+	bad="$bad
+$1"
+}
+report() {
+	if [ -z "$bad" ]; then
+		pass "$1"
+	else
+		fail "$1" "$(printf '%s\n' "$bad" | sed '/^$/d' | sort | uniq -c | head -n 12)"
+	fi
+	bad=
+}
+
 # Ends the file: TAP plan last, exit status 1 if anything failed.
 done_testing() {
 	echo "1..$n"

@@ -39,14 +39,8 @@ usage(int code)
 static void
 lock_root(struct zroot *r, double wait)
 {
-	if (zroot_lock(r, wait) == -1) {
-		if (errno == EWOULDBLOCK)
-			zdiex(EX_TEMPFAIL, "%s is locked: %s", r->path,
-			    r->holder);
-		if (errno == EPERM && r->holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", r->holder);
-		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", r->path);
-	}
+	if (zroot_lock(r, wait) == -1)
+		exit(zroot_lock_report(r));
 }
 
 static void

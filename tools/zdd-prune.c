@@ -242,13 +242,8 @@ main(int argc, char *argv[])
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zroot_open(&r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
-	if (!zopt.dry_run && zroot_lock(&r, wait) == -1) {
-		if (errno == EWOULDBLOCK)
-			zdiex(EX_TEMPFAIL, "%s is locked: %s", r.path, r.holder);
-		if (errno == EPERM && r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", r.holder);
-		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", r.path);
-	}
+	if (!zopt.dry_run && zroot_lock(&r, wait) == -1)
+		exit(zroot_lock_report(&r));
 	if (zroot_releases(&r, &v, &n, 1) == -1)
 		zdie(zexit_errno(errno), "cannot read %s/releases", r.path);
 

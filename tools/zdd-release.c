@@ -533,14 +533,8 @@ main(int argc, char *argv[])
 		if (g.r.path == NULL)
 			zdie(EX_OSERR, "out of memory");
 	}
-	if (!zopt.dry_run && zroot_lock(&g.r, wait) == -1) {
-		if (errno == EWOULDBLOCK)
-			zdiex(EX_TEMPFAIL, "%s is locked: %s", g.r.path,
-			    g.r.holder);
-		if (errno == EPERM && g.r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", g.r.holder);
-		zdie(zexit_errno(errno), "cannot lock %s/.zdd/lock", g.r.path);
-	}
+	if (!zopt.dry_run && zroot_lock(&g.r, wait) == -1)
+		exit(zroot_lock_report(&g.r));
 	checkstop();
 	if (isdir && g.r.fd != -1 && inside(g.r.fd, &sb))
 		zdiex(EX_USAGE, "%s: the deploy root %s lies inside it",
