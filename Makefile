@@ -73,8 +73,8 @@ check-asan: deps
 	@rm -rf build-asan/sanlog && mkdir -p build-asan/sanlog && \
 	    chmod 1777 build-asan/sanlog
 	@B=build-asan SANLOG=build-asan/sanlog \
-	    ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/sanlog/asan \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build-asan/sanlog/ubsan \
+	    ASAN_OPTIONS=detect_leaks=1:log_exe_name=1:log_path=$(CURDIR)/build-asan/sanlog/asan \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_exe_name=1:log_path=$(CURDIR)/build-asan/sanlog/ubsan \
 	    sh tests/run
 
 demo: deps all $(B)/zdd-demo-backend
