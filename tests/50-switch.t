@@ -201,6 +201,19 @@ ok "... the file is back byte for byte" cmp -s "$INC" "$T/inc.before"
 is "... nginx still serves the old backend" "$(get "$np")" blue
 is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
 
+# A file another user owns keeps its owner, group and mode, rewritten
+# or put back.
+chown 65534:65534 "$INC" && chmod 0640 "$INC"
+run $S --reload-cmd 'exit 3' green
+is "a file of another owner, put back after a failed reload" \
+	"$rc $(stat -c '%u:%g %a' "$INC")" "69 65534:65534 640"
+run $S green
+is "... and rewritten: its owner, group and mode are kept" \
+	"$rc $(stat -c '%u:%g %a' "$INC")" "0 65534:65534 640"
+run $S -q blue
+soon "$np" blue >/dev/null
+chown 0:0 "$INC" && chmod 0644 "$INC"
+
 # --reload-cmd that fails: 69, restored.  --no-reload: written, no reload.
 run $S --reload-cmd 'echo cannot reach it >&2; exit 3' green
 is "a failing --reload-cmd: 69" "$rc" 69

@@ -314,6 +314,8 @@ struct saved {
 	char	*data;		/* file content or link target */
 	size_t	 len;
 	mode_t	 mode;
+	uid_t	 uid;		/* the file's owner, kept when it is rewritten */
+	gid_t	 gid;
 };
 
 /*
@@ -348,7 +350,8 @@ restore(struct saved *s)
 	else if (s->is_link)
 		rc = zsymlink_replace(s->dirfd, s->base, s->data);
 	else
-		rc = zfile_replace(s->dirfd, s->base, s->data, s->len, s->mode);
+		rc = zfile_replace(s->dirfd, s->base, s->data, s->len, s->mode,
+		    s->uid, s->gid);
 	if (rc == -1)
 		zerr("cannot put the old %s back", s->base);
 	else
@@ -366,6 +369,8 @@ open_locked(const char *path, struct saved *s, const char *op)
 	const char *dir;
 
 	memset(s, 0, sizeof *s);
+	s->uid = (uid_t)-1;
+	s->gid = (gid_t)-1;
 	if ((c1 = strdup(path)) == NULL || (c2 = strdup(path)) == NULL)
 		zdie(EX_OSERR, "out of memory");
 	dir = dirname(c1);
@@ -421,6 +426,8 @@ read_file(struct saved *s, struct zngx_inc *inc, int *known)
 		zdiex(EX_DATAERR, "%s: not a regular file, left alone", file);
 	s->exists = 1;
 	s->mode = sb.st_mode & 07777;
+	s->uid = sb.st_uid;
+	s->gid = sb.st_gid;
 	s->data = zslurp_at(s->dirfd, s->base, INC_MAX, &s->len);
 	if (s->data == NULL)
 		zdie(zexit_errno(errno), "cannot read %s", file);
@@ -460,6 +467,8 @@ read_link(struct saved *s, int availfd, int *known)
 		*known = 0;
 		if (S_ISREG(sb.st_mode)) {
 			s->mode = sb.st_mode & 07777;
+			s->uid = sb.st_uid;
+			s->gid = sb.st_gid;
 			s->data = zslurp_at(s->dirfd, s->base, INC_MAX, &s->len);
 			if (s->data == NULL)
 				zdie(zexit_errno(errno), "cannot read %s",
@@ -809,7 +818,8 @@ switch_file(const char *op)
 		return to;
 	}
 	critical(1);
-	if (zfile_put(sp->dirfd, sp->base, data, strlen(data), sp->mode) == -1)
+	if (zfile_put(sp->dirfd, sp->base, data, strlen(data), sp->mode,
+	    sp->uid, sp->gid) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
 	nginx_apply(sp, file, live, to, t0);
