@@ -508,6 +508,22 @@ bp3=$(free_port)
 run zdd-switch -t blue=127.0.0.1:$bp -t purple=127.0.0.1:$bp3 \
 	--haproxy "$H/admin.sock" --backend app purple
 is "haproxy: a target with no server: 65" "$rc" 65
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$bp3 \
+	--haproxy "$H/admin.sock" --backend app green
+is "haproxy: a server at another address than its target: 65" "$rc" 65
+like "... says where each is" "$err" \
+	"app/green is at 127.0.0.1:$gp, not at 127.0.0.1:$bp3"
+is "... and switches nothing" "$($SH status 2>/dev/null)" "blue 127.0.0.1:$bp"
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$bp3 \
+	--haproxy "$H/admin.sock" --backend app status
+is "... status refuses it too" "$rc" 65
+run zdd-switch -t blue=127.0.0.1:$bp -t green=localhost:$bp3 \
+	--haproxy "$H/admin.sock" --backend app status
+is "... a host name is not compared" "$rc:$out" "0:blue 127.0.0.1:$bp"
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$bp3 \
+	--haproxy "$H/admin.sock" --backend app --force -n green
+is "... --force goes on" "$rc" 0
+like "... with a warning" "$err" 'going on, as --force asks'
 run zdd-switch $TG --haproxy "$H/admin.sock" --backend nosuch status
 is "haproxy: no such backend: 65" "$rc" 65
 run zdd-switch $TG --haproxy "$H/nosuch.sock" --backend app status

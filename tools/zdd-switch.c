@@ -928,6 +928,39 @@ hap_live(struct zhap_server *v, int n, int *present)
 	return nready == 1 ? live : -1;
 }
 
+/*
+ * A server whose address is not its target's: idle would name a place
+ * where HAProxy never sends anyone, and the health check would pass
+ * there while the switch sent traffic elsewhere.
+ */
+static void
+hap_check_addrs(const struct zhap_server *v, int n)
+{
+	int i, t;
+
+	for (i = 0; i < n; i++) {
+		if ((t = find_target(v[i].name)) == -1)
+			continue;
+		switch (zhap_addr_is(&v[i], targets[t].addr)) {
+		case 0:
+			if (!force)
+				zdiex(EX_DATAERR, "HAProxy server %s/%s is at "
+				    "%s:%d, not at %s as target %s says; left "
+				    "alone (--force goes on all the same)",
+				    backend, v[i].name, v[i].addr, v[i].port,
+				    targets[t].addr, targets[t].name);
+			zwarnx("HAProxy server %s/%s is at %s:%d, not at %s; "
+			    "going on, as --force asks", backend, v[i].name,
+			    v[i].addr, v[i].port, targets[t].addr);
+			break;
+		case -1:
+			zdebug("cannot compare %s/%s's address with %s",
+			    backend, v[i].name, targets[t].addr);
+			break;
+		}
+	}
+}
+
 static int
 switch_haproxy(const char *op)
 {
@@ -952,6 +985,7 @@ switch_haproxy(const char *op)
 		    socketpath, backend, *first ? ": " : "", first);
 	}
 	free(out);
+	hap_check_addrs(v, n);
 	live = hap_live(v, n, present);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
