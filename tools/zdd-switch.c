@@ -64,6 +64,8 @@ static size_t nnginx_args;
 static const char *reload_cmd, *pid_file = "/run/nginx.pid";
 static int no_reload, force, maint, drain;
 static double drain_sec = 60, lock_wait;
+/* The operand read from stdin; at file scope, reachable at every exit. */
+static char *opbuf;
 
 /* What the run did, for the result line and --json. */
 static struct {
@@ -1106,7 +1108,6 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char *op = "status";
-	char *opbuf = NULL;
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);
