@@ -91,7 +91,7 @@ zsymlink_replace(int dirfd, const char *name, const char *target)
 
 int
 zfile_put(int dirfd, const char *name, const void *data, size_t len,
-    mode_t mode)
+    mode_t mode, uid_t uid, gid_t gid)
 {
 	const char *p = data;
 	char tmp[256];
@@ -118,6 +118,17 @@ zfile_put(int dirfd, const char *name, const void *data, size_t len,
 		p += n;
 		len -= (size_t)n;
 	}
+	/*
+	 * The owner before the mode, since fchown() clears set-id bits.  One
+	 * who may not give the file away may still give it the group.
+	 */
+	if ((uid != (uid_t)-1 && uid != geteuid()) ||
+	    (gid != (gid_t)-1 && gid != getegid())) {
+		if (fchown(fd, uid, gid) == -1 &&
+		    (errno != EPERM || (fchown(fd, (uid_t)-1, gid) == -1 &&
+		    errno != EPERM)))
+			goto fail;
+	}
 	if (fchmod(fd, mode) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
@@ -139,9 +150,9 @@ fail:
 
 int
 zfile_replace(int dirfd, const char *name, const void *data, size_t len,
-    mode_t mode)
+    mode_t mode, uid_t uid, gid_t gid)
 {
-	if (zfile_put(dirfd, name, data, len, mode) == -1)
+	if (zfile_put(dirfd, name, data, len, mode, uid, gid) == -1)
 		return -1;
 	/* The new file is in place now: a failed sync is no longer -1. */
 	return zfsync_dir(dirfd) == -1 ? 1 : 0;

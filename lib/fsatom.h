@@ -31,9 +31,12 @@ int	zsymlink_replace(int dirfd, const char *name, const char *target);
  * Replace dirfd/name with data: written to a temporary file, synced, given
  * mode, renamed over name, directory synced.  On failure (-1) name is as
  * it was and no temporary file remains; 1 as for zsymlink_replace().
+ * The file gets owner uid and group gid where the caller may give them
+ * ((uid_t)-1 and (gid_t)-1 leave the caller's), so that rewriting a
+ * file another user owns does not take it from them.
  */
 int	zfile_replace(int dirfd, const char *name, const void *data,
-	    size_t len, mode_t mode);
+	    size_t len, mode_t mode, uid_t uid, gid_t gid);
 
 /*
  * The same without the directory sync, for a caller that syncs the
@@ -42,7 +45,7 @@ int	zfile_replace(int dirfd, const char *name, const void *data,
  */
 int	zsymlink_put(int dirfd, const char *name, const char *target);
 int	zfile_put(int dirfd, const char *name, const void *data, size_t len,
-	    mode_t mode);
+	    mode_t mode, uid_t uid, gid_t gid);
 
 /*
  * Remove the temporary files and symlinks that ztmpname() named for name

@@ -5,6 +5,7 @@
  * answers are parsed by their header lines, split on the separator the
  * format uses, with every field bounded.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -191,7 +192,8 @@ zhap_parse_state(const char *text, const char *backend,
     struct zhap_server *v, size_t max)
 {
 	char *copy, *p, *line, *f[COLS_MAX];
-	int nf, cbe = -1, csrv = -1, cop = -1, cadm = -1, hdr = 0, rc = -1;
+	int nf, cbe = -1, csrv = -1, cop = -1, cadm = -1, caddr = -1, cport = -1;
+	int hdr = 0, rc = -1;
 	size_t n = 0;
 
 	if ((copy = strdup(text)) == NULL)
@@ -210,6 +212,8 @@ zhap_parse_state(const char *text, const char *backend,
 			csrv = column(f, nf, "srv_name");
 			cop = column(f, nf, "srv_op_state");
 			cadm = column(f, nf, "srv_admin_state");
+			caddr = column(f, nf, "srv_addr");
+			cport = column(f, nf, "srv_port");
 			if (cbe < 0 || csrv < 0 || cop < 0 || cadm < 0)
 				goto out;
 			hdr = 1;
@@ -229,6 +233,13 @@ zhap_parse_state(const char *text, const char *backend,
 		    small_int(f[cadm], &v[n].admin_state) == -1)
 			goto out;
 		strcpy(v[n].name, f[csrv]);
+		v[n].addr[0] = '\0';
+		if (caddr >= 0 && caddr < nf &&
+		    strlen(f[caddr]) < sizeof v[n].addr)
+			strcpy(v[n].addr, f[caddr]);
+		if (cport < 0 || cport >= nf ||
+		    small_int(f[cport], &v[n].port) == -1 || v[n].port > 65535)
+			v[n].port = -1;
 		n++;
 	}
 	rc = hdr ? (int)n : -1;
@@ -237,6 +248,44 @@ out:
 	if (rc == -1)
 		errno = EINVAL;
 	return rc;
+}
+
+/* host as a binary address of either family; 0, or -1 if it is none. */
+static int
+numeric(const char *host, unsigned char *bin, int *family)
+{
+	if (inet_pton(AF_INET, host, bin) == 1)
+		*family = AF_INET;
+	else if (inet_pton(AF_INET6, host, bin) == 1)
+		*family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}
+
+int
+zhap_addr_is(const struct zhap_server *s, const char *hostport)
+{
+	unsigned char a[16] = { 0 }, b[16] = { 0 };
+	char host[64];
+	const char *colon = strrchr(hostport, ':');
+	size_t hlen;
+	int port, fa, fb;
+
+	if (colon == NULL || small_int(colon + 1, &port) == -1)
+		return -1;
+	hlen = (size_t)(colon - hostport);
+	if (hlen >= 2 && hostport[0] == '[' && hostport[hlen - 1] == ']') {
+		hostport++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof host || s->port < 0 || s->addr[0] == '\0')
+		return -1;
+	memcpy(host, hostport, hlen);
+	host[hlen] = '\0';
+	if (numeric(host, a, &fa) == -1 || numeric(s->addr, b, &fb) == -1)
+		return -1;
+	return fa == fb && memcmp(a, b, sizeof a) == 0 && port == s->port;
 }
 
 long

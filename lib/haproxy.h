@@ -22,6 +22,8 @@ struct zhap_server {
 	char	name[65];
 	int	op_state;	/* 0 stopped, 1 starting, 2 running, 3 stopping */
 	int	admin_state;	/* ZHAP_MAINT and ZHAP_DRAIN bits */
+	char	addr[64];	/* srv_addr, "" when the answer has none */
+	int	port;		/* srv_port, -1 when the answer has none */
 };
 
 /*
@@ -43,6 +45,13 @@ int	zhap_ok(const char *answer);
  */
 int	zhap_parse_state(const char *text, const char *backend,
 	    struct zhap_server *v, size_t max);
+
+/*
+ * Whether server s is at hostport (HOST:PORT or [V6]:PORT, as a target's
+ * ADDR is written): 1 yes, 0 no, -1 when it cannot be told (HOST is a
+ * name, not an address, or the answer gave no address or port).
+ */
+int	zhap_addr_is(const struct zhap_server *s, const char *hostport);
 
 /*
  * The sessions (current plus queued) of backend/server in an answer to

@@ -531,7 +531,7 @@ zmanifest_save(struct zroot *r, const char *id, json_t *m)
 		return -1;
 	}
 	rc = zfile_replace(fd, name + strlen("manifests/"), s, strlen(s),
-	    0644);
+	    0644, (uid_t)-1, (gid_t)-1);
 	free(s);
 	close(fd);
 	return rc;

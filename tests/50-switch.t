@@ -201,6 +201,19 @@ ok "... the file is back byte for byte" cmp -s "$INC" "$T/inc.before"
 is "... nginx still serves the old backend" "$(get "$np")" blue
 is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
 
+# A file another user owns keeps its owner, group and mode, rewritten
+# or put back.
+chown 65534:65534 "$INC" && chmod 0640 "$INC"
+run $S --reload-cmd 'exit 3' green
+is "a file of another owner, put back after a failed reload" \
+	"$rc $(stat -c '%u:%g %a' "$INC")" "69 65534:65534 640"
+run $S green
+is "... and rewritten: its owner, group and mode are kept" \
+	"$rc $(stat -c '%u:%g %a' "$INC")" "0 65534:65534 640"
+run $S -q blue
+soon "$np" blue >/dev/null
+chown 0:0 "$INC" && chmod 0644 "$INC"
+
 # --reload-cmd that fails: 69, restored.  --no-reload: written, no reload.
 run $S --reload-cmd 'echo cannot reach it >&2; exit 3' green
 is "a failing --reload-cmd: 69" "$rc" 69
@@ -495,6 +508,22 @@ bp3=$(free_port)
 run zdd-switch -t blue=127.0.0.1:$bp -t purple=127.0.0.1:$bp3 \
 	--haproxy "$H/admin.sock" --backend app purple
 is "haproxy: a target with no server: 65" "$rc" 65
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$bp3 \
+	--haproxy "$H/admin.sock" --backend app green
+is "haproxy: a server at another address than its target: 65" "$rc" 65
+like "... says where each is" "$err" \
+	"app/green is at 127.0.0.1:$gp, not at 127.0.0.1:$bp3"
+is "... and switches nothing" "$($SH status 2>/dev/null)" "blue 127.0.0.1:$bp"
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$bp3 \
+	--haproxy "$H/admin.sock" --backend app status
+is "... status refuses it too" "$rc" 65
+run zdd-switch -t blue=127.0.0.1:$bp -t green=localhost:$bp3 \
+	--haproxy "$H/admin.sock" --backend app status
+is "... a host name is not compared" "$rc:$out" "0:blue 127.0.0.1:$bp"
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$bp3 \
+	--haproxy "$H/admin.sock" --backend app --force -n green
+is "... --force goes on" "$rc" 0
+like "... with a warning" "$err" 'going on, as --force asks'
 run zdd-switch $TG --haproxy "$H/admin.sock" --backend nosuch status
 is "haproxy: no such backend: 65" "$rc" 65
 run zdd-switch $TG --haproxy "$H/nosuch.sock" --backend app status

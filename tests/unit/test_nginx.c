@@ -140,6 +140,9 @@ test_haproxy_state(void **state)
 	assert_string_equal(v[0].name, "blue");
 	assert_int_equal(v[0].admin_state & ZHAP_DRAIN, 8);
 	assert_int_equal(v[1].admin_state & (ZHAP_MAINT | ZHAP_DRAIN), 0);
+	assert_string_equal(v[0].addr, "127.0.0.1");
+	assert_int_equal(v[0].port, -1);
+	assert_int_equal(zhap_addr_is(&v[0], "127.0.0.1:8081"), -1);
 	assert_int_equal(zhap_parse_state(ans, "app", v, 1), -1);
 	assert_int_equal(zhap_parse_state("Can't find backend.\n", "app", v,
 	    4), -1);
@@ -151,6 +154,30 @@ test_haproxy_state(void **state)
 	    "srv_admin_state\napp blue 2\n", "app", v, 4), -1);
 	assert_int_equal(zhap_parse_state("1\n# be_name srv_name srv_op_state "
 	    "srv_admin_state\napp blue 2 -1\n", "app", v, 4), -1);
+}
+
+static void
+test_haproxy_addr(void **state)
+{
+	static const char ans[] = "1\n# be_name srv_name srv_addr "
+	    "srv_op_state srv_admin_state srv_port\n"
+	    "app blue 127.0.0.1 2 0 8081\n"
+	    "app green ::1 2 4 8082\n"
+	    "app red - 2 4 8083\n";
+	struct zhap_server v[4];
+
+	(void)state;
+	assert_int_equal(zhap_parse_state(ans, "app", v, 4), 3);
+	assert_int_equal(v[0].port, 8081);
+	assert_int_equal(zhap_addr_is(&v[0], "127.0.0.1:8081"), 1);
+	assert_int_equal(zhap_addr_is(&v[0], "127.0.0.1:8082"), 0);
+	assert_int_equal(zhap_addr_is(&v[0], "127.0.0.2:8081"), 0);
+	assert_int_equal(zhap_addr_is(&v[0], "[::1]:8081"), 0);
+	assert_int_equal(zhap_addr_is(&v[0], "localhost:8081"), -1);
+	assert_int_equal(zhap_addr_is(&v[0], "127.0.0.1"), -1);
+	assert_int_equal(zhap_addr_is(&v[1], "[::1]:8082"), 1);
+	assert_int_equal(zhap_addr_is(&v[1], "[0:0::1]:8082"), 1);
+	assert_int_equal(zhap_addr_is(&v[2], "127.0.0.1:8083"), -1);
 }
 
 static void
@@ -182,6 +209,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_haproxy_state),
+		cmocka_unit_test(test_haproxy_addr),
 		cmocka_unit_test(test_haproxy_stat),
 	};
 
