@@ -78,6 +78,9 @@ run zdd-switch --format json status
 is "--format json: 64" "$rc" 64
 run zdd-switch --drain=soon status
 is "--drain=soon: 64" "$rc" 64
+run env ZDD_RELOAD_WAIT=soon zdd-switch status
+is "ZDD_RELOAD_WAIT=soon: 64" "$rc" 64
+like "... says which variable" "$err" 'ZDD_RELOAD_WAIT: not a number'
 run zdd-switch --drain --no-reload flip
 is "--drain with --no-reload: 64" "$rc" 64
 
@@ -387,6 +390,72 @@ is "... no stray file" "$(ls -A "$U/conf/conf.d")" backend.conf
 run zdd-switch $TG -f "$UINC" $(nargs "$U") blue
 is "an upstream file under --format set: 65" "$rc" 65
 
+# --- a reload slower than ZDD_RELOAD_WAIT -------------------------------
+# nginx reads the include file first, then spends a while on a big map.
+# zdd-switch gives up waiting for the new workers, puts the old file back
+# and reloads once more, so nginx ends serving what the disk says.
+W=$T/slow
+wp=$(free_port)
+mkdir -p "$W/conf" "$W/logs"
+python3 -c 'import sys
+with open(sys.argv[1], "w") as f:
+	for i in range(400000):
+		f.write("/k%d v%d;\n" % (i, i))' "$W/conf/big.map"
+cat >"$W/conf/nginx.conf" <<CONF
+worker_processes 1;
+pid $W/nginx.pid;
+error_log $W/logs/error.log notice;
+events { worker_connections 256; }
+http {
+	access_log off;
+	include $W/conf/svc.inc;
+	map_hash_max_size 1048576;
+	map_hash_bucket_size 128;
+	map \$uri \$slow { include $W/conf/big.map; }
+	server {
+		listen 127.0.0.1:$wp;
+		location / { proxy_pass http://backend; }
+	}
+}
+CONF
+SW="zdd-switch $TG -f $W/conf/svc.inc --format upstream $(nargs "$W")"
+run $SW --no-reload blue
+is "slow reload: the first include file is written" "$rc" 0
+spawn nginx -p "$W" -c "$W/conf/nginx.conf" -g 'daemon off;'
+slowpid=$last_pid
+wait_port "$wp"
+is "slow reload: nginx serves blue" "$(get "$wp")" blue
+run env ZDD_RELOAD_WAIT=0.05 $SW green
+is "a reload slower than ZDD_RELOAD_WAIT: 69" "$rc" 69
+like "... says so" "$err" 'no new workers within 0.05 s: the reload failed or is slow'
+like "... and that nginx reloads the old file" "$err" 'told to reload it'
+is "... the file names blue" "$($SW status 2>/dev/null)" "blue 127.0.0.1:$bp"
+# Wait until nginx has acted on every SIGHUP: none pending (its master
+# blocks signals while it loads a configuration), every one received
+# followed by a reload whose workers started; twice in a row.
+hup_pending() {
+	awk '/^ShdPnd:/ { exit !(substr($2, length($2)) ~ /[13579bdf]/) }' \
+		"/proc/$slowpid/status"
+}
+i=0 settled=0
+while [ "$i" -lt 400 ] && [ "$settled" -lt 2 ]; do
+	r=$(awk '/SIGHUP\) received/ { p = 1 }
+		/: reconfiguring$/ { p = 0; r++ }
+		/start worker processes/ { w++ }
+		END { if (!p && r >= 1 && w == r + 1) print r }' "$W/logs/error.log")
+	if [ -n "$r" ] && ! hup_pending; then
+		settled=$((settled + 1))
+	else
+		settled=0
+	fi
+	sleep 0.05
+	i=$((i + 1))
+done
+echo "# nginx reloaded $r times after the slow switch"
+is "... and once nginx is done, it serves blue" "$(soon "$wp" blue)" blue
+is "... still blue a moment later" "$(sleep 0.3; get "$wp")" blue
+stop "$slowpid"
+
 # --- symlink mode (sites-enabled/default) -------------------------------
 L=$T/link
 lp=$(free_port)
@@ -435,7 +504,7 @@ is "... no stray file" "$(ls -A "$L/conf/sites-enabled")" default
 # reload fails in the master: no new workers, the link goes back, 69.
 printf 'server {\n\tlisten 127.0.0.1:%s;\n}\n' "$bp" \
 	>"$L/conf/sites-available/taken"
-run zdd-switch $TG -t taken=127.0.0.1:1 \
+run env ZDD_RELOAD_WAIT=2 zdd-switch $TG -t taken=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
 	$(nargs "$L") taken
 is "link mode: a reload that fails in the master: 69" "$rc" 69

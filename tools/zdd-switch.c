@@ -43,7 +43,7 @@ enum { MODE_FILE, MODE_LINK, MODE_HAPROXY };
 #define INC_MAX		(1 << 20)
 #define OUT_MAX		(64 << 10)
 /* How long nginx may take to start its new workers after a reload. */
-#define SPAWN_WAIT	10.0
+#define SPAWN_WAIT	10.0	/* default of ZDD_RELOAD_WAIT */
 #define HAP_TIMEOUT	5.0
 
 struct target {
@@ -63,7 +63,7 @@ static const char *nginx = "nginx", *nginx_args[ARGS_MAX];
 static size_t nnginx_args;
 static const char *reload_cmd, *pid_file = "/run/nginx.pid";
 static int no_reload, force, maint, drain;
-static double drain_sec = 60, lock_wait;
+static double drain_sec = 60, lock_wait, spawn_wait = SPAWN_WAIT;
 /* The operand read from stdin; at file scope, reachable at every exit. */
 static char *opbuf;
 
@@ -618,6 +618,31 @@ switched(const char *what, int from, int to)
 }
 
 /*
+ * Reload nginx: --reload-cmd, else SIGHUP to the master the pid file
+ * names (all that nginx -s reload does, after parsing the whole
+ * configuration once more), else nginx -s reload.  0 when it was done;
+ * *out holds what the command said, or why it could not be done.
+ */
+static int
+reload(char **out)
+{
+	if (reload_cmd != NULL) {
+		const char *argv[] = { "/bin/sh", "-c", reload_cmd, NULL };
+
+		return run((char *const *)argv, out, NULL);
+	}
+	if (master == -1)
+		return run_nginx("-s", "reload", out, NULL);
+	*out = NULL;
+	if (kill(master, SIGHUP) == 0)
+		return 0;
+	if (asprintf(out, "kill -HUP %d: %s", (int)master,
+	    strerror(errno)) == -1)
+		*out = NULL;
+	return -1;
+}
+
+/*
  * Validate, reload and wait: the part that nginx's two modes share.  The
  * new file or link is in place; s holds the old one.
  */
@@ -665,25 +690,7 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 		return;
 	}
 
-	/*
-	 * SIGHUP is all that nginx -s reload does, after parsing the whole
-	 * configuration once more.
-	 */
-	if (reload_cmd != NULL) {
-		const char *argv[] = { "/bin/sh", "-c", reload_cmd, NULL };
-
-		rc = run((char *const *)argv, &out, NULL);
-	} else if (master != -1) {
-		out = NULL;
-		if (kill(master, SIGHUP) == -1) {
-			rc = -1;
-			if (asprintf(&out, "kill -HUP %d: %s", (int)master,
-			    strerror(errno)) == -1)
-				out = NULL;
-		} else
-			rc = 0;
-	} else
-		rc = run_nginx("-s", "reload", &out, NULL);
+	rc = reload(&out);
 	if (rc != 0) {
 		restore(s);
 		zerrx("cannot reload nginx%s, %s is as it was%s",
@@ -710,7 +717,7 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	 * there were, or (when an earlier reload's workers are still
 	 * around) once their number has held still for a few polls.
 	 */
-	deadline = znow() + SPAWN_WAIT;
+	deadline = znow() + spawn_wait;
 	for (polls = 1;; polls++) {
 		fresh = new_children(polls % 8 == 0);
 		if (fresh > 0 && fresh >= nold)
@@ -728,13 +735,24 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	if (fresh <= 0) {
 		/*
 		 * nginx keeps its old configuration when it cannot load the
-		 * new one; the old file goes back so that the disk says what
-		 * nginx serves, and the next reload changes nothing.
+		 * new one, but a configuration that takes longer to load
+		 * than the wait may still go live.  The old file goes back
+		 * and nginx reloads once more: whichever it was, nginx ends
+		 * serving what the disk says, the old backend.
 		 */
 		restore(s);
+		rc = reload(&out);
+		if (rc != 0) {
+			zerrx("cannot reload nginx again after putting the old "
+			    "%s back%s", what, out != NULL && *out ? ":" : "");
+			if (out != NULL)
+				relay(out);
+		}
+		free(out);
 		zdiex(EX_UNAVAILABLE, "nginx (pid %d) started no new workers "
-		    "within %.0f s: the reload failed (see nginx's error log), "
-		    "%s is as it was", (int)master, SPAWN_WAIT, what);
+		    "within %g s: the reload failed or is slow (see nginx's "
+		    "error log); %s is as it was%s", (int)master, spawn_wait,
+		    what, rc == 0 ? " and nginx was told to reload it" : "");
 	}
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
@@ -1107,12 +1125,15 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	const char *op = "status";
+	const char *op = "status", *ev;
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);
 	if (zlock_wait_env(&lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
+	if ((ev = getenv("ZDD_RELOAD_WAIT")) != NULL && *ev != '\0' &&
+	    (zparse_seconds(ev, &spawn_wait) == -1 || spawn_wait <= 0))
+		zdiex(EX_USAGE, "ZDD_RELOAD_WAIT: not a number of seconds");
 	while ((c = getopt_long(argc, argv, "a:f:hl:nqt:vV", longopts,
 	    NULL)) != -1)
 		switch (c) {
