@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
@@ -77,10 +76,6 @@ zlock_file(int dirfd, const char *name, double wait, char *holder,
 int
 zlock_wait_env(double *wait)
 {
-	const char *s = getenv("ZDD_LOCK_WAIT");
-
 	*wait = 0;
-	if (s == NULL || *s == '\0')
-		return 0;
-	return zparse_seconds(s, wait);
+	return zenv_seconds("ZDD_LOCK_WAIT", wait);
 }

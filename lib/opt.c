@@ -78,6 +78,16 @@ zparse_seconds(const char *s, double *out)
 	return 0;
 }
 
+int
+zenv_seconds(const char *name, double *out)
+{
+	const char *s = getenv(name);
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	return zparse_seconds(s, out);
+}
+
 char *
 zoperand(const char *arg)
 {

@@ -21,6 +21,11 @@ int	zparse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int	zparse_size(const char *s, uint64_t *out);
 /* Seconds, fractions allowed ("0.5", "10"), at most a day. */
 int	zparse_seconds(const char *s, double *out);
+/*
+ * Seconds from the environment variable name, as zparse_seconds() reads
+ * them; *out is left alone when name is unset or empty, -1 if malformed.
+ */
+int	zenv_seconds(const char *name, double *out);
 
 /*
  * The operand itself, or for "-" the first line of stdin without its

@@ -380,7 +380,6 @@ main(int argc, char *argv[])
 	}
 	zroot_close(&r);
 	free(operand);
-	operand = NULL;
 	if (fflush(stdout) == EOF)
 		zdie(EX_IOERR, "stdout");
 	return rc;

@@ -1125,14 +1125,14 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	const char *op = "status", *ev;
+	const char *op = "status";
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);
 	if (zlock_wait_env(&lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
-	if ((ev = getenv("ZDD_RELOAD_WAIT")) != NULL && *ev != '\0' &&
-	    (zparse_seconds(ev, &spawn_wait) == -1 || spawn_wait <= 0))
+	if (zenv_seconds("ZDD_RELOAD_WAIT", &spawn_wait) == -1 ||
+	    spawn_wait <= 0)
 		zdiex(EX_USAGE, "ZDD_RELOAD_WAIT: not a number of seconds");
 	while ((c = getopt_long(argc, argv, "a:f:hl:nqt:vV", longopts,
 	    NULL)) != -1)
