@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "target.h"
+#include "url.h"
 
 void
 ztarget_free(struct ztarget *t)
@@ -166,37 +167,6 @@ nomem:
 	*why = NULL;
 	errno = ENOMEM;
 	return -1;
-}
-
-char *
-zurl_show(const char *url)
-{
-	const char *sep, *a, *end, *at, *p, *path, *pend;
-	char *out;
-	size_t slen, i;
-	int n;
-
-	if ((sep = strstr(url, "://")) == NULL)
-		return strdup("…");
-	slen = (size_t)(sep - url);
-	a = sep + 3;
-	end = a + strcspn(a, "/?#");
-	at = NULL;
-	for (p = a; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at != NULL)
-		a = at + 1;
-	path = end;
-	pend = path + strcspn(path, "?#");
-	n = asprintf(&out, "%.*s://%.*s%.*s%s", (int)slen, url,
-	    (int)(end - a), a, (int)(pend - path), path,
-	    *pend == '?' ? "?…" : "");
-	if (n == -1)
-		return NULL;
-	for (i = 0; i < slen; i++)
-		out[i] = (char)tolower((unsigned char)out[i]);
-	return out;
 }
 
 int

@@ -29,13 +29,6 @@ int	ztarget_parse(const char *s, struct ztarget *t, size_t *pos,
 void	ztarget_free(struct ztarget *t);
 
 /*
- * What may be printed of a URL: the scheme (lower case), host, port and
- * path, without userinfo, with the query shown as "?…" and no fragment.
- * malloc'd.
- */
-char	*zurl_show(const char *url);
-
-/*
  * Check a --resolve entry, HOST:PORT:ADDR[,ADDR...] as curl(1) takes it,
  * and a --header, "Name: value" on one line.  0 when well formed, else
  * -1 with *pos and why set as for ztarget_parse().

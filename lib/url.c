@@ -1,7 +1,8 @@
 /*
- * URL redaction.  Only the scheme and authority of a URL are ever shown;
- * the path, query and fragment are replaced by an ellipsis because chat
- * services put the webhook's secret there.
+ * URL redaction.  Of a webhook URL only the scheme and authority are
+ * ever shown; the path, query and fragment are replaced by an ellipsis
+ * because chat services put the webhook's secret there.  Of a health
+ * check's URL the path is shown too, never the userinfo nor the query.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -83,5 +84,25 @@ zurl_host(const char *url)
 	for (i = 0; i < len; i++)
 		out[i] = (char)tolower((unsigned char)a[i]);
 	out[len] = '\0';
+	return out;
+}
+
+char *
+zurl_show(const char *url)
+{
+	size_t len, slen, i;
+	const char *a = authority(url, &len, &slen);
+	const char *path, *pend;
+	char *out;
+
+	if (a == NULL)
+		return strdup("…");
+	path = a + len;
+	pend = path + strcspn(path, "?#");
+	if (asprintf(&out, "%.*s://%.*s%.*s%s", (int)slen, url, (int)len, a,
+	    (int)(pend - path), path, *pend == '?' ? "?…" : "") == -1)
+		return NULL;
+	for (i = 0; i < slen; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
 	return out;
 }

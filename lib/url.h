@@ -9,5 +9,11 @@
 char	*zurl_redact(const char *url);
 /* The host of url, lower-cased, without port or userinfo; malloc'd. */
 char	*zurl_host(const char *url);
+/*
+ * What may be printed of a URL that is not a webhook's: the scheme (lower
+ * case), host, port and path, without userinfo, with the query shown as
+ * "?…" and no fragment.  malloc'd.
+ */
+char	*zurl_show(const char *url);
 
 #endif

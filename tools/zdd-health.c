@@ -27,6 +27,7 @@
 #include "json.h"
 #include "opt.h"
 #include "target.h"
+#include "url.h"
 
 /* The most of a body that is read; a longer one fails a body check. */
 #define BODY_MAX	(1 << 20)

@@ -14,6 +14,7 @@
 
 #include "expect.h"
 #include "target.h"
+#include "url.h"
 
 static void
 status_good(void **state)
