@@ -57,6 +57,12 @@ struct ent {
 	const char *link;	/* symlink target or hard link target */
 };
 
+/* A directory kept open by its path, for the next entry in the same one. */
+struct dircache {
+	char	 dir[PATH_MAX];
+	int	 fd;		/* -1: none */
+};
+
 struct zar {
 	struct zar_opts o;
 	int	 dirfd;
@@ -69,13 +75,19 @@ struct zar {
 	int	 eno;
 	char	 last[PATH_MAX];	/* the last entry's cleaned path */
 	/* The parent directory last written into, and in the dedupe tree. */
-	char	 cdir[PATH_MAX];
-	int	 cfd;
-	char	 ddir[PATH_MAX];
-	int	 dfd;
+	struct dircache wr, dd;
 	unsigned char *cmp;
 	size_t	 cmpsize;
 };
+
+static void
+dircache_drop(struct dircache *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->dir[0] = '\0';
+}
 
 static int
 fail(struct zar *z, int eno, const char *fmt, ...)
@@ -282,12 +294,8 @@ zar_forget(struct zar *z, const char *path)
 		p[0] = '/';
 		z->nodes[i].type = ZAR_NONE;
 	}
-	if (strncmp(z->cdir, path, n) == 0) {
-		z->cdir[0] = '\0';
-		if (z->cfd != -1)
-			close(z->cfd);
-		z->cfd = -1;
-	}
+	if (strncmp(z->wr.dir, path, n) == 0)
+		dircache_drop(&z->wr);
 }
 
 int
@@ -414,50 +422,41 @@ walk(int base, const char *path, int create, const char **basep)
 	return fd == base ? dup(base) : fd;
 }
 
-/* The parent of path in the staging tree, from a one-entry cache. */
+/*
+ * The parent of path under base, from the one-entry cache c; made on the
+ * way when create is set.  *basep is set to the last component.
+ */
 static int
-parent(struct zar *z, const char *path, const char **basep)
+cached_parent(struct dircache *c, int base, int create, const char *path,
+    const char **basep)
 {
 	const char *s = strrchr(path, '/');
 	size_t n = s ? (size_t)(s - path) : 0;
 
 	*basep = s ? s + 1 : path;
-	if (z->cfd != -1 && strlen(z->cdir) == n &&
-	    strncmp(z->cdir, path, n) == 0)
-		return z->cfd;
-	if (z->cfd != -1)
-		close(z->cfd);
-	z->cfd = walk(z->dirfd, path, 1, basep);
-	if (z->cfd == -1) {
-		z->cdir[0] = '\0';
+	if (c->fd != -1 && strlen(c->dir) == n &&
+	    strncmp(c->dir, path, n) == 0)
+		return c->fd;
+	dircache_drop(c);
+	if ((c->fd = walk(base, path, create, basep)) == -1)
 		return -1;
-	}
-	memcpy(z->cdir, path, n);
-	z->cdir[n] = '\0';
-	return z->cfd;
+	memcpy(c->dir, path, n);
+	c->dir[n] = '\0';
+	return c->fd;
+}
+
+/* The parent of path in the staging tree. */
+static int
+parent(struct zar *z, const char *path, const char **basep)
+{
+	return cached_parent(&z->wr, z->dirfd, 1, path, basep);
 }
 
 /* The same in the dedupe tree; never creates anything. */
 static int
 dparent(struct zar *z, const char *path, const char **basep)
 {
-	const char *s = strrchr(path, '/');
-	size_t n = s ? (size_t)(s - path) : 0;
-
-	*basep = s ? s + 1 : path;
-	if (z->dfd != -1 && strlen(z->ddir) == n &&
-	    strncmp(z->ddir, path, n) == 0)
-		return z->dfd;
-	if (z->dfd != -1)
-		close(z->dfd);
-	z->dfd = walk(z->o.dedupe_fd, path, 0, basep);
-	if (z->dfd == -1) {
-		z->ddir[0] = '\0';
-		return -1;
-	}
-	memcpy(z->ddir, path, n);
-	z->ddir[n] = '\0';
-	return z->dfd;
+	return cached_parent(&z->dd, z->o.dedupe_fd, 0, path, basep);
 }
 
 struct zar *
@@ -475,7 +474,7 @@ zar_new(int dirfd, const struct zar_opts *o)
 	if (dirfd == -1)
 		z->o.dedupe_fd = -1;
 	z->dirfd = dirfd;
-	z->cfd = z->dfd = -1;
+	z->wr.fd = z->dd.fd = -1;
 	return z;
 }
 
@@ -493,10 +492,8 @@ zar_free(struct zar *z)
 	free(z->nodes);
 	free(z->table);
 	free(z->cmp);
-	if (z->cfd != -1)
-		close(z->cfd);
-	if (z->dfd != -1)
-		close(z->dfd);
+	dircache_drop(&z->wr);
+	dircache_drop(&z->dd);
 	free(z);
 }
 
