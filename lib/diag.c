@@ -89,6 +89,11 @@ zdiex(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/*
+ * A warning and a progress note read the same and are silenced alike by
+ * -q; they are two names so that a reader of a tool can tell which is
+ * which.
+ */
 void
 zwarnx(const char *fmt, ...)
 {
@@ -103,15 +108,7 @@ zwarnx(const char *fmt, ...)
 
 void
 zinfo(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (zquiet)
-		return;
-	va_start(ap, fmt);
-	vmsg(fmt, ap, 0);
-	va_end(ap);
-}
+	__attribute__((alias("zwarnx")));
 
 void
 zdebug(const char *fmt, ...)
@@ -145,4 +142,63 @@ zexit_errno(int err)
 	default:
 		return EX_IOERR;
 	}
+}
+
+static _Noreturn void
+oom(void)
+{
+	zdiex(EX_OSERR, "out of memory");
+}
+
+void *
+xnonnull(void *p)
+{
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xmalloc(size_t n)
+{
+	return xnonnull(malloc(n ? n : 1));
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	return xnonnull(calloc(n ? n : 1, size ? size : 1));
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	return xnonnull(reallocarray(p, n ? n : 1, size ? size : 1));
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xnonnull(strdup(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	return xnonnull(strndup(s, n));
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	return s;
 }

@@ -8,6 +8,7 @@
 #define ZDD_DIAG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <sysexits.h>
 
 #define ZDD_VERSION "0.1.0"
@@ -37,5 +38,20 @@ void	zdebug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The sysexits(3) code that best describes errno value err. */
 int	zexit_errno(int err);
+
+/*
+ * Allocation that cannot fail: out of memory, the tool says so and exits
+ * with EX_OSERR (71).  Tools call these; library functions that can fail
+ * return NULL and leave the choice to their caller.
+ */
+void	*xmalloc(size_t n);
+void	*xcalloc(size_t n, size_t size);
+void	*xreallocarray(void *p, size_t n, size_t size);
+char	*xstrdup(const char *s);
+char	*xstrndup(const char *s, size_t n);
+char	*xasprintf(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* p itself when not NULL, else the same death: for jansson's results. */
+void	*xnonnull(void *p);
 
 #endif

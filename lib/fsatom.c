@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsatom.h"
+#include "io.h"
 
 int
 ztmpname(char *buf, size_t size, const char *name)
@@ -198,51 +199,17 @@ out:
 char *
 zslurp_at(int dirfd, const char *name, size_t max, size_t *lenp)
 {
-	size_t len = 0, cap = 4096;
-	char *buf, *nbuf;
-	ssize_t n;
+	char *buf;
 	int fd, e;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return NULL;
-	if ((buf = malloc(cap + 1)) == NULL)
-		goto fail;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= max) {
-				errno = EFBIG;
-				goto fail;
-			}
-			cap *= 2;
-			if ((nbuf = realloc(buf, cap + 1)) == NULL)
-				goto fail;
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			errno = EFBIG;
-			goto fail;
-		}
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (lenp != NULL)
-		*lenp = len;
-	return buf;
-fail:
+	buf = zread_all(fd, max, 0, 0, lenp);
 	e = errno;
 	close(fd);
-	free(buf);
 	errno = e;
-	return NULL;
+	return buf;
 }
 
 static void

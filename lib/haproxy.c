@@ -7,7 +7,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "haproxy.h"
+#include "io.h"
 #include "opt.h"
 
 #define ANSWER_MAX	(4 << 20)
@@ -25,12 +25,11 @@ char *
 zhap_cmd(const char *path, const char *cmd, double timeout)
 {
 	struct sockaddr_un sun;
-	struct pollfd pfd;
 	double deadline = znow() + timeout;
-	size_t len = 0, cap = 4096, clen;
-	char *buf = NULL, *nbuf, *line = NULL;
+	size_t clen;
+	char *buf = NULL, *line = NULL;
 	ssize_t n;
-	int fd, e, ms;
+	int fd, e;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
@@ -58,43 +57,8 @@ zhap_cmd(const char *path, const char *cmd, double timeout)
 		if (n == -1)
 			goto fail;
 	}
-	if ((buf = malloc(cap + 1)) == NULL)
+	if ((buf = zread_all(fd, ANSWER_MAX, deadline, 0, NULL)) == NULL)
 		goto fail;
-	for (;;) {
-		ms = (int)((deadline - znow()) * 1000);
-		if (ms <= 0) {
-			errno = ETIMEDOUT;
-			goto fail;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, ms) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (pfd.revents == 0)
-			continue;
-		if (len == cap) {
-			if (cap >= ANSWER_MAX) {
-				errno = EFBIG;
-				goto fail;
-			}
-			cap *= 2;
-			if ((nbuf = realloc(buf, cap + 1)) == NULL)
-				goto fail;
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
 	close(fd);
 	free(line);
 	return buf;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "json.h"
 
 #define ZJSON_MAX (1 << 20)
@@ -34,31 +35,28 @@ zjson_load_at(int dirfd, const char *name)
 {
 	struct stat st;
 	json_error_t jerr;
-	json_t *j = NULL;
+	json_t *j;
 	char *buf;
-	ssize_t n;
-	size_t got = 0;
-	int fd;
+	size_t len;
+	int fd, e;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > ZJSON_MAX) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		errno = EINVAL;
 		return NULL;
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	/* A read error is an error, never a shorter file. */
+	buf = zread_all(fd, ZJSON_MAX, 0, 0, &len);
+	e = errno;
+	close(fd);
 	if (buf == NULL) {
-		close(fd);
+		errno = e == EFBIG ? EINVAL : e;
 		return NULL;
 	}
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	j = json_loadb(buf, got, 0, &jerr);
+	j = json_loadb(buf, len, 0, &jerr);
 	free(buf);
 	if (j == NULL || !json_is_object(j)) {
 		json_decref(j);

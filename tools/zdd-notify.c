@@ -23,6 +23,7 @@
 
 #include "ci.h"
 #include "diag.h"
+#include "io.h"
 #include "json.h"
 #include "opt.h"
 #include "reply.h"
@@ -85,35 +86,17 @@ static char *
 slurp(const char *path, size_t *len)
 {
 	char *buf;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
+	int fd, e;
 
 	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return zread_all(STDIN_FILENO, INPUT_MAX, 0, 0, len);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return NULL;
-	if ((buf = malloc(INPUT_MAX + 1)) == NULL)
-		goto fail;
-	while ((n = read(fd, buf + got, INPUT_MAX + 1 - got)) > 0)
-		if ((got += (size_t)n) > INPUT_MAX) {
-			errno = EFBIG;
-			goto fail;
-		}
-	if (n == -1)
-		goto fail;
-	if (fd != STDIN_FILENO)
-		close(fd);
-	buf[got] = '\0';
-	*len = got;
+	buf = zread_all(fd, INPUT_MAX, 0, 0, len);
+	e = errno;
+	close(fd);
+	errno = e;
 	return buf;
-fail:
-	n = errno;
-	free(buf);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	errno = (int)n;
-	return NULL;
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "diag.h"
 #include "fsatom.h"
 #include "haproxy.h"
+#include "io.h"
 #include "json.h"
 #include "lock.h"
 #include "nginx.h"
@@ -211,21 +212,15 @@ result(void)
 static int
 run(char *const argv[], char **out, void (*during)(void))
 {
-	size_t len = 0, cap = 4096;
-	char *buf, scratch[4096];
-	ssize_t n;
 	pid_t pid;
 	int p[2], st;
 
 	*out = NULL;
-	if ((buf = malloc(cap + 1)) == NULL || pipe2(p, O_CLOEXEC) == -1) {
-		free(buf);
+	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
-	}
 	if ((pid = fork()) == -1) {
 		close(p[0]);
 		close(p[1]);
-		free(buf);
 		return -1;
 	}
 	if (pid == 0) {
@@ -243,29 +238,10 @@ run(char *const argv[], char **out, void (*during)(void))
 	close(p[1]);
 	if (during != NULL)
 		during();
-	for (;;) {
-		if (len == cap && cap < OUT_MAX) {
-			char *nbuf = realloc(buf, cap * 2 + 1);
-
-			if (nbuf != NULL) {
-				buf = nbuf;
-				cap *= 2;
-			}
-		}
-		if (len < cap)
-			n = read(p[0], buf + len, cap - len);
-		else
-			n = read(p[0], scratch, sizeof scratch);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (len < cap)
-			len += (size_t)n;
-	}
+	/* What could not be read is no reason to lose the exit status. */
+	if ((*out = zread_all(p[0], OUT_MAX, 0, ZREAD_TRUNCATE, NULL)) == NULL)
+		*out = xstrdup("");
 	close(p[0]);
-	buf[len] = '\0';
-	*out = buf;
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
 			return -1;
