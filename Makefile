@@ -17,7 +17,7 @@ CC	?= cc
 CFLAGS	?= -g -O2
 XCFLAGS	= -std=c11 -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
 	  -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
-	  -Ilib -MMD -MP $(shell pkg-config --cflags libcurl jansson libarchive 2>/dev/null)
+	  -Ilib -MMD -MP $(shell pkg-config --cflags libcurl jansson libarchive libcrypto 2>/dev/null)
 
 TOOLS	= $(patsubst tools/%.c,%,$(wildcard tools/zdd-*.c))
 LIBSRC	= $(wildcard lib/*.c)
@@ -29,7 +29,7 @@ UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 # only the modules a tool calls.
 zdd-link_LIBS	= jansson
 zdd-prune_LIBS	= jansson
-zdd-release_LIBS = jansson libarchive
+zdd-release_LIBS = jansson libarchive libcrypto
 zdd-health_LIBS	= jansson libcurl
 zdd-switch_LIBS	= jansson
 zdd-notify_LIBS	= jansson libcurl
@@ -55,7 +55,7 @@ $(B)/zdd-%: $(B)/tools/zdd-%.o $(B)/libzdd.a
 
 $(B)/tests/test_%: $(B)/tests/test_%.o $(B)/libzdd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libzdd.a \
-	    $$(pkg-config --libs cmocka jansson libcurl libarchive) -lm
+	    $$(pkg-config --libs cmocka jansson libcurl libarchive libcrypto) -lm
 
 deps:
 	@sh tests/deps.sh

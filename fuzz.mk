@@ -23,7 +23,7 @@ FUZZ_SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS	= -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
 FUZZ_NAMES	= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS	= $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz_%)
-FUZZ_LIBS	= jansson libarchive libcurl
+FUZZ_LIBS	= jansson libarchive libcurl libcrypto
 # Only what make fuzz needs beyond make check.
 FUZZ_DEBS	= clang libclang-rt-14-dev llvm
 

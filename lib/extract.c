@@ -21,8 +21,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "digest.h"
 #include "extract.h"
-#include "sha256.h"
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
@@ -965,7 +965,7 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 struct input {
 	struct zar *z;
 	int	 fd;
-	struct zsha256 sha;
+	struct zdigest *sha;
 	int	 hashed;	/* the digest was taken beforehand */
 	char	 buf[128 * 1024];
 	int	 eno;
@@ -991,7 +991,7 @@ input_read(struct archive *a, void *arg, const void **buf)
 		return -1;
 	}
 	if (!in->hashed)
-		zsha256_update(&in->sha, in->buf, (size_t)n);
+		(void)zdigest_update(in->sha, in->buf, (size_t)n);
 	*buf = in->buf;
 	return n;
 }
@@ -1028,7 +1028,7 @@ seekable_zip(struct input *in)
 	    pread(in->fd, magic, 4, 0) != 4 || memcmp(magic, "PK\3\4", 4) != 0)
 		return 0;
 	while ((n = pread(in->fd, in->buf, sizeof in->buf, o)) > 0) {
-		zsha256_update(&in->sha, in->buf, (size_t)n);
+		(void)zdigest_update(in->sha, in->buf, (size_t)n);
 		o += n;
 	}
 	if (n == -1) {
@@ -1139,13 +1139,18 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		return fail(z, ENOMEM, "out of memory");
 	in->z = z;
 	in->fd = fd;
-	zsha256_init(&in->sha);
+	if ((in->sha = zdigest_new(ZDIGEST_SHA256)) == NULL) {
+		free(in);
+		return fail(z, errno, "cannot start SHA-256");
+	}
 	if ((zip = seekable_zip(in)) == -1) {
 		rc = fail(z, in->eno, "cannot read the artifact");
+		zdigest_free(in->sha);
 		free(in);
 		return rc;
 	}
 	if ((a = reader(zip)) == NULL) {
+		zdigest_free(in->sha);
 		free(in);
 		return fail(z, ENOMEM, "out of memory");
 	}
@@ -1173,11 +1178,18 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 			rc = fail(z, errno, "cannot read the artifact");
 			break;
 		}
-		zsha256_update(&in->sha, in->buf, (size_t)n);
+		(void)zdigest_update(in->sha, in->buf, (size_t)n);
 	}
-	if (rc == 0 && hex != NULL)
-		zsha256_final(&in->sha, hex);
+	if (rc == 0 && hex != NULL) {
+		unsigned char md[ZDIGEST_MAX];
+
+		if (zdigest_final(in->sha, md) != 32)
+			rc = fail(z, errno, "cannot finish SHA-256");
+		else
+			zhex(md, 32, hex);
+	}
 	archive_read_free(a);
+	zdigest_free(in->sha);
 	free(in);
 	return rc;
 }

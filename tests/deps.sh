@@ -5,7 +5,7 @@
 set -u
 
 pkgs="gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev
-libarchive-dev libcmocka-dev python3 curl openssl procps util-linux
+libarchive-dev libssl-dev libcmocka-dev python3 curl openssl procps util-linux
 nginx-light haproxy wrk mandoc shellcheck cppcheck capistrano
 zstd xz-utils bzip2 zip unzip cpio
 clang libclang-rt-14-dev fiu-utils libfiu-dev valgrind

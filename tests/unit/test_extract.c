@@ -14,7 +14,7 @@
 #include <archive_entry.h>
 
 #include "extract.h"
-#include "sha256.h"
+#include "digest.h"
 
 static void
 test_clean_path(void **state)
@@ -144,14 +144,17 @@ test_garbage(void **state)
 static void
 sha(const void *data, size_t len, size_t chunk, char hex[65])
 {
-	struct zsha256 c;
+	struct zdigest *d = zdigest_new(ZDIGEST_SHA256);
+	unsigned char md[ZDIGEST_MAX];
 	size_t i;
 
-	zsha256_init(&c);
+	assert_non_null(d);
 	for (i = 0; i < len; i += chunk)
-		zsha256_update(&c, (const char *)data + i,
-		    len - i < chunk ? len - i : chunk);
-	zsha256_final(&c, hex);
+		assert_int_equal(zdigest_update(d, (const char *)data + i,
+		    len - i < chunk ? len - i : chunk), 0);
+	assert_int_equal(zdigest_final(d, md), 32);
+	zhex(md, 32, hex);
+	zdigest_free(d);
 }
 
 static void
@@ -175,7 +178,30 @@ test_sha256(void **state)
 	sha(m, 1000000, 4093, hex);
 	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67"
 	    "f1809a48a497200e046d39ccc7112cd0");
+	assert_int_equal(zsha256_hex("abc", 3, hex), 0);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
 	free(m);
+}
+
+/* BLAKE2b-512 of "abc" (RFC 7693, appendix A). */
+static void
+test_blake2b(void **state)
+{
+	struct zdigest *d = zdigest_new(ZDIGEST_BLAKE2B);
+	unsigned char md[ZDIGEST_MAX];
+	char hex[2 * ZDIGEST_MAX + 1];
+
+	(void)state;
+	assert_non_null(d);
+	assert_int_equal(zdigest_update(d, "abc", 3), 0);
+	assert_int_equal(zdigest_final(d, md), 64);
+	zhex(md, 64, hex);
+	assert_string_equal(hex, "ba80a53f981c4d0d6a2797b69f12f6e9"
+	    "4c212f14685ac4b74b12bb6fdbffa2d1"
+	    "7d87c5392aab792dc252d5de4533cc95"
+	    "18d38aa8dbf1925ab92386edd4009923");
+	zdigest_free(d);
 }
 
 int
@@ -186,6 +212,7 @@ main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_blake2b),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
