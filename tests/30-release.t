@@ -257,6 +257,22 @@ run zdd-release -r "$R2" --link-dir sentinel/file "$T/storage-file.tar"
 is "--link-dir over a file of the artifact: 65" "$rc" 65
 like "--link-dir over a file: says so" "$err" 'link-dir sentinel/file: the artifact has a file there'
 is "--link-dir over a file: nothing in tmp" "$(find "$R2/.zdd/tmp" -mindepth 1 | wc -l)" 0
+# A failure after the links are made (here the manifest cannot be
+# written: .zdd/manifests is a file) takes back what the run put in
+# shared/: the directory seeded from the release and the one made empty.
+RF=$T/root-fail
+mkdir -p "$RF/.zdd" "$RF/shared/kept" && : >"$RF/.zdd/manifests"
+echo old >"$RF/shared/kept/f"
+run zdd-release -r "$RF" --strip 1 --link-dir storage --link-dir uploads \
+	--link-dir kept "$T/app.tar.gz"
+is "failure after linking: 66" "$rc" 66
+like "failure after linking: says what failed" "$err" \
+	"^zdd-release: cannot write the manifest of [0-9]{14}: Not a directory"
+ok "failure after linking: seeded shared/storage taken back" test ! -e "$RF/shared/storage"
+ok "failure after linking: empty shared/uploads taken back" test ! -e "$RF/shared/uploads"
+is "failure after linking: shared/kept left alone" "$(cat "$RF/shared/kept/f")" old
+is "failure after linking: no release" "$(ls "$RF/releases" | wc -l)" 0
+is "failure after linking: nothing in tmp" "$(find "$RF/.zdd/tmp" -mindepth 1 | wc -l)" 0
 
 # --- hostile and broken archives --------------------------------------
 # Each: exit 65, one line naming the entry, nothing outside the root,
