@@ -441,6 +441,53 @@ is "world-writable root: says so" "$err" \
 	"zdd-release: $R10 is writable by other users (mode 0777): refusing to deploy there"
 is "world-writable root: nothing made in it" "$(ls -A "$R10")" ""
 
+# --- a result that cannot be printed -----------------------------------
+# Nothing downstream learned of a release whose path could not be printed:
+# it is removed, and a retry with the same --id makes it again.
+RP=$T/root-print
+tofull() { "$@" >/dev/full; }
+closed() { "$@" >&-; }
+run tofull zdd-release -r "$RP" --id p1 --strip 1 --link-dir storage "$T/app.tar.gz"
+is "stdout full: 74" "$rc" 74
+is "stdout full: says so" "$err" "zdd-release: stdout: No space left on device
+zdd-release: releases/p1 removed: its path could not be printed"
+is "stdout full: no release" "$(ls "$RP/releases")" ""
+is "stdout full: no manifest" "$(ls "$RP/.zdd/manifests")" ""
+is "stdout full: nothing in tmp" "$(ls -A "$RP/.zdd/tmp")" ""
+is "stdout full: the seeded shared directory stays" "$(cat "$RP/shared/storage/app/public/seed.txt")" seed
+run zdd-release -r "$RP" --id p1 --strip 1 --link-dir storage "$T/app.tar.gz"
+is "stdout full: the retry with the same --id: 0" "$rc" 0
+is "stdout full: the retry prints the path" "$out" "$RP/releases/p1"
+run python3 -c 'import os,subprocess,sys
+r, w = os.pipe(); os.close(r)
+sys.exit(subprocess.run(sys.argv[1:], stdout=w).returncode)' \
+	zdd-release -r "$RP" --id p2 --json --strip 1 "$T/app.tar.gz"
+is "--json to a closed pipe: 74" "$rc" 74
+like "--json to a closed pipe: says so" "$err" '^zdd-release: stdout: Broken pipe$'
+ok "--json to a closed pipe: no release" test ! -e "$RP/releases/p2"
+run closed zdd-release -r "$T/root-closed" --strip 1 "$T/app.tar.gz"
+is "stdout closed: 74" "$rc" 74
+is "stdout closed: says so" "$err" "zdd-release: stdout: Bad file descriptor"
+ok "stdout closed: not even the root made" test ! -e "$T/root-closed"
+run tofull zdd-release -n -r "$RP" --strip 1 "$T/app.tar.gz"
+is "-n, stdout full: 74" "$rc" 74
+# Kept when it cannot be taken back safely: another deploy holds the lock
+# by then, or a link points at it already.
+run python3 "$TOP/tests/blocked-stdout.py" "$RP" p3 lock \
+	zdd-release -r "$RP" --id p3 --strip 1 "$T/app.tar.gz"
+is "print fails, lock taken meanwhile: 74" "$rc" 74
+like "print fails, lock taken meanwhile: says it is kept" "$err" \
+	'^zdd-release: releases/p3 kept: cannot take the deploy lock again'
+ok "print fails, lock taken meanwhile: release kept" test -d "$RP/releases/p3"
+ok "print fails, lock taken meanwhile: manifest kept" test -f "$RP/.zdd/manifests/p3.json"
+run python3 "$TOP/tests/blocked-stdout.py" "$RP" p4 link \
+	zdd-release -r "$RP" --id p4 --strip 1 "$T/app.tar.gz"
+is "print fails, linked meanwhile: 74" "$rc" 74
+like "print fails, linked meanwhile: says it is kept" "$err" \
+	'^zdd-release: releases/p4 kept: a link points at it$'
+is "print fails, linked meanwhile: current still points at it" "$(readlink "$RP/current")" releases/p4
+ok "print fails, linked meanwhile: release kept" test -f "$RP/releases/p4/public/index.php"
+
 # --- the lock ---------------------------------------------------------
 R5=$T/root5
 zdd-release -r "$R5" --strip 1 "$T/app.tar" >/dev/null

@@ -532,10 +532,16 @@ parse_options(struct job *j, int argc, char *argv[])
 		j->revision = "unknown";
 }
 
-/* The artifact first: a missing one changes nothing at all. */
+/*
+ * The artifact first: a missing one changes nothing at all.  So does a
+ * closed stdout, where the result could never be printed (and whose
+ * descriptor the next open(2) would take).
+ */
 static void
 open_artifact(struct job *j)
 {
+	if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+		zdie(EX_IOERR, "stdout");
 	if (strcmp(j->operand, "-") == 0) {
 		j->srcfd = STDIN_FILENO;
 		j->name = "stdin";
@@ -800,6 +806,59 @@ publish(struct job *j)
 	    (unsigned long long)zs->deduped);
 }
 
+/*
+ * The path could not be printed, so nothing downstream (zdd-link -, a
+ * script's $(...)) learned of the release: take it back, under the lock
+ * again, and so that a retry with the same --id works.  A release that a
+ * link points at by now is kept; shared directories it seeded stay, as
+ * they would for the next release.
+ */
+static void
+unpublish(struct job *j)
+{
+	char name[NAME_MAX + 1];
+	struct zrm_stats st;
+	struct zrel *v;
+	size_t n, i;
+	int linked = 0;
+
+	if (zroot_lock(&j->r, j->wait) == -1) {
+		zerrx("releases/%s kept: cannot take the deploy lock "
+		    "again%s%s%s", j->id, j->r.holder[0] ? " (" : "",
+		    j->r.holder, j->r.holder[0] ? ")" : "");
+		return;
+	}
+	if (zroot_releases(&j->r, &v, &n, 0) == -1) {
+		zerr("releases/%s kept: cannot read %s/releases", j->id,
+		    j->r.path);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, j->id) == 0 && v[i].links[0] != '\0')
+			linked = 1;
+	free(v);
+	if (linked) {
+		zerrx("releases/%s kept: a link points at it", j->id);
+		return;
+	}
+	/* Out of sight in one rename, then removed at leisure. */
+	if (ztmpname(name, sizeof name, j->id) == -1 ||
+	    renameat2(j->r.relfd, j->id, j->tmpfd, name,
+	    RENAME_NOREPLACE) == -1) {
+		zerr("releases/%s kept: cannot move it away", j->id);
+		return;
+	}
+	zfsync_dir(j->r.relfd);
+	if (zmanifest_remove(&j->r, j->id) == -1)
+		zerr("cannot remove the manifest of %s", j->id);
+	memset(&st, 0, sizeof st);
+	if (zrmtree_at(j->tmpfd, name, &st) == -1)
+		zwarnx("cannot remove .zdd/tmp/%s: %s: %s", name,
+		    st.first_path, strerror(st.first_errno));
+	zfsync_dir(j->tmpfd);
+	zerrx("releases/%s removed: its path could not be printed", j->id);
+}
+
 /* The release's path, or with --json its manifest: the tool's result. */
 static int
 report(struct job *j)
@@ -818,9 +877,12 @@ report(struct job *j)
 		json_decref(m);
 	}
 	free(path);
-	if (rc == -1)
-		zdie(EX_IOERR, "stdout");
-	return 0;
+	if (rc == 0)
+		return 0;
+	zerr("stdout");
+	if (!zopt.dry_run)
+		unpublish(j);
+	exit(EX_IOERR);
 }
 
 int
