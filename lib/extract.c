@@ -45,6 +45,7 @@ struct source {
 	char	*buf;
 	size_t	 bufsize;
 	int64_t	 off;		/* of the next read() from fd */
+	struct zdigest *sha;	/* of every byte read from fd, or NULL */
 };
 
 struct ent {
@@ -73,6 +74,7 @@ struct zar {
 	struct zar_stats st;
 	char	 err[600];
 	int	 eno;
+	int	 notarchive;	/* the input is no archive at all */
 	char	 last[PATH_MAX];	/* the last entry's cleaned path */
 	/* The parent directory last written into, and in the dedupe tree. */
 	struct dircache wr, dd;
@@ -510,6 +512,12 @@ zar_error(const struct zar *z)
 }
 
 int
+zar_not_archive(const struct zar *z)
+{
+	return z->notarchive;
+}
+
+int
 zar_errno(const struct zar *z)
 {
 	return z->eno;
@@ -557,6 +565,8 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 		fail(z, errno, "cannot read %s", z->last);
 		return -1;
 	}
+	if (src->sha != NULL)
+		(void)zdigest_update(src->sha, src->buf, (size_t)n);
 	*buf = src->buf;
 	*len = (size_t)n;
 	*off = src->off;
@@ -1011,6 +1021,38 @@ input_seek(struct archive *a, void *arg, la_int64_t off, int whence)
 }
 
 /*
+ * Whether the file of size bytes ends in a zip's end of central directory
+ * record: its signature, then a comment that runs exactly to the end, and
+ * a directory that lies before it.  That is how a zip with something in
+ * front of it is known: a Spring Boot "fully executable" jar, whose
+ * launch script precedes the zip, or a self-extracting archive.
+ */
+static int
+ends_as_zip(int fd, off_t size)
+{
+	unsigned char t[22 + 65535];
+	size_t n, i;
+	uint32_t cdsize, cdoff;
+
+	n = size < (off_t)sizeof t ? (size_t)size : sizeof t;
+	if (n < 22 || pread(fd, t, n, size - (off_t)n) != (ssize_t)n)
+		return 0;
+	for (i = n - 22 + 1; i-- > 0;) {
+		if (memcmp(t + i, "PK\5\6", 4) != 0 ||
+		    i + 22 + (t[i + 20] | t[i + 21] << 8) != n)
+			continue;
+		cdsize = (uint32_t)t[i + 12] | (uint32_t)t[i + 13] << 8 |
+		    (uint32_t)t[i + 14] << 16 | (uint32_t)t[i + 15] << 24;
+		cdoff = (uint32_t)t[i + 16] | (uint32_t)t[i + 17] << 8 |
+		    (uint32_t)t[i + 18] << 16 | (uint32_t)t[i + 19] << 24;
+		/* Offsets may not count a prefix; never past the record. */
+		return (uint64_t)cdoff + cdsize <= (uint64_t)(size - (off_t)n +
+		    (off_t)i);
+	}
+	return 0;
+}
+
+/*
  * A zip file on disk is read through its central directory, which alone
  * holds the modes and tells symlinks from files; that needs seeks, so its
  * digest is taken in a pass of its own first.  A zip on a pipe can only
@@ -1025,7 +1067,9 @@ seekable_zip(struct input *in)
 	off_t o = 0;
 
 	if (fstat(in->fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    pread(in->fd, magic, 4, 0) != 4 || memcmp(magic, "PK\3\4", 4) != 0)
+	    pread(in->fd, magic, 4, 0) != 4)
+		return 0;
+	if (memcmp(magic, "PK\3\4", 4) != 0 && !ends_as_zip(in->fd, sb.st_size))
 		return 0;
 	while ((n = pread(in->fd, in->buf, sizeof in->buf, o)) > 0) {
 		(void)zdigest_update(in->sha, in->buf, (size_t)n);
@@ -1043,7 +1087,7 @@ static int
 extract(struct zar *z, struct archive *a, struct input *in)
 {
 	struct archive_entry *ae;
-	struct source src = { a, -1, NULL, 0, 0 };
+	struct source src = { a, -1, NULL, 0, 0, NULL };
 	struct ent e;
 	int rc;
 
@@ -1054,13 +1098,15 @@ extract(struct zar *z, struct archive *a, struct input *in)
 		if (in != NULL && in->eno != 0)
 			return fail(z, in->eno, in->eno == EINTR ?
 			    "interrupted" : "cannot read the artifact");
-		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+			z->notarchive = z->last[0] == '\0';
 			return fail(z, 0, "%s%s%s: %s", z->last[0] ?
 			    "corrupt or truncated archive after entry '" :
 			    "not an archive zdd reads, or corrupt",
 			    z->last, z->last[0] ? "'" : "",
 			    archive_error_string(a) ?
 			    archive_error_string(a) : "unreadable");
+		}
 		memset(&e, 0, sizeof e);
 		e.name = archive_entry_pathname(ae);
 		if (e.name == NULL)
@@ -1160,13 +1206,14 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		archive_read_set_seek_callback(a, input_seek);
 		lseek(fd, 0, SEEK_SET);
 	}
-	if (archive_read_open1(a) != ARCHIVE_OK)
+	if (archive_read_open1(a) != ARCHIVE_OK) {
+		z->notarchive = in->eno == 0;
 		rc = fail(z, in->eno, "%s%s%s", in->eno ? "cannot read the "
 		    "artifact" : "not an archive zdd reads, or a corrupt one",
 		    in->eno ? "" :
 		    ": ", in->eno ? "" : archive_error_string(a) ?
 		    archive_error_string(a) : "unknown format");
-	else
+	} else
 		rc = extract(z, a, in);
 	/* What follows the archive's end (padding, zip's directory) is
 	 * part of the artifact, and of its digest. */
@@ -1191,6 +1238,44 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 	archive_read_free(a);
 	zdigest_free(in->sha);
 	free(in);
+	return rc;
+}
+
+int
+zar_put_fd(struct zar *z, int fd, const char *name, char hex[65])
+{
+	struct source src = { NULL, fd, NULL, 128 * 1024, 0, NULL };
+	unsigned char md[ZDIGEST_MAX];
+	struct stat sb;
+	struct ent e;
+	int rc;
+
+	if (fstat(fd, &sb) == -1)
+		return fail(z, errno, "cannot read the artifact");
+	memset(&e, 0, sizeof e);
+	e.name = name;
+	e.type = ZAR_FILE;
+	/* A pipe has no mode or time worth keeping. */
+	e.mode = S_ISREG(sb.st_mode) ? sb.st_mode & 0777 : 0644;
+	e.mtime.tv_nsec = UTIME_OMIT;
+	if (S_ISREG(sb.st_mode))
+		e.mtime = sb.st_mtim;
+	e.size = S_ISREG(sb.st_mode) ? sb.st_size : -1;
+	if ((src.buf = malloc(src.bufsize)) == NULL)
+		return fail(z, ENOMEM, "out of memory");
+	if ((src.sha = zdigest_new(ZDIGEST_SHA256)) == NULL) {
+		free(src.buf);
+		return fail(z, errno, "cannot start SHA-256");
+	}
+	rc = entry(z, &e, &src);
+	if (rc == 0 && hex != NULL) {
+		if (zdigest_final(src.sha, md) != 32)
+			rc = fail(z, errno, "cannot finish SHA-256");
+		else
+			zhex(md, 32, hex);
+	}
+	zdigest_free(src.sha);
+	free(src.buf);
 	return rc;
 }
 
@@ -1292,7 +1377,7 @@ copy_tree(struct zar *z, int dfd, const char *rel, struct source *src)
 int
 zar_copy_dir(struct zar *z, int srcfd)
 {
-	struct source src = { NULL, -1, NULL, 128 * 1024, 0 };
+	struct source src = { NULL, -1, NULL, 128 * 1024, 0, NULL };
 	int fd, rc;
 
 	if ((src.buf = malloc(src.bufsize)) == NULL)

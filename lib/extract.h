@@ -56,6 +56,12 @@ void	zar_free(struct zar *z);
  */
 int	zar_read_fd(struct zar *z, int fd, char hex[65]);
 int	zar_read_mem(struct zar *z, const void *buf, size_t len);
+/*
+ * The artifact whole, as the one file name (a clean relative path): a
+ * jar, a war, a binary.  Same policy, limits and --dedupe as an entry of
+ * an archive; hex receives the SHA-256 of its bytes when not NULL.
+ */
+int	zar_put_fd(struct zar *z, int fd, const char *name, char hex[65]);
 /* Copy the tree under the directory srcfd: files, dirs, symlinks. */
 int	zar_copy_dir(struct zar *z, int srcfd);
 /*
@@ -80,6 +86,8 @@ const struct zar_stats *zar_stats(const struct zar *z);
  */
 const char *zar_error(const struct zar *z);
 int	zar_errno(const struct zar *z);
+/* Whether the last failure was that the input is no archive at all. */
+int	zar_not_archive(const struct zar *z);
 
 /*
  * The policy on names, callable alone: in cleaned of "." and empty

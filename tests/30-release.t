@@ -441,6 +441,111 @@ is "world-writable root: says so" "$err" \
 	"zdd-release: $R10 is writable by other users (mode 0777): refusing to deploy there"
 is "world-writable root: nothing made in it" "$(ls -A "$R10")" ""
 
+# --- --file: an artifact deployed whole -------------------------------
+# A real jar from Debian's JDK when it is installed (it is optional: the
+# cases skip without it), and a zip behind a shell script made here, the
+# shape of a Spring Boot "fully executable" jar.
+RJ=$T/root-file
+J=$T/jar
+mkdir -p "$J/cls"
+printf '#!/bin/sh\nexec java -jar "$0" "$@"\n' >"$J/launch.sh"
+if command -v javac >/dev/null && command -v jar >/dev/null; then
+	printf 'public class Hello { public static void main(String[] a) {\n\tSystem.out.println("hello from the jar");\n} }\n' >"$J/Hello.java"
+	javac -d "$J/cls" "$J/Hello.java" &&
+		jar --create --file "$J/app.jar" --main-class Hello -C "$J/cls" .
+	is "javac and jar make a jar" "$?" 0
+	cat "$J/launch.sh" "$J/app.jar" >"$J/exec.jar" && chmod 755 "$J/exec.jar"
+	run zdd-release -r "$RJ" --id j1 --file "$J/app.jar"
+	is "--file app.jar: 0" "$rc" 0
+	is "--file app.jar: prints the release" "$out" "$RJ/releases/j1"
+	is "--file app.jar: the release holds the jar alone" "$(ls -A "$RJ/releases/j1")" app.jar
+	ok "--file app.jar: byte for byte" cmp "$J/app.jar" "$RJ/releases/j1/app.jar"
+	zdd-link -q -r "$RJ" j1 >/dev/null
+	run java -jar "$RJ/current/app.jar"
+	is "--file app.jar: java -jar current/app.jar runs it" "$out" "hello from the jar"
+	is "--file: the manifest's sha256 is the jar's" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$RJ/.zdd/manifests/j1.json")" \
+		"$(sha256sum <"$J/app.jar" | cut -d' ' -f1)"
+	is "--file: the manifest names the file" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["file"])' "$RJ/.zdd/manifests/j1.json")" app.jar
+	run zdd-release -r "$RJ" --id j2 --file=bin/app "$J/exec.jar"
+	is "--file=bin/app, an executable jar: 0" "$rc" 0
+	ok "--file=bin/app: executable kept" test -x "$RJ/releases/j2/bin/app"
+	run "$RJ/releases/j2/bin/app"
+	is "--file=bin/app: the executable jar runs" "$out" "hello from the jar"
+	run zdd-release -r "$RJ" --id j3 "$J/exec.jar"
+	is "an executable jar unpacked: 0" "$rc" 0
+	is "an executable jar unpacked: its entries" "$(cd "$RJ/releases/j3" && find . -type f | sort | tr '\n' ' ')" \
+		"./Hello.class ./META-INF/MANIFEST.MF "
+	ok "an executable jar unpacked: the class is the compiled one" cmp "$J/cls/Hello.class" "$RJ/releases/j3/Hello.class"
+else
+	pass "# skip no JDK (javac and jar): the real jar cases"
+fi
+# A zip behind a shell script, its offsets not adjusted (as Spring Boot's
+# are not): unpacked through its central directory, modes included.
+mkdir -p "$J/z/bin" && echo one >"$J/z/one.txt" &&
+	printf '#!/bin/sh\necho z\n' >"$J/z/bin/run" && chmod 755 "$J/z/bin/run"
+(cd "$J/z" && zip -qr "$J/plain.zip" .)
+cat "$J/launch.sh" "$J/plain.zip" >"$J/prefixed.zip"
+run zdd-release -r "$RJ" --id z1 "$J/prefixed.zip"
+is "a zip behind a script: 0" "$rc" 0
+ok "a zip behind a script: unpacked whole" same "$J/z" "$RJ/releases/z1"
+ok "a zip behind a script: modes from the central directory" test -x "$RJ/releases/z1/bin/run"
+run zdd-release -r "$RJ" --id z2 - <"$J/prefixed.zip"
+is "a zip behind a script on stdin: 0" "$rc" 0
+is "a zip behind a script on stdin: read as a stream" "$(cat "$RJ/releases/z2/one.txt")" one
+# Any single file, from a path or stdin; and what --file refuses.
+cp /bin/true "$J/tool"
+run zdd-release -r "$RJ" --id b0 "$J/tool"
+is "a binary without --file: 65" "$rc" 65
+like "a binary without --file: says to give --file" "$err" \
+	"^zdd-release: $J/tool: not an archive zdd reads, or a corrupt one: .* \\(to deploy a file whole, give --file\\)\$"
+ok "a binary without --file: nothing made" test ! -e "$RJ/releases/b0"
+run zdd-release -r "$RJ" --id b1 --file "$J/tool"
+is "--file, a binary: 0" "$rc" 0
+run "$RJ/releases/b1/tool"
+is "--file, a binary: it runs" "$rc" 0
+run zdd-release -r "$RJ" --id b2 --file=app.war - <"$J/plain.zip"
+is "--file=NAME from stdin: 0" "$rc" 0
+ok "--file=NAME from stdin: byte for byte" cmp "$J/plain.zip" "$RJ/releases/b2/app.war"
+is "--file=NAME from stdin: mode 644" "$(stat -c %a "$RJ/releases/b2/app.war")" 644
+run zdd-release -r "$RJ" --id b3 --file - <"$J/plain.zip"
+is "--file from stdin without a name: 64" "$rc" 64
+like "--file from stdin without a name: says so" "$err" '^zdd-release: --file: name the file read from stdin'
+for bad in ../up /abs; do
+	run zdd-release -r "$RJ" --id b4 --file="$bad" "$J/tool"
+	is "--file=$bad: 64" "$rc" 64
+done
+run zdd-release -r "$RJ" --id b4 --file --strip 1 "$J/tool"
+is "--file with --strip: 64" "$rc" 64
+run zdd-release -r "$RJ" --id b4 --file "$J/z"
+is "--file on a directory: 64" "$rc" 64
+run zdd-release -r "$RJ" --id b4 --file --max-bytes 100 "$J/tool"
+is "--file past --max-bytes: 65" "$rc" 65
+like "--file past --max-bytes: says so" "$err" "entry 'tool': the artifact expands past 100 bytes"
+is "--file refusals: nothing made" "$(ls "$RJ/releases" | grep -c b4)" 0
+is "--file refusals: nothing in tmp" "$(ls -A "$RJ/.zdd/tmp")" ""
+# Shared links and --dedupe work on a file as on an archive.
+mkdir -p "$RJ/shared/conf" && echo prod >"$RJ/shared/conf/app.properties"
+run zdd-release -r "$RJ" --id d1 --file "$J/tool" --link-file conf/app.properties --link-dir logs
+is "--file with shared links: 0" "$rc" 0
+is "--file with shared links: the file, then the links" "$(cd "$RJ/releases/d1" && find . | sort | tr '\n' ' ')" \
+	". ./conf ./conf/app.properties ./logs ./tool "
+zdd-link -q -r "$RJ" d1 >/dev/null
+run zdd-release -r "$RJ" --id d2 --dedupe --file "$J/tool"
+is "--file --dedupe: 0" "$rc" 0
+zdd-link -q -r "$RJ" d2 >/dev/null
+run zdd-release -r "$RJ" --id d3 --dedupe --json --file "$J/tool"
+is "--file --dedupe on a deduped current: 0" "$rc" 0
+is "--file --dedupe: the file is shared" "$(jf "$out" deduped)" 1
+
+# zdd-release(1)'s --file example, as printed there.
+ex=$(sed -n 's/^\.Dl \(zdd-release .*--file build\/libs\/app\.jar.*\)$/\1/p' "$TOP/man/zdd-release.1")
+is "zdd-release(1): the --file example" "$ex" \
+	'zdd-release -r /srv/app --file build/libs/app.jar | zdd-link -r /srv/app -'
+mkdir -p "$J/build/libs" && cp "$J/plain.zip" "$J/build/libs/app.jar"
+run sh -c "cd '$J' && $(printf '%s' "$ex" | sed "s|/srv/app|$T/root-ex|g")"
+is "the --file example: 0" "$rc" 0
+ok "the --file example: current/app.jar is the jar" cmp "$J/build/libs/app.jar" "$T/root-ex/current/app.jar"
+
 # --- a result that cannot be printed -----------------------------------
 # Nothing downstream learned of a release whose path could not be printed:
 # it is removed, and a retry with the same --id makes it again.

@@ -29,7 +29,7 @@
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_BRANCH = 256, OPT_DEDUPE, OPT_ID, OPT_JSON, OPT_LINK_DIR,
+enum { OPT_BRANCH = 256, OPT_DEDUPE, OPT_FILE, OPT_ID, OPT_JSON, OPT_LINK_DIR,
     OPT_LINK_FILE, OPT_LOCK_WAIT, OPT_MAX_BYTES, OPT_MAX_FILES,
     OPT_REVISION, OPT_STRIP };
 
@@ -54,6 +54,9 @@ struct job {
 	struct zar_opts zo;
 	double	 wait;
 	int	 dedupe;
+	int	 file;		/* --file: the artifact goes in whole */
+	const char *filearg;	/* its NAME, or NULL for the base name */
+	char	 fname[PATH_MAX];	/* NAME, clean */
 	struct link links[MAXLINKS];
 	char	*keep[MAXLINKS];	/* the links' paths, for zar_opts */
 	size_t	 nlinks;
@@ -90,12 +93,13 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: zdd-release [-nqv] [-r root] [--branch name] [--dedupe] "
-	    "[--id id] [--json]\n"
-	    "                   [--link-dir path] [--link-file path] "
-	    "[--lock-wait sec]\n"
-	    "                   [--max-bytes n] [--max-files n] "
-	    "[--revision sha] [--strip n]\n"
-	    "                   artifact | dir | -\n");
+	    "[--file[=name]]\n"
+	    "                   [--id id] [--json] [--link-dir path] "
+	    "[--link-file path]\n"
+	    "                   [--lock-wait sec] [--max-bytes n] "
+	    "[--max-files n]\n"
+	    "                   [--revision sha] [--strip n] "
+	    "artifact | dir | -\n");
 	exit(code);
 }
 
@@ -423,6 +427,24 @@ add_link(struct job *j, const char *arg, int dir)
 	j->nlinks++;
 }
 
+/* --file's NAME: given, or the artifact's base name. */
+static void
+file_name(struct job *j)
+{
+	const char *name = j->filearg, *why, *s;
+
+	if (j->zo.strip)
+		zdiex(EX_USAGE, "--strip goes with an archive, not --file");
+	if (name == NULL && strcmp(j->operand, "-") == 0)
+		zdiex(EX_USAGE, "--file: name the file read from stdin, as "
+		    "in --file=app.jar");
+	if (name == NULL)
+		name = (s = strrchr(j->operand, '/')) ? s + 1 : j->operand;
+	if (zar_clean_path(name, 0, j->fname, sizeof j->fname, &why) != 1)
+		zdiex(EX_USAGE, "--file=%s: not a path inside the release",
+		    name);
+}
+
 static void
 parse_options(struct job *j, int argc, char *argv[])
 {
@@ -430,6 +452,7 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ "branch",	required_argument,	NULL, OPT_BRANCH },
 		{ "dedupe",	no_argument,		NULL, OPT_DEDUPE },
 		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "file",	optional_argument,	NULL, OPT_FILE },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "id",		required_argument,	NULL, OPT_ID },
 		{ "json",	no_argument,		NULL, OPT_JSON },
@@ -476,6 +499,10 @@ parse_options(struct job *j, int argc, char *argv[])
 			break;
 		case OPT_DEDUPE:
 			j->dedupe = 1;
+			break;
+		case OPT_FILE:
+			j->file = 1;
+			j->filearg = optarg;
 			break;
 		case OPT_ID:
 			if (!zid_valid(optarg))
@@ -526,6 +553,8 @@ parse_options(struct job *j, int argc, char *argv[])
 	if (argc != 1)
 		usage(EX_USAGE);
 	j->operand = argv[0];
+	if (j->file)
+		file_name(j);
 	if (j->branch == NULL && (j->branch = zci_branch()) == NULL)
 		j->branch = "unknown";
 	if (j->revision == NULL && (j->revision = zci_revision()) == NULL)
@@ -558,6 +587,9 @@ open_artifact(struct job *j)
 	if (fstat(j->srcfd, &j->sb) == -1)
 		zdie(EX_IOERR, "cannot read %s", j->operand);
 	j->isdir = S_ISDIR(j->sb.st_mode);
+	if (j->isdir && j->file)
+		zdiex(EX_USAGE, "--file %s: a directory is copied, not put "
+		    "whole", j->operand);
 }
 
 /* No SA_RESTART: a signal makes a blocked read return, and is seen. */
@@ -678,8 +710,12 @@ unpack(struct job *j)
 	}
 	zdebug("%s %s into releases/%s", j->isdir ? "copying" :
 	    "extracting", j->abssrc ? j->abssrc : j->name, j->id);
-	rc = j->isdir ? zar_copy_dir(j->z, j->srcfd) :
-	    zar_read_fd(j->z, j->srcfd, j->hex);
+	if (j->isdir)
+		rc = zar_copy_dir(j->z, j->srcfd);
+	else if (j->file)
+		rc = zar_put_fd(j->z, j->srcfd, j->fname, j->hex);
+	else
+		rc = zar_read_fd(j->z, j->srcfd, j->hex);
 	if (rc == 0)
 		rc = zar_end(j->z);
 	if (rc == 0 && !zopt.dry_run)
@@ -687,7 +723,10 @@ unpack(struct job *j)
 	if (rc == -1) {
 		e = zar_errno(j->z);
 		checkstop(j);
-		if (e == 0)
+		if (e == 0 && zar_not_archive(j->z))
+			zerrx("%s: %s (to deploy a file whole, give --file)",
+			    j->name, zar_error(j->z));
+		else if (e == 0)
 			zerrx("%s: %s", j->name, zar_error(j->z));
 		else
 			zerrx("%s: %s", zar_error(j->z), strerror(e));
@@ -745,6 +784,9 @@ describe(struct job *j)
 	    "user", zuser(), "host", zhost(),
 	    "links", links);
 	if (j->m == NULL)
+		goto nomem;
+	if (j->file && json_object_set_new(j->m, "file",
+	    json_string(j->fname)) == -1)
 		goto nomem;
 	if (j->dedupe && json_object_set_new(j->m, "deduped",
 	    json_integer((json_int_t)zs->deduped)) == -1)
