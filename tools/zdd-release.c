@@ -563,14 +563,18 @@ parse_options(struct job *j, int argc, char *argv[])
 
 /*
  * The artifact first: a missing one changes nothing at all.  So does a
- * closed stdout, where the result could never be printed (and whose
- * descriptor the next open(2) would take).
+ * stdout that cannot be written (zinit() put a read-only placeholder in
+ * the place of a closed one), where the result could never be printed.
  */
 static void
 open_artifact(struct job *j)
 {
-	if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+	int fl = fcntl(STDOUT_FILENO, F_GETFL);
+
+	if (fl == -1 || (fl & O_ACCMODE) == O_RDONLY) {
+		errno = EBADF;
 		zdie(EX_IOERR, "stdout");
+	}
 	if (strcmp(j->operand, "-") == 0) {
 		j->srcfd = STDIN_FILENO;
 		j->name = "stdin";
@@ -853,10 +857,11 @@ publish(struct job *j)
  * script's $(...)) learned of the release: take it back, under the lock
  * again, and so that a retry with the same --id works.  A release that a
  * link points at by now is kept; shared directories it seeded stay, as
- * they would for the next release.
+ * they would for the next release.  NULL when it is removed, else why it
+ * is kept.
  */
-static void
-unpublish(struct job *j)
+static const char *
+unpublish(struct job *j, char *why, size_t size)
 {
 	char name[NAME_MAX + 1];
 	struct zrm_stats st;
@@ -865,30 +870,29 @@ unpublish(struct job *j)
 	int linked = 0;
 
 	if (zroot_lock(&j->r, j->wait) == -1) {
-		zerrx("releases/%s kept: cannot take the deploy lock "
-		    "again%s%s%s", j->id, j->r.holder[0] ? " (" : "",
-		    j->r.holder, j->r.holder[0] ? ")" : "");
-		return;
+		snprintf(why, size, "cannot take the deploy lock again%s%s%s",
+		    j->r.holder[0] ? " (" : "", j->r.holder,
+		    j->r.holder[0] ? ")" : "");
+		return why;
 	}
 	if (zroot_releases(&j->r, &v, &n, 0) == -1) {
-		zerr("releases/%s kept: cannot read %s/releases", j->id,
-		    j->r.path);
-		return;
+		snprintf(why, size, "cannot read %s/releases: %s", j->r.path,
+		    strerror(errno));
+		return why;
 	}
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].id, j->id) == 0 && v[i].links[0] != '\0')
 			linked = 1;
 	free(v);
-	if (linked) {
-		zerrx("releases/%s kept: a link points at it", j->id);
-		return;
-	}
+	if (linked)
+		return "a link points at it";
 	/* Out of sight in one rename, then removed at leisure. */
 	if (ztmpname(name, sizeof name, j->id) == -1 ||
 	    renameat2(j->r.relfd, j->id, j->tmpfd, name,
 	    RENAME_NOREPLACE) == -1) {
-		zerr("releases/%s kept: cannot move it away", j->id);
-		return;
+		snprintf(why, size, "cannot move it away: %s",
+		    strerror(errno));
+		return why;
 	}
 	zfsync_dir(j->r.relfd);
 	if (zmanifest_remove(&j->r, j->id) == -1)
@@ -898,14 +902,15 @@ unpublish(struct job *j)
 		zwarnx("cannot remove .zdd/tmp/%s: %s: %s", name,
 		    st.first_path, strerror(st.first_errno));
 	zfsync_dir(j->tmpfd);
-	zerrx("releases/%s removed: its path could not be printed", j->id);
+	return NULL;
 }
 
 /* The release's path, or with --json its manifest: the tool's result. */
 static int
 report(struct job *j)
 {
-	char *path = xnonnull(zrelease_path(&j->r, j->id));
+	char *path = xnonnull(zrelease_path(&j->r, j->id)), why[512];
+	const char *kept;
 	json_t *m = j->m;
 	int rc;
 
@@ -921,10 +926,13 @@ report(struct job *j)
 	free(path);
 	if (rc == 0)
 		return 0;
+	if (zopt.dry_run)
+		zdie(EX_IOERR, "stdout");
 	zerr("stdout");
-	if (!zopt.dry_run)
-		unpublish(j);
-	exit(EX_IOERR);
+	if ((kept = unpublish(j, why, sizeof why)) != NULL)
+		zdiex(EX_IOERR, "releases/%s kept: %s", j->id, kept);
+	zdiex(EX_IOERR, "releases/%s removed: its path could not be printed",
+	    j->id);
 }
 
 int
