@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+
+#include <linux/fs.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,7 +29,6 @@
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
-#define MAXNLINK	60000	/* ext4 allows 65000 links per inode */
 
 struct node {
 	char	*path;
@@ -75,6 +77,7 @@ struct zar {
 	char	 err[600];
 	int	 eno;
 	int	 notarchive;	/* the input is no archive at all */
+	int	 noclone;	/* FICLONE failed: no reflinks here */
 	char	 last[PATH_MAX];	/* the last entry's cleaned path */
 	/* The parent directory last written into, and in the dedupe tree. */
 	struct dircache wr, dd;
@@ -505,6 +508,12 @@ zar_stats(const struct zar *z)
 	return &z->st;
 }
 
+int
+zar_no_reflinks(const struct zar *z)
+{
+	return z->noclone;
+}
+
 const char *
 zar_error(const struct zar *z)
 {
@@ -618,23 +627,26 @@ copy_prefix(int from, int to, uint64_t n)
 	return 0;
 }
 
-/* Hard-link the dedupe release's open file old as pfd/base. */
+/*
+ * Make the new file fd share old's blocks copy-on-write (a reflink, on
+ * btrfs, XFS and the like): equal content, its own inode, so that a write
+ * into either file, by anyone, root included, never shows in the other.
+ * -1 where the file system cannot; then the file is written instead, and
+ * no later file tries again.  Hard links are never used: two releases
+ * sharing an inode would let a deploy hook that writes into the new one
+ * change the live one.
+ */
 static int
-link_old(struct zar *z, int old, const char *path, int pfd, const char *base)
+clone_old(struct zar *z, int old, int fd)
 {
-	char proc[64];
-	const char *obase;
-	int ofd;
-
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", old);
-	if (linkat(AT_FDCWD, proc, pfd, base, AT_SYMLINK_FOLLOW) == 0)
+	if (z->noclone)
+		return -1;
+	if (ioctl(fd, FICLONE, old) == 0)
 		return 0;
-	if (errno != ENOENT)
-		return -1;
-	/* Without /proc, link by name; the lock keeps the old tree still. */
-	if ((ofd = dparent(z, path, &obase)) == -1)
-		return -1;
-	return linkat(ofd, obase, pfd, base, 0);
+	if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV ||
+	    errno == EINVAL)
+		z->noclone = 1;
+	return -1;
 }
 
 static int
@@ -650,20 +662,18 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	int pfd = -1, fd = -1, old = -1, rc;
 	struct stat sb;
 
-	if (z->o.readonly && !kept(z, path))
-		mode &= ~0222;
 	if (z->dirfd != -1 && (pfd = parent(z, path, &base)) == -1)
 		return fail(z, errno, "cannot create the directory of %s",
 		    path);
-	if (z->o.dedupe_fd != -1 && !e->sparse && !kept(z, path)) {
+	if (z->o.dedupe_fd != -1 && !z->noclone && !e->sparse &&
+	    !kept(z, path)) {
 		int dfd = dparent(z, path, &obase);
 		if (dfd != -1)
 			old = openat(dfd, obase,
 			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (old != -1 && (fstat(old, &sb) == -1 ||
-		    !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) != mode ||
-		    (e->size >= 0 && sb.st_size != e->size) ||
-		    sb.st_nlink >= MAXNLINK)) {
+		    !S_ISREG(sb.st_mode) ||
+		    (e->size >= 0 && sb.st_size != e->size))) {
 			close(old);
 			old = -1;
 		}
@@ -739,26 +749,16 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			end = (uint64_t)e->size;
 		}
 	}
-	if (rc == 0 && z->dirfd != -1 && old != -1 &&
-	    (uint64_t)sb.st_size == matched) {
-		if (link_old(z, old, path, pfd, base) == 0) {
-			close(old);
-			z->st.deduped++;
-			z->st.deduped_bytes += matched;
-			return 0;
-		}
-		if (errno != EMLINK) {
-			rc = fail(z, errno, "cannot link %s", path);
-			close(old);
-			return rc;
-		}
-	}
 	if (rc == 0 && z->dirfd != -1 && fd == -1) {
 		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd == -1)
 			rc = fail(z, errno, "cannot create %s", path);
-		else if (old != -1 && copy_prefix(old, fd, matched) == -1)
+		else if (old != -1 && (uint64_t)sb.st_size == matched &&
+		    clone_old(z, old, fd) == 0) {
+			z->st.deduped++;
+			z->st.deduped_bytes += matched;
+		} else if (old != -1 && copy_prefix(old, fd, matched) == -1)
 			rc = fail(z, errno, "cannot write %s", path);
 	}
 	if (old != -1)

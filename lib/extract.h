@@ -20,9 +20,8 @@ struct zar_opts {
 	uint64_t max_bytes;	/* data bytes the artifact may expand to */
 	uint64_t max_files;	/* entries of any kind */
 	unsigned strip;		/* leading path components dropped */
-	int	 readonly;	/* regular files lose their write bits */
 	int	 dedupe_fd;	/* release to share equal files with, or -1 */
-	char *const *keep;	/* paths exempt from readonly and dedupe */
+	char *const *keep;	/* paths exempt from dedupe */
 	size_t	 nkeep;
 	volatile sig_atomic_t *stop;	/* set by a signal: give up */
 };
@@ -33,7 +32,7 @@ struct zar_stats {
 	uint64_t dirs;
 	uint64_t symlinks;
 	uint64_t bytes;		/* data bytes expanded, not as declared */
-	uint64_t deduped;	/* files hard-linked to the dedupe release */
+	uint64_t deduped;	/* files reflinked to the dedupe release's */
 	uint64_t deduped_bytes;
 };
 
@@ -78,6 +77,8 @@ int	zar_lookup(struct zar *z, const char *path);
 /* Forget path and everything under it (the caller removed them). */
 void	zar_forget(struct zar *z, const char *path);
 const struct zar_stats *zar_stats(const struct zar *z);
+/* Whether --dedupe found that the file system has no reflinks. */
+int	zar_no_reflinks(const struct zar *z);
 
 /*
  * Why the last call failed: a one-line reason naming the entry.  errno

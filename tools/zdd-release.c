@@ -688,9 +688,6 @@ find_dedupe(struct job *j)
 
 	if (!j->dedupe)
 		return;
-	/* Read-only files: no one may edit an inode shared by two releases
-	 * in place. */
-	j->zo.readonly = 1;
 	if (zroot_link_target(&j->r, "current", cur, sizeof cur) == 0)
 		j->dedupefd = openat(j->r.relfd, cur,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -737,6 +734,9 @@ unpack(struct job *j)
 		bail(j, e == 0 ? EX_DATAERR : zexit_errno(e));
 	}
 	zs = zar_stats(j->z);
+	if (zar_no_reflinks(j->z))
+		zinfo("--dedupe: the file system of %s has no reflinks, so "
+		    "files were written, not shared", j->r.path);
 	/* An empty release is a broken build, and zdd-link refuses it. */
 	if (zs->entries == 0) {
 		zerrx("%s: the artifact holds nothing%s", j->name,
