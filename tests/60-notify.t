@@ -574,7 +574,7 @@ ok "returned within timeout + 2 s" within 5
 closed=$(free_port)
 elapsed -k slack -u "http://127.0.0.1:$closed/$SECRET" -s 0 -t 3
 is "nothing listening: exit 69" "$rc" 69
-like "stderr says it could not connect" "$err" "Couldn't connect to server"
+like "stderr says it could not connect" "$err" "cannot connect: Connection refused"
 ok "returned within timeout + 2 s" within 5
 
 echo "# Slack's Web API: one message from deploying to deployed"

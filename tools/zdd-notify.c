@@ -23,6 +23,7 @@
 
 #include "ci.h"
 #include "diag.h"
+#include "http.h"
 #include "io.h"
 #include "json.h"
 #include "opt.h"
@@ -60,14 +61,6 @@ struct target {
 	int	kind;
 	int	api;		/* Slack's Web API rather than a webhook */
 	char	*token;		/* Slack bot token: secret */
-};
-
-/* One answer from the service. */
-struct answer {
-	long	code;
-	char	*body;
-	size_t	len;
-	char	retry_after[64];
 };
 
 /* What happened, for stdout and the exit code. */
@@ -142,55 +135,20 @@ url_from_file(const char *path)
 }
 
 /*
- * Refuses anything but an absolute http or https URL whose host reads
- * the same to curl and to the redaction, so that what is shown is where
- * the message goes.
+ * Refuses anything but an http or https URL that libcurl reads, the same
+ * parser that shows it and connects to it.
  */
 static void
 check_url(const char *url, const char *what)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *ours = zurl_host(url);
-	char *shown = zurl_redact(url);
-	int bad;
+	const char *why;
+	char *shown;
 
-	bad = u == NULL ||
-	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-	    ours == NULL || strcasecmp(host, ours) != 0 ||
-	    strpbrk(url, " \t\r\n") != NULL;
-	if (bad)
-		zdiex(EX_USAGE, "%s: not an http or https url: %s", what,
-		    shown ? shown : "…");
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	free(ours);
-	free(shown);
-}
-
-/*
- * url with path inserted before its query, or with param added to its
- * query; a fragment, which is never sent, is dropped.
- */
-static char *
-url_edit(const char *url, const char *path, const char *param)
-{
-	size_t f = strcspn(url, "#"), q = strcspn(url, "?#");
-	char *out;
-	int n;
-
-	if (param != NULL)
-		n = asprintf(&out, "%.*s%c%s", (int)f, url,
-		    url[q] == '?' ? '&' : '?', param);
-	else
-		n = asprintf(&out, "%.*s%s%.*s", (int)q, url, path,
-		    (int)(f - q), url + q);
-	if (n < 0)
-		zdie(EX_OSERR, "out of memory");
-	return out;
+	if (zurl_check(url, "http,https", &why) == 0)
+		return;
+	shown = xnonnull(zurl_redact(url));
+	zdiex(EX_USAGE, "%s: not an http or https url: %s: %s", what, shown,
+	    why);
 }
 
 /*
@@ -253,82 +211,6 @@ scrub(char *s, const char *secret)
 	}
 }
 
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = size * nmemb, room = ANSWER_MAX - a->len;
-
-	/* Past the bound the rest is read and dropped, not refused. */
-	if (n < room)
-		room = n;
-	if (room > 0) {
-		char *b = realloc(a->body, a->len + room + 1);
-
-		if (b == NULL)
-			return 0;
-		a->body = b;
-		memcpy(a->body + a->len, data, room);
-		a->len += room;
-		a->body[a->len] = '\0';
-	}
-	return n;
-}
-
-static size_t
-on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = size * nmemb, v;
-
-	if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
-		v = n - 12;
-		if (v >= sizeof a->retry_after)
-			v = sizeof a->retry_after - 1;
-		memcpy(a->retry_after, data + 12, v);
-		a->retry_after[v] = '\0';
-	}
-	return n;
-}
-
-/* One request with at most left seconds; a curl code. */
-static CURLcode
-attempt(CURL *h, const struct target *t, struct curl_slist *hdr,
-    const char *body, double left, struct answer *a)
-{
-	long ms = (long)(left * 1000);
-	CURLcode rc;
-
-	free(a->body);
-	memset(a, 0, sizeof *a);
-	if (ms < 1)
-		ms = 1;
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, t->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "zdd-notify/" ZDD_VERSION);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	if (strcmp(t->method, "POST") != 0)
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, t->method);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->code);
-	return rc;
-}
-
 /* snprintf for messages that may be cut short, and are fine cut. */
 static void __attribute__((format(printf, 3, 4)))
 say(char *buf, size_t size, const char *fmt, ...)
@@ -356,26 +238,28 @@ backoff(int n)
  */
 static int
 deliver(const struct target *t, const char *body, double timeout,
-    uint64_t retries, struct answer *a, struct outcome *o)
+    uint64_t retries, struct zhttp *a, struct outcome *o)
 {
-	struct curl_slist *hdr = NULL;
+	struct zhttp_opts opt = {
+		.agent = "zdd-notify", .method = t->method, .body = body,
+		.bodylen = strlen(body), .bodymode = ZHTTP_TRUNCATE,
+		.max = ANSWER_MAX,
+	};
 	double deadline = znow() + timeout, left, wait;
 	char *auth = NULL, why[200] = "";
 	CURLcode rc;
-	CURL *h;
 	int ret = EX_UNAVAILABLE;
 
-	if ((h = curl_easy_init()) == NULL)
-		zdiex(EX_OSERR, "cannot start libcurl");
-	hdr = curl_slist_append(hdr, "Content-Type: application/json; "
-	    "charset=utf-8");
+	opt.headers = curl_slist_append(NULL, "Content-Type: "
+	    "application/json; charset=utf-8");
 	/* No "Expect: 100-continue" pause on larger payloads. */
-	hdr = curl_slist_append(hdr, "Expect:");
+	opt.headers = curl_slist_append(opt.headers, "Expect:");
 	if (t->token != NULL) {
-		if (asprintf(&auth, "Authorization: Bearer %s", t->token) < 0)
-			zdie(EX_OSERR, "out of memory");
-		hdr = curl_slist_append(hdr, auth);
+		auth = xasprintf("Authorization: Bearer %s", t->token);
+		opt.headers = curl_slist_append(opt.headers, auth);
 	}
+	if (opt.headers == NULL)
+		zdie(EX_OSERR, "out of memory");
 	for (o->attempts = 1;; o->attempts++) {
 		if ((left = deadline - znow()) <= 0.01) {
 			say(o->reason, sizeof o->reason, "no answer "
@@ -385,44 +269,45 @@ deliver(const struct target *t, const char *body, double timeout,
 		}
 		zdebug("%s %s (%s), attempt %d, %.1f s left", t->method,
 		    t->shown, zwh_kind_name(t->kind), o->attempts, left);
-		rc = attempt(h, t, hdr, body, left, a);
-		o->code = a->code;
+		opt.timeout = left;
+		if (zhttp_setup(a, t->url, &opt) == -1)
+			zdie(EX_OSERR, "cannot start libcurl");
+		rc = zhttp_perform(a);
+		o->code = rc == CURLE_OK ? a->status : 0;
 		if (rc == CURLE_OPERATION_TIMEDOUT && deadline - znow() < 0.1) {
 			say(o->reason, sizeof o->reason, "no answer "
 			    "within the %g s timeout", timeout);
 			break;
 		} else if (rc != CURLE_OK) {
-			say(why, sizeof why, "%s", curl_easy_strerror(rc));
+			zhttp_error(a, rc, NULL, why, sizeof why);
 			wait = backoff(o->attempts);
-		} else if (a->code >= 200 && a->code <= 299) {
+		} else if (a->status >= 200 && a->status <= 299) {
 			ret = 0;
 			break;
-		} else if (a->code == 429) {
-			wait = zwh_retry_after(a->retry_after,
-			    strlen(a->retry_after), time(NULL));
+		} else if (a->status == 429) {
+			wait = a->retry_after;
 			if (wait < 0)
 				wait = zwh_retry_body(a->body, a->len);
 			if (wait < 0)
 				wait = backoff(o->attempts);
 			say(why, sizeof why, "429 rate limited");
-		} else if (a->code >= 500) {
+		} else if (a->status >= 500) {
 			char r[160];
 
 			zwh_reason(a->body, a->len, r, sizeof r);
-			say(why, sizeof why, "%ld %s", a->code, r);
+			say(why, sizeof why, "%ld %s", a->status, r);
 			/* A 503 may say when to come back, as a 429 does. */
-			wait = zwh_retry_after(a->retry_after,
-			    strlen(a->retry_after), time(NULL));
+			wait = a->retry_after;
 			if (wait < 0)
 				wait = backoff(o->attempts);
 		} else {
 			char r[160];
 
 			zwh_reason(a->body, a->len, r, sizeof r);
-			if (a->code >= 300 && a->code <= 399)
+			if (a->status >= 300 && a->status <= 399)
 				say(r, sizeof r, "redirect not followed");
 			say(o->reason, sizeof o->reason, "rejected: %ld "
-			    "%s", a->code, r);
+			    "%s", a->status, r);
 			ret = EX_NO;
 			break;
 		}
@@ -447,12 +332,11 @@ deliver(const struct target *t, const char *body, double timeout,
 	}
 	scrub(o->reason, t->url);
 	scrub(o->reason, t->token);
-	curl_slist_free_all(hdr);
+	curl_slist_free_all(opt.headers);
 	if (auth != NULL) {
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
 	}
-	curl_easy_cleanup(h);
 	return ret;
 }
 
@@ -462,7 +346,7 @@ deliver(const struct target *t, const char *body, double timeout,
  * message, whose id is the ref for --update.
  */
 static int
-accepted(const struct target *t, const struct answer *a, struct outcome *o)
+accepted(const struct target *t, const struct zhttp *a, struct outcome *o)
 {
 	struct zwh_ref ref;
 	char r[160];
@@ -479,7 +363,7 @@ accepted(const struct target *t, const struct answer *a, struct outcome *o)
 		zwh_reason(a->body, a->len, r, sizeof r);
 		scrub(r, t->url);
 		snprintf(o->reason, sizeof o->reason, "rejected: %ld %s",
-		    a->code, r);
+		    a->status, r);
 		return EX_NO;
 	} else if (t->kind == ZWH_DISCORD &&
 	    zwh_discord_id(a->body, a->len, &ref) == 0)
@@ -624,7 +508,7 @@ main(int argc, char *argv[])
 	};
 	struct target t = { .method = "POST", .kind = -1 };
 	struct outcome o = { 0 };
-	struct answer a = { 0 };
+	struct zhttp a = { 0 };
 	struct zwh_ref ref = { .kind = -1 };
 	json_t *ev, *fields, *ci, *payload;
 	uint64_t retries = 3;
@@ -751,7 +635,7 @@ main(int argc, char *argv[])
 		} else
 			msg = strdup(argv[0]);
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	if (zhttp_global() == -1)
 		zdiex(EX_OSERR, "cannot start libcurl");
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
@@ -822,19 +706,11 @@ main(int argc, char *argv[])
 		if (base == NULL || *base == '\0')
 			base = SLACK_API;
 		check_url(base, "ZDD_SLACK_API");
-		if (strncasecmp(base, "http://", 7) == 0) {
-			/* The bot token crosses no network in clear text. */
-			char *host = zurl_host(base);
-			int local = host != NULL &&
-			    (strcmp(host, "127.0.0.1") == 0 ||
-			    strcmp(host, "localhost") == 0 ||
-			    strcmp(host, "[::1]") == 0);
-
-			free(host);
-			if (!local)
-				zdiex(EX_USAGE, "ZDD_SLACK_API: the bot token "
-				    "goes over https only, or to this host");
-		}
+		/* The bot token crosses no network in clear text. */
+		if (strncasecmp(base, "http://", 7) == 0 &&
+		    !zurl_loopback(base))
+			zdiex(EX_USAGE, "ZDD_SLACK_API: the bot token goes "
+			    "over https only, or to this host");
 		if (asprintf(&t.url, "%s/%s", base, ref.kind == ZWH_SLACK ?
 		    "chat.update" : "chat.postMessage") < 0)
 			zdie(EX_OSERR, "out of memory");
@@ -877,17 +753,19 @@ main(int argc, char *argv[])
 			char path[96];
 
 			snprintf(path, sizeof path, "/messages/%s", ref.id);
-			t.url = url_edit(url, path, NULL);
+			t.url = zurl_edit(url, path, NULL);
 			t.method = "PATCH";
 		} else if (url != NULL && t.kind == ZWH_DISCORD)
 			/* ?wait=true: Discord answers with the message. */
-			t.url = url_edit(url, NULL, "wait=true");
+			t.url = zurl_edit(url, NULL, "wait=true");
 		else if (url != NULL && t.kind == ZWH_GCHAT &&
 		    json_object_get(ev, "release") != NULL)
-			t.url = url_edit(url, NULL, "messageReplyOption="
+			t.url = zurl_edit(url, NULL, "messageReplyOption="
 			    "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD");
 		else
 			t.url = url;
+		if (url != NULL && t.url == NULL)
+			zdie(EX_OSERR, "out of memory");
 		if (t.url != url)
 			free(url);
 	}
@@ -930,7 +808,7 @@ main(int argc, char *argv[])
 		result(&t, &o, rc, payload, ev);
 		free(body);
 	}
-	free(a.body);
+	zhttp_free(&a);
 	json_decref(ev);
 	if (t.token != NULL) {
 		explicit_bzero(t.token, strlen(t.token));
