@@ -22,8 +22,10 @@
 #include <curl/curl.h>
 
 #include "ci.h"
+#include "clock.h"
 #include "diag.h"
 #include "http.h"
+#include "ident.h"
 #include "io.h"
 #include "json.h"
 #include "opt.h"
