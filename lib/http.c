@@ -150,10 +150,11 @@ options(struct zhttp *r)
 	}
 	if (o->resolve != NULL)
 		bad |= curl_easy_setopt(h, CURLOPT_RESOLVE, o->resolve);
-	if (o->connect_only) {
-		/* A TCP probe goes straight to its address. */
-		bad |= curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	/* A TCP probe goes straight to its address. */
+	if (o->noproxy || o->connect_only)
 		bad |= curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	if (o->connect_only) {
+		bad |= curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
 		return bad;
 	}
 	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, agent);

@@ -34,13 +34,24 @@ parse(const char *url, CURLUcode *rc)
 	return u;
 }
 
-/* The part of u, or NULL if it has none. */
+/* The part of u as written, or NULL if it has none. */
 static char *
 part(CURLU *u, CURLUPart what)
 {
 	char *s = NULL;
 
 	if (curl_url_get(u, what, &s, 0) != CURLUE_OK)
+		return NULL;
+	return s;
+}
+
+/* The part of u with its %XX decoded, or NULL. */
+static char *
+decoded(CURLU *u, CURLUPart what)
+{
+	char *s = NULL;
+
+	if (curl_url_get(u, what, &s, CURLU_URLDECODE) != CURLUE_OK)
 		return NULL;
 	return s;
 }
@@ -80,45 +91,107 @@ at_after_host(CURLU *u)
 	return at;
 }
 
+/* Our words for libcurl's refusals, which quote nothing of the URL. */
+static const char *
+refusal(CURLUcode rc)
+{
+	switch (rc) {
+	case CURLUE_OUT_OF_MEMORY:
+		return "out of memory";
+	case CURLUE_BAD_SCHEME:
+	case CURLUE_NO_SCHEME:
+		return "not a URL with a scheme";
+	case CURLUE_BAD_PORT_NUMBER:
+		return "not a port from 1 to 65535";
+	case CURLUE_BAD_HOSTNAME:
+	case CURLUE_NO_HOST:
+		return "not a host name";
+	case CURLUE_BAD_IPV6:
+		return "not an IPv6 address";
+	case CURLUE_BAD_LOGIN:
+	case CURLUE_BAD_USER:
+	case CURLUE_BAD_PASSWORD:
+		return "not a user and password";
+	case CURLUE_BAD_PATH:
+		return "not a path";
+	case CURLUE_BAD_QUERY:
+		return "not a query";
+	default:
+		return "not a URL";
+	}
+}
+
+void
+zurl_free(struct zurl *u)
+{
+	curl_free(u->scheme);
+	curl_free(u->host);
+	curl_free(u->path);
+	curl_free(u->user);
+	curl_free(u->password);
+	curl_free(u->query);
+	memset(u, 0, sizeof *u);
+}
+
 int
-zurl_check(const char *url, const char *schemes, const char **why)
+zurl_parse(const char *url, const char *schemes, struct zurl *out,
+    const char **why)
 {
 	CURLUcode rc;
 	CURLU *u;
-	char *scheme, *host;
+	char *port, *s;
 	size_t i;
-	int at;
 
+	memset(out, 0, sizeof *out);
+	out->port = -1;
 	for (i = 0; url[i] != '\0'; i++)
 		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f) {
 			*why = "a space or control character in it";
 			return -1;
 		}
 	if ((u = parse(url, &rc)) == NULL) {
-		/*
-		 * libcurl's words ("Port number was not a decimal number
-		 * between 0 and 65535") quote nothing of the URL.
-		 */
-		*why = rc == CURLUE_OUT_OF_MEMORY ? "out of memory" :
-		    rc == CURLUE_BAD_SCHEME || rc == CURLUE_NO_SCHEME ?
-		    "not a URL with a scheme" : curl_url_strerror(rc);
+		*why = refusal(rc);
 		return -1;
 	}
-	scheme = part(u, CURLUPART_SCHEME);
-	host = part(u, CURLUPART_HOST);
-	at = at_after_host(u);
-	curl_url_cleanup(u);
+	out->scheme = part(u, CURLUPART_SCHEME);
+	out->host = part(u, CURLUPART_HOST);
+	out->path = part(u, CURLUPART_PATH);
+	if ((port = part(u, CURLUPART_PORT)) != NULL)
+		out->port = strtol(port, NULL, 10);
+	curl_free(port);
+	out->user = decoded(u, CURLUPART_USER);
+	out->password = decoded(u, CURLUPART_PASSWORD);
+	out->query = part(u, CURLUPART_QUERY);
+	if ((s = part(u, CURLUPART_FRAGMENT)) != NULL)
+		out->fragment = 1;
+	curl_free(s);
 	*why = NULL;
-	if (scheme == NULL || !listed(schemes, scheme))
+	if (out->scheme == NULL || !listed(schemes, out->scheme))
 		*why = "unsupported scheme";
-	else if (host == NULL || *host == '\0')
+	else if (out->host == NULL || *out->host == '\0')
 		*why = "no host";
-	else if (at)
+	else if (out->port == 0)
+		*why = "port 0";
+	else if (at_after_host(u))
 		*why = "a '@' after the host (percent-encode '/', '?', '#' "
 		    "and '@' in a password)";
-	curl_free(scheme);
-	curl_free(host);
-	return *why == NULL ? 0 : -1;
+	curl_url_cleanup(u);
+	if (*why != NULL) {
+		zurl_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+zurl_check(const char *url, const char *schemes, const char **why)
+{
+	struct zurl u;
+
+	if (zurl_parse(url, schemes, &u, why) == -1)
+		return -1;
+	zurl_free(&u);
+	return 0;
 }
 
 /* "scheme://…" for a URL that does not parse, if its scheme is plain. */

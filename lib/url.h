@@ -9,6 +9,26 @@
 #ifndef ZDD_URL_H
 #define ZDD_URL_H
 
+/* What libcurl read of a URL. */
+struct zurl {
+	char	*scheme;	/* lower case */
+	char	*host;		/* as written; IPv6 in [] */
+	char	*path;		/* "/" at least */
+	long	 port;		/* -1 if none was written */
+	char	*user;		/* decoded; NULL if none */
+	char	*password;	/* decoded: secret; NULL if none */
+	char	*query;		/* may be secret; NULL if none */
+	int	 fragment;	/* it has a fragment */
+};
+
+/*
+ * Parse url as zurl_check() checks it, into u (free with zurl_free()).
+ * 0, or -1 with why set (u is then empty).
+ */
+int	zurl_parse(const char *url, const char *schemes, struct zurl *u,
+	    const char **why);
+void	zurl_free(struct zurl *u);
+
 /*
  * Check url: one libcurl accepts, whose scheme is one of schemes (comma
  * separated, lower case, e.g. "http,https"), with a host.  0 when good;

@@ -166,7 +166,12 @@ zn -k slack --url-file "$T/empty" -s 0
 is "an empty --url-file exits 64" "$rc" 64
 for u in "ftp://127.0.0.1:$port/slack/$SECRET" "file:///etc/$SECRET" \
 	"127.0.0.1:$port/slack/$SECRET" "gopher://127.0.0.1:$port/$SECRET" \
-	"http://127.0.0.1:$port/slack/$SECRET x"; do
+	"http://127.0.0.1:$port/slack/$SECRET x" \
+	"https://bot:8080/$SECRET@127.0.0.1:$port/slack/T0" \
+	"http://bot:$SECRET/x@127.0.0.1:$port/slack/T0" \
+	"http://bot:1?$SECRET@127.0.0.1:$port/slack/T0" \
+	"http://bot:$SECRET#x@127.0.0.1:$port/slack/T0" \
+	"http://a@b@127.0.0.1:$port/slack/$SECRET"; do
 	mark
 	zn -k slack -u "$u" -s 0
 	is "url ${u%%:*}:… is refused with 64" "$rc" 64
@@ -628,6 +633,42 @@ is "a service echoing the path: exit 1" "$rc" 1
 like "the echo is scrubbed" "$err" "rejected: 400 bad request: POST \.\.\.$"
 zn -k slack -u "http://u:PW$SECRET@127.0.0.1:$closed/$SECRET?token=$SECRET" -s 0 -t 1 -v --json
 is "an unreachable url with secrets: exit 69" "$rc" 69
+zn -k slack -u "http://deploy:PW$SECRET@127.0.0.1:$port/echoauth/$SECRET" -s 0
+is "a service echoing the Basic auth header: exit 1" "$rc" 1
+like "the base64 of user:password is scrubbed" "$err" "rejected: 401 bad credentials: Basic \.\.\.$"
+B64=$(printf 'deploy:PW%s' "$SECRET" | base64 -w0)
+unlike "…in every form" "$err" "${B64%%=*}"
+
+echo "# a credential goes over TLS or stays on this host, proxies included"
+for u in "http://deploy:pw@example.com/hook/$SECRET" \
+	"http://deploy@example.com/hook/$SECRET" \
+	"HTTP://deploy:pw@10.0.0.1:8080/hook/$SECRET"; do
+	mark
+	zn -k webhook -u "$u" -s 0
+	is "a password over plain http to another host: exit 64" "$rc" 64
+	like "…says why" "$err" "the password goes over https only, or to this host$"
+done
+pport=$(free_port)
+spawn python3 "$TOP/tests/notify-receiver.py" "$pport" "$T/proxy.log"
+wait_port "$pport" || exit 1
+: >"$T/proxy.log"
+mark
+no_proxy= NO_PROXY= http_proxy=http://127.0.0.1:$pport \
+	ZDD_SLACK_TOKEN=$TOKEN ZDD_SLACK_API=http://localhost:$port/api \
+	zn --channel C024BE91L -s 0
+is "the token to this host with an http proxy set: exit 0" "$rc" 0
+is "…it went straight to this host" "$(q '[r["path"] for r in R]')" '["/api/chat.postMessage"]'
+is "…and never to the proxy" "$(wc -l <"$T/proxy.log")" 0
+mark
+no_proxy= NO_PROXY= http_proxy=http://127.0.0.1:$pport \
+	zn -k slack -u "http://deploy:PW$SECRET@127.0.0.1:$port/slack/$SECRET" -s 0
+is "a password to this host with an http proxy set: exit 0" "$rc" 0
+is "…it went straight to this host" "$(q 'len(R)')" 1
+is "…and never to the proxy" "$(wc -l <"$T/proxy.log")" 0
+no_proxy= NO_PROXY= http_proxy=http://127.0.0.1:$pport \
+	zn -k slack -u "$H/slack/$SECRET" -s 0
+is "no credential: the proxy from the environment is used" "$(wc -l <"$T/proxy.log")" 1
+
 is "the whole run printed no secret" "$(grep -c -e "$SECRET" -e TOKENSECRET "$all")" 0
 is "nor the path of any webhook" "$(grep -c -e '/slack/' -e '/discord/1' -e 'T0/B0' "$all")" 0
 

@@ -517,17 +517,23 @@ main(int argc, char *argv[])
 			/*
 			 * A URL may hold a secret: show what zurl_show()
 			 * keeps of it.  Something that is no URL at all
-			 * ("localhost:8080") is shown as it is, unless it has
-			 * a user in it.
+			 * ("localhost:8080") is shown as it is, cleaned,
+			 * unless it has a user in it.
 			 */
 			if (strstr(argv[i], "://") == NULL &&
 			    strchr(argv[i], '@') == NULL)
+				probes[i].t.show = ztext_dup(argv[i],
+				    strlen(argv[i]), 200);
+			else
+				probes[i].t.show = zurl_show(argv[i]);
+			if (probes[i].t.show == NULL)
+				zdie(EX_OSERR, "out of memory");
+			if (pos == ZTARGET_NOPOS || strstr(argv[i], "://") ==
+			    NULL)
 				zdiex(EX_USAGE, "%s: not a target: %s",
-				    argv[i], why);
-			probes[i].t.show = zurl_show(argv[i]);
+				    probes[i].t.show, why);
 			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
-			    probes[i].t.show ? probes[i].t.show : "target",
-			    why, pos + 1);
+			    probes[i].t.show, why, pos + 1);
 		}
 		nprobe++;
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "ci.h"
 #include "clock.h"
@@ -63,6 +64,7 @@ struct target {
 	int	kind;
 	int	api;		/* Slack's Web API rather than a webhook */
 	char	*token;		/* Slack bot token: secret */
+	int	credential;	/* a token or a password goes with it */
 };
 
 /* What happened, for stdout and the exit code. */
@@ -155,10 +157,10 @@ check_url(const char *url, const char *what)
 
 /*
  * Removes from s, in case a service echoes the request in its error, the
- * pieces of the secret that look like keys: the part of the URL after its
- * host, and every piece of it between delimiters that is long and holds a
- * digit, or is very long.  Words such as "services" or "no_service" stay,
- * so that the service's own reason still reads.
+ * pieces of a secret that look like keys: the whole of it, and every
+ * piece of it between delimiters that is long and holds a digit, or is
+ * very long.  Words such as "services" or "no_service" stay, so that the
+ * service's own reason still reads.
  */
 static void
 scrub_one(char *s, const char *tok)
@@ -166,6 +168,8 @@ scrub_one(char *s, const char *tok)
 	size_t n = strlen(tok);
 	char *hit;
 
+	if (n == 0)
+		return;
 	while ((hit = strstr(s, tok)) != NULL) {
 		memcpy(hit, "...", 3);
 		memmove(hit + 3, hit + n, strlen(hit + n) + 1);
@@ -173,44 +177,66 @@ scrub_one(char *s, const char *tok)
 }
 
 static void
-scrub(char *s, const char *secret)
+scrub_tokens(char *s, const char *secret)
 {
-	const char *p, *tail, *at;
+	const char *p;
 	char tok[1024];
 	size_t n, i;
 	int digit;
 
-	if (secret == NULL)
-		return;
-	if ((tail = strstr(secret, "://")) != NULL) {
-		tail += 3;
-		n = strcspn(tail, "/?#");
-		/* The password of user:password@host. */
-		if ((at = memchr(tail, '@', n)) != NULL) {
-			p = memchr(tail, ':', (size_t)(at - tail));
-			p = p != NULL ? p + 1 : tail;
-			if ((size_t)(at - p) < sizeof tok && at - p >= 4) {
-				memcpy(tok, p, (size_t)(at - p));
-				tok[at - p] = '\0';
-				scrub_one(s, tok);
-			}
-		}
-		tail += n;
-	} else
-		tail = secret;
-	for (p = tail; *p != '\0'; p += n + (p[n] != '\0')) {
-		n = p == tail ? strlen(p) : strcspn(p, "/?&=#:@");
+	if (strlen(secret) >= 8 && strlen(secret) < sizeof tok)
+		scrub_one(s, secret);
+	for (p = secret; *p != '\0'; p += n + (p[n] != '\0')) {
+		n = strcspn(p, "/?&=#:@");
 		for (i = 0, digit = 0; i < n; i++)
 			digit |= p[i] >= '0' && p[i] <= '9';
-		if (n >= sizeof tok || n < 8 || (!digit && n < 20 &&
-		    p != tail))
+		if (n >= sizeof tok || n < 8 || (!digit && n < 20))
 			continue;
 		memcpy(tok, p, n);
 		tok[n] = '\0';
 		scrub_one(s, tok);
-		if (p == tail)
-			n = 0;
 	}
+}
+
+/*
+ * The secrets of t out of s: of the URL, as libcurl reads it, the path
+ * and query, and a password as written and as a Basic-auth header
+ * carries it (base64 of user:password, which some services echo); the
+ * bot token.
+ */
+static void
+scrub(char *s, const struct target *t)
+{
+	unsigned char b64[512];
+	const char *why;
+	struct zurl u;
+	char *tail;
+	size_t n;
+
+	if (t->url != NULL && zurl_parse(t->url, "http,https", &u,
+	    &why) == 0) {
+		if (u.password != NULL && strlen(u.password) >= 4)
+			scrub_one(s, u.password);
+		if (u.user != NULL) {
+			tail = xasprintf("%s:%s", u.user,
+			    u.password ? u.password : "");
+			n = strlen(tail);
+			if (n <= (sizeof b64 - 1) / 4 * 3) {
+				EVP_EncodeBlock(b64, (unsigned char *)tail,
+				    (int)n);
+				scrub_one(s, (char *)b64);
+			}
+			explicit_bzero(tail, n);
+			free(tail);
+		}
+		tail = xasprintf("%s%s%s", u.path, u.query ? "?" : "",
+		    u.query ? u.query : "");
+		scrub_tokens(s, tail);
+		free(tail);
+		zurl_free(&u);
+	}
+	if (t->token != NULL)
+		scrub_tokens(s, t->token);
 }
 
 /* snprintf for messages that may be cut short, and are fine cut. */
@@ -246,6 +272,11 @@ deliver(const struct target *t, const char *body, double timeout,
 		.agent = "zdd-notify", .method = t->method, .body = body,
 		.bodylen = strlen(body), .bodymode = ZHTTP_TRUNCATE,
 		.max = ANSWER_MAX,
+		/*
+		 * A credential over plain http goes to this host only (see
+		 * credential_check()): no proxy may stand in between.
+		 */
+		.noproxy = t->credential && strncasecmp(t->url, "http:", 5) == 0,
 	};
 	double deadline = znow() + timeout, left, wait;
 	char *auth = NULL, why[200] = "";
@@ -313,8 +344,7 @@ deliver(const struct target *t, const char *body, double timeout,
 			ret = EX_NO;
 			break;
 		}
-		scrub(why, t->url);
-		scrub(why, t->token);
+		scrub(why, t);
 		if (wait > 1e7)
 			wait = 1e7;
 		if ((uint64_t)o->attempts > retries) {
@@ -332,14 +362,36 @@ deliver(const struct target *t, const char *body, double timeout,
 		zinfo("%s: %s, retrying in %.1f s", t->shown, why, wait);
 		zsleep(wait);
 	}
-	scrub(o->reason, t->url);
-	scrub(o->reason, t->token);
+	scrub(o->reason, t);
 	curl_slist_free_all(opt.headers);
 	if (auth != NULL) {
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
 	}
 	return ret;
+}
+
+/*
+ * A credential (the bot token, a password in the URL) crosses no network
+ * in clear text: over https, or over http to this host only, and then
+ * past no proxy (deliver() turns proxies off for it), since a proxy on
+ * another host would read it.
+ */
+static void
+credential_check(struct target *t)
+{
+	struct zurl u;
+	const char *why;
+
+	if (t->url == NULL || zurl_parse(t->url, "http,https", &u, &why) == -1)
+		return;
+	t->credential = t->token != NULL || u.user != NULL;
+	if (t->credential && strcmp(u.scheme, "http") == 0 &&
+	    !zurl_loopback(t->url))
+		zdiex(EX_USAGE, "%s: the %s goes over https only, or to this "
+		    "host", t->api ? "ZDD_SLACK_API" : t->shown,
+		    t->token != NULL ? "bot token" : "password");
+	zurl_free(&u);
 }
 
 /*
@@ -355,7 +407,7 @@ accepted(const struct target *t, const struct zhttp *a, struct outcome *o)
 
 	if (t->api) {
 		if (zwh_slack_api(a->body, a->len, &ref, r, sizeof r) == -1) {
-			scrub(r, t->token);
+			scrub(r, t);
 			snprintf(o->reason, sizeof o->reason, "rejected: %s",
 			    r);
 			return EX_NO;
@@ -363,7 +415,7 @@ accepted(const struct target *t, const struct zhttp *a, struct outcome *o)
 		zwh_ref_format(&ref, o->ref, sizeof o->ref);
 	} else if (t->kind == ZWH_SLACK && !zwh_slack_ok(a->body, a->len)) {
 		zwh_reason(a->body, a->len, r, sizeof r);
-		scrub(r, t->url);
+		scrub(r, t);
 		snprintf(o->reason, sizeof o->reason, "rejected: %ld %s",
 		    a->status, r);
 		return EX_NO;
@@ -708,11 +760,6 @@ main(int argc, char *argv[])
 		if (base == NULL || *base == '\0')
 			base = SLACK_API;
 		check_url(base, "ZDD_SLACK_API");
-		/* The bot token crosses no network in clear text. */
-		if (strncasecmp(base, "http://", 7) == 0 &&
-		    !zurl_loopback(base))
-			zdiex(EX_USAGE, "ZDD_SLACK_API: the bot token goes "
-			    "over https only, or to this host");
 		if (asprintf(&t.url, "%s/%s", base, ref.kind == ZWH_SLACK ?
 		    "chat.update" : "chat.postMessage") < 0)
 			zdie(EX_OSERR, "out of memory");
@@ -773,6 +820,7 @@ main(int argc, char *argv[])
 	}
 	if (t.url != NULL && (t.shown = zurl_redact(t.url)) == NULL)
 		zdie(EX_OSERR, "out of memory");
+	credential_check(&t);
 
 	if ((payload = zwh_payload(t.kind, ev)) == NULL)
 		zdie(EX_OSERR, "out of memory");
