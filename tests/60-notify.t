@@ -279,6 +279,23 @@ is "Mattermost: intact but for a zero-width space after @" \
 	"$(q 'J[0]["attachments"][0]["text"].replace("\u200b", "") == open("'"$T/nasty"'").read()')" true
 is "Mattermost: @everyone cannot ping" \
 	"$(q '"@everyone" in R[0]["body"] or "@\u200beveryone" not in J[0]["attachments"][0]["text"]')" false
+# Every text a service shows (message, headline, fields) and every
+# spelling of a mention it expands: none can ping.  (Google Chat's
+# thread key is an id, never shown.)
+for m in '<!channel>' '<!here>' '<!all>' '<!channel|x>' '<@U024BE7LH>' \
+	'<#C024BE91L>' '<users/all>' '<USERS/all>' '<users/1234567>' '@channel' \
+	'@all' '@here'; do
+	for k in mattermost google-chat; do
+		mark
+		zn -k "$k" -u "$H/hook/$SECRET" -s 0 -a "app $m" --release "R $m" \
+			-f "branch=$m" -f "$m=key" "msg $m"
+		is "$k: $m in message, app, release, field name and value: exit 0" "$rc" 0
+		is "…arrives defused everywhere" \
+			"$(q 'sum(str({k: v for k, v in J[0].items() if k != "thread"}).count(x) for x in ("<!", "<@", "<#", "<users/", "<USERS/", "@channel", "@all", "@here"))')" 0
+		is "…and reads the same without the zero-width spaces" \
+			"$(q 'R[0]["body"].count("\u200b") > 0 and R[0]["body"].replace("\u200b", "").count("'"$m"'") >= 4')" true
+	done
+done
 mark
 zn -k teams -u "$H/teams/$SECRET" -s 0 "$nasty"
 is "Teams: the message arrives intact" \
