@@ -28,6 +28,7 @@
 #include "http.h"
 #include "json.h"
 #include "opt.h"
+#include "status.h"
 #include "target.h"
 #include "text.h"
 #include "url.h"
