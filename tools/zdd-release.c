@@ -30,6 +30,7 @@
 #include "layout.h"
 #include "lock.h"
 #include "opt.h"
+#include "text.h"
 
 enum { OPT_BRANCH = 256, OPT_DEDUPE, OPT_FILE, OPT_ID, OPT_JSON, OPT_LINK_DIR,
     OPT_LINK_FILE, OPT_LOCK_WAIT, OPT_MAX_BYTES, OPT_MAX_FILES,
@@ -497,6 +498,10 @@ parse_options(struct job *j, int argc, char *argv[])
 			zversion();
 			break;
 		case OPT_BRANCH:
+			/* It becomes a line of revisions.log: never two. */
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--branch: a line break or "
+				    "control character in the value");
 			j->branch = optarg;
 			break;
 		case OPT_DEDUPE:
@@ -538,6 +543,9 @@ parse_options(struct job *j, int argc, char *argv[])
 				    "positive number", optarg);
 			break;
 		case OPT_REVISION:
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--revision: a line break or "
+				    "control character in the value");
 			j->revision = optarg;
 			break;
 		case OPT_STRIP:
