@@ -286,13 +286,19 @@ zsig_id_hex(const unsigned char id[ZSIG_ID_LEN], char hex[17])
 	unsigned char rev[ZSIG_ID_LEN];
 	size_t i;
 
-	/* minisign prints the id as a little-endian 64-bit number. */
+	/*
+	 * minisign prints the id as a little-endian 64-bit number, in
+	 * printf's %llX: upper case, no leading zeros.
+	 */
 	for (i = 0; i < ZSIG_ID_LEN; i++)
 		rev[i] = id[ZSIG_ID_LEN - 1 - i];
 	zhex(rev, ZSIG_ID_LEN, hex);
 	for (i = 0; hex[i] != '\0'; i++)
 		if (hex[i] >= 'a' && hex[i] <= 'f')
 			hex[i] = (char)(hex[i] - 'a' + 'A');
+	for (i = 0; i < 15 && hex[i] == '0'; i++)
+		;
+	memmove(hex, hex + i, 17 - i);
 }
 
 /* 1 if sig is pk's Ed25519 signature of msg, 0 if not, -1 on failure. */
