@@ -286,9 +286,13 @@ zsig_id_hex(const unsigned char id[ZSIG_ID_LEN], char hex[17])
 	unsigned char rev[ZSIG_ID_LEN];
 	size_t i;
 
+	size_t z;
+
 	/*
-	 * minisign prints the id as a little-endian 64-bit number, in
-	 * printf's %llX: upper case, no leading zeros.
+	 * minisign prints the id as a little-endian 64-bit number, in upper
+	 * case and without leading zeros ("%" PRIX64): the same digits here,
+	 * so that an auditor can match the key id zdd records with the one
+	 * in the key file's comment.
 	 */
 	for (i = 0; i < ZSIG_ID_LEN; i++)
 		rev[i] = id[ZSIG_ID_LEN - 1 - i];
@@ -296,9 +300,9 @@ zsig_id_hex(const unsigned char id[ZSIG_ID_LEN], char hex[17])
 	for (i = 0; hex[i] != '\0'; i++)
 		if (hex[i] >= 'a' && hex[i] <= 'f')
 			hex[i] = (char)(hex[i] - 'a' + 'A');
-	for (i = 0; i < 15 && hex[i] == '0'; i++)
+	for (z = 0; hex[z] == '0' && hex[z + 1] != '\0'; z++)
 		;
-	memmove(hex, hex + i, 17 - i);
+	memmove(hex, hex + z, strlen(hex + z) + 1);
 }
 
 /* 1 if sig is pk's Ed25519 signature of msg, 0 if not, -1 on failure. */
