@@ -32,7 +32,7 @@
 #include "opt.h"
 
 enum { OPT_BRANCH = 256, OPT_DEDUPE, OPT_FILE, OPT_ID, OPT_JSON, OPT_LINK_DIR,
-    OPT_LINK_FILE, OPT_LOCK_WAIT, OPT_MAX_BYTES, OPT_MAX_FILES,
+    OPT_LINK_FILE, OPT_LOCK_WAIT, OPT_MAX_BYTES, OPT_MAX_DEPTH, OPT_MAX_FILES,
     OPT_REVISION, OPT_STRIP };
 
 #define MAXLINKS	64
@@ -99,9 +99,9 @@ usage(int code)
 	    "                   [--id id] [--json] [--link-dir path] "
 	    "[--link-file path]\n"
 	    "                   [--lock-wait sec] [--max-bytes n] "
-	    "[--max-files n]\n"
-	    "                   [--revision sha] [--strip n] "
-	    "artifact | dir | -\n");
+	    "[--max-depth n]\n"
+	    "                   [--max-files n] [--revision sha] [--strip n]\n"
+	    "                   artifact | dir | -\n");
 	exit(code);
 }
 
@@ -462,6 +462,7 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ "link-file",	required_argument,	NULL, OPT_LINK_FILE },
 		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
 		{ "max-bytes",	required_argument,	NULL, OPT_MAX_BYTES },
+		{ "max-depth",	required_argument,	NULL, OPT_MAX_DEPTH },
 		{ "max-files",	required_argument,	NULL, OPT_MAX_FILES },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "revision",	required_argument,	NULL, OPT_REVISION },
@@ -530,6 +531,14 @@ parse_options(struct job *j, int argc, char *argv[])
 			    j->zo.max_bytes == 0)
 				zdiex(EX_USAGE, "--max-bytes %s: not a size",
 				    optarg);
+			break;
+		case OPT_MAX_DEPTH:
+			/* Removing a tree holds a directory open per level:
+			 * stay well inside the usual 1,024 open files. */
+			if (zparse_uint(optarg, 1, 512, &u) == -1)
+				zdiex(EX_USAGE, "--max-depth %s: not a number "
+				    "from 1 to 512", optarg);
+			j->zo.max_depth = (unsigned)u;
 			break;
 		case OPT_MAX_FILES:
 			if (zparse_uint(optarg, 1, UINT64_MAX / 2,
@@ -944,6 +953,7 @@ main(int argc, char *argv[])
 	    .sharedfd = -1, .dedupefd = -1,
 	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
 	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
+	    .max_depth = 256,
 	    .dedupe_fd = -1, .stop = &stop } };
 	struct job *j = &job;
 
