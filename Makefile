@@ -32,7 +32,7 @@ zdd-prune_LIBS	= jansson
 zdd-release_LIBS = jansson libarchive libcrypto
 zdd-health_LIBS	= jansson libcurl
 zdd-switch_LIBS	= jansson
-zdd-notify_LIBS	= jansson libcurl
+zdd-notify_LIBS	= jansson libcurl libcrypto
 
 all: $(TOOLS:%=$(B)/%)
 
