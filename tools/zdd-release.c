@@ -902,14 +902,14 @@ read_small(struct job *j, const char *what, const char *arg, size_t *len)
 		o.shown = shown = xnonnull(zurl_show(arg));
 		s = zfetch_small(arg, ZSIG_FILE_MAX + 1, &o, len, why,
 		    sizeof why);
+		e = errno;
 		if (s == NULL) {
-			e = errno;
 			checkstop(j);
 			zerrx("cannot fetch %s%s: %s", what, shown, why);
-			free(shown);
-			bail(j, fetch_code(e));
 		}
 		free(shown);
+		if (s == NULL)
+			bail(j, fetch_code(e));
 		return s;
 	}
 	/* One byte more than any real file: a longer one is refused. */
