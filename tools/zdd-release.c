@@ -37,8 +37,8 @@
 
 enum { OPT_BRANCH = 256, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
     OPT_INSECURE, OPT_JSON, OPT_LINK_DIR, OPT_LINK_FILE, OPT_LOCK_WAIT,
-    OPT_MAX_BYTES, OPT_MAX_FILES, OPT_PUBKEY, OPT_RETRIES, OPT_REVISION,
-    OPT_SHA256, OPT_SIGNATURE, OPT_STRIP, OPT_TIMEOUT };
+    OPT_MAX_BYTES, OPT_MAX_DEPTH, OPT_MAX_FILES, OPT_PUBKEY, OPT_RETRIES,
+    OPT_REVISION, OPT_SHA256, OPT_SIGNATURE, OPT_STRIP, OPT_TIMEOUT };
 
 #define MAXLINKS	64
 
@@ -122,11 +122,13 @@ usage(int code)
 	    "[--json]\n"
 	    "                   [--link-dir path] [--link-file path] "
 	    "[--lock-wait sec]\n"
-	    "                   [--max-bytes n] [--max-files n] "
-	    "[--pubkey file] [--retries n]\n"
-	    "                   [--revision sha] [--sha256 hex] "
-	    "[--signature file] [--strip n]\n"
-	    "                   [--timeout sec] artifact | url | dir | -\n");
+	    "                   [--max-bytes n] [--max-depth n] "
+	    "[--max-files n]\n"
+	    "                   [--pubkey file] [--retries n] [--revision sha] "
+	    "[--sha256 hex]\n"
+	    "                   [--signature file] [--strip n] "
+	    "[--timeout sec]\n"
+	    "                   artifact | url | dir | -\n");
 	exit(code);
 }
 
@@ -497,6 +499,7 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ "link-file",	required_argument,	NULL, OPT_LINK_FILE },
 		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
 		{ "max-bytes",	required_argument,	NULL, OPT_MAX_BYTES },
+		{ "max-depth",	required_argument,	NULL, OPT_MAX_DEPTH },
 		{ "max-files",	required_argument,	NULL, OPT_MAX_FILES },
 		{ "pubkey",	required_argument,	NULL, OPT_PUBKEY },
 		{ "quiet",	no_argument,		NULL, 'q' },
@@ -576,6 +579,14 @@ parse_options(struct job *j, int argc, char *argv[])
 			    j->zo.max_bytes == 0)
 				zdiex(EX_USAGE, "--max-bytes %s: not a size",
 				    optarg);
+			break;
+		case OPT_MAX_DEPTH:
+			/* Removing a tree holds a directory open per level:
+			 * stay well inside the usual 1,024 open files. */
+			if (zparse_uint(optarg, 1, 512, &u) == -1)
+				zdiex(EX_USAGE, "--max-depth %s: not a number "
+				    "from 1 to 512", optarg);
+			j->zo.max_depth = (unsigned)u;
 			break;
 		case OPT_MAX_FILES:
 			if (zparse_uint(optarg, 1, UINT64_MAX / 2,
@@ -1262,6 +1273,7 @@ main(int argc, char *argv[])
 	    .sharedfd = -1, .dedupefd = -1,
 	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
 	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
+	    .max_depth = 256,
 	    .dedupe_fd = -1, .stop = &stop },
 	    .ck = { .fetch = { .retries = 3 } } };
 	struct job *j = &job;
