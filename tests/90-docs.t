@@ -1,8 +1,9 @@
 #!/bin/bash
 # What users read and type stays in step with the tools: every long option
 # of every tool is in its man page and its bash, zsh and fish completions;
-# the man pages are mandoc -Tlint clean; -h prints the SYNOPSIS; the bash
-# completion really completes; install and uninstall leave nothing behind.
+# the man pages are mandoc -Tlint clean; --help prints the SYNOPSIS, word
+# for word; the bash completion really completes; install and uninstall
+# leave nothing behind.
 . "$(dirname "$0")/lib.sh"
 cd "$TOP" || exit 1
 
@@ -22,6 +23,12 @@ for src in tools/zdd-*.c; do
 	is "$t.1: mandoc -Tlint clean" "$rc:$out" "0:"
 	run "$t" --help
 	is "$t --help: exit 0, usage on stdout, nothing on stderr" "$rc:${out%%:*}:$err" "0:usage:"
+	# usage() is the SYNOPSIS, word for word, whitespace folded.
+	usage=$(printf '%s\n' "${out#usage:}" | tr -s ' \t\n' '   ' | sed 's/^ //;s/ $//')
+	synopsis=$(MANWIDTH=1000 mandoc -Tascii -O width=1000 "man/$t.1" | col -b |
+		awk '/^SYNOPSIS/ { f = 1; next } /^[A-Z]/ { f = 0 } f' |
+		tr -s ' \t\n' '   ' | sed 's/^ //;s/ $//')
+	is "$t --help: the SYNOPSIS of $t(1)" "$usage" "$synopsis"
 	run "$t" --no-such-option
 	is "$t: an unknown option is exit 64, usage on stderr" "$rc:$out:${err##*usage:*}" "64::"
 	run "$t" -V
