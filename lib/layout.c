@@ -20,6 +20,7 @@
 
 #include "ci.h"
 #include "diag.h"
+#include "events.h"
 #include "fsatom.h"
 #include "json.h"
 #include "layout.h"
@@ -693,10 +694,8 @@ int
 zrevlog(struct zroot *r, const char *fmt, ...)
 {
 	char line[1024];
-	struct stat sb;
 	va_list ap;
-	ssize_t w;
-	int fd, n, rc = 0;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof line - 1, fmt, ap);
@@ -706,28 +705,7 @@ zrevlog(struct zroot *r, const char *fmt, ...)
 	if ((size_t)n > sizeof line - 2)
 		n = sizeof line - 2;
 	line[n++] = '\n';
-	fd = openat(r->fd, "revisions.log",
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1)
-		return -1;
-	/* One write: concurrent appenders never interleave within a line. */
-	if (fstat(fd, &sb) == -1)
-		rc = -1;
-	else if ((w = write(fd, line, (size_t)n)) != n) {
-		/*
-		 * A full disk shows as a short write, errno untouched: take
-		 * the half line back (appenders hold the lock) and say why.
-		 */
-		if (w >= 0) {
-			(void)!ftruncate(fd, sb.st_size);
-			errno = ENOSPC;
-		}
-		rc = -1;
-	} else if (fsync(fd) == -1)
-		rc = -1;
-	if (close(fd) == -1)
-		rc = -1;
-	return rc;
+	return zlog_append(r->fd, "revisions.log", line, (size_t)n);
 }
 
 int

@@ -21,11 +21,17 @@ struct zroot {
 	char	 holder[256];	/* who holds the lock, after EWOULDBLOCK */
 };
 
+/* The state of a release, from the event log (events.h). */
+enum { ZREL_STAGED, ZREL_WAS_LIVE, ZREL_BAD, ZREL_LIVE };
+
 struct zrel {
 	char	 id[ZID_MAX + 1];
-	int	 bad;		/* rolled back from */
+	int	 bad;		/* rolled back from, or marked bad */
 	int	 manifest;	/* has a zdd manifest */
 	char	 links[256];	/* "current blue": links pointing here */
+	int	 state;		/* ZREL_*, set by zhist_annotate() */
+	int	 went_live;	/* a link pointed at it, now or before */
+	long	 order;		/* creation order, set by zhist_annotate() */
 };
 
 /* Flags of zroot_open(). */
