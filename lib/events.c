@@ -539,6 +539,22 @@ zhist_link(const struct zhist *h, const char *name,
 	return 0;
 }
 
+int
+zhist_bad(const struct zhist *h, const char *id, int manifest_bad)
+{
+	const struct zhrel *hr = zhist_rel(h, id);
+
+	/*
+	 * The event log decides when it says anything; then revisions.log;
+	 * a bad mark in the manifest (zdd before the log) stands otherwise.
+	 */
+	if (hr != NULL && hr->bad != -1)
+		return hr->bad;
+	if (hr != NULL && hr->rv_bad)
+		return 1;
+	return manifest_bad;
+}
+
 /*
  * Creation order: releases the event log never names come first (they
  * are older than it), by id with numbers compared as numbers, so that
@@ -570,15 +586,7 @@ zhist_annotate(const struct zhist *h, struct zrel *v, size_t n)
 		inlog = hr != NULL && (hr->first >= 0 || hr->live ||
 		    hr->bad != -1);
 		z->order = hr != NULL ? hr->first : -1;
-		/*
-		 * The event log decides when it says anything; then
-		 * revisions.log; a bad mark in the manifest (zdd before
-		 * the log) stands otherwise.
-		 */
-		if (inlog && hr->bad != -1)
-			z->bad = hr->bad;
-		else if (hr != NULL && hr->rv_bad)
-			z->bad = 1;
+		z->bad = zhist_bad(h, z->id, z->bad);
 		/*
 		 * Went live: as the event log says; a release older than
 		 * the log counts as live, as it did before there was one

@@ -99,6 +99,13 @@ int	zhist_link(const struct zhist *h, const char *name,
 	    const struct zhchange ***out, size_t *n);
 
 /*
+ * Whether release id is bad: as the event log says, else as revisions.log
+ * says (rolled back from), else manifest_bad (the mark zdd kept in the
+ * manifest before there was a log).
+ */
+int	zhist_bad(const struct zhist *h, const char *id, int manifest_bad);
+
+/*
  * Give each release of v its state and sort v by creation order, oldest
  * first: the event log's order, releases it never names before those it
  * does, by id (numbers in ids compared as numbers).  v[i].state becomes

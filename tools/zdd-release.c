@@ -22,6 +22,7 @@
 
 #include "ci.h"
 #include "diag.h"
+#include "events.h"
 #include "extract.h"
 #include "fsatom.h"
 #include "json.h"
@@ -664,6 +665,12 @@ main(int argc, char *argv[])
 		g.manifest = 0;
 		if (zfsync_dir(g.r.relfd) == -1)
 			zerr("cannot sync %s/releases", g.r.path);
+		/* The event log's order of releases is their creation order. */
+		if (zevent_append(&g.r, "release", json_pack(
+		    "{s:s s:s? s:s s:s}", "release", g.id,
+		    "sha256", isdir ? NULL : hex, "branch", branch,
+		    "revision", revision)) == -1)
+			zerr("cannot write %s/.zdd/events.jsonl", g.r.path);
 		/*
 		 * Unlock before printing: in "zdd-release ... | zdd-link -"
 		 * the link takes the lock as soon as it has read the line.
