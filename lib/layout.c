@@ -190,9 +190,15 @@ zroot_lock(struct zroot *r, double wait)
 	if (unsafe_dir(r, r->fd, "") || unsafe_dir(r, r->zddfd, "/.zdd") ||
 	    unsafe_dir(r, r->relfd, "/releases"))
 		return -1;
-	r->lockfd = zlock_file(r->zddfd, "lock", wait, r->holder,
-	    sizeof r->holder);
-	if (r->lockfd == -1)
+	/*
+	 * Under a whole deploy's lock (zdd-lock, flock(1)) this process
+	 * already holds it, through the descriptor it inherited: taking it
+	 * again on a new one would wait for ourselves.
+	 */
+	if (zlock_inherited(r->zddfd, "lock") != -1)
+		r->inherited = 1;
+	else if ((r->lockfd = zlock_file(r->zddfd, "lock", wait, r->holder,
+	    sizeof r->holder)) == -1)
 		return -1;
 	/*
 	 * A run killed between making a link or manifest under its

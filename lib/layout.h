@@ -18,6 +18,7 @@ struct zroot {
 	int	 relfd;		/* ROOT/releases, or -1 */
 	int	 zddfd;		/* ROOT/.zdd, or -1 */
 	int	 lockfd;	/* ROOT/.zdd/lock once locked, or -1 */
+	int	 inherited;	/* locked by a descriptor we inherited */
 	char	 holder[256];	/* who holds the lock, after EWOULDBLOCK */
 };
 
@@ -50,7 +51,8 @@ const char *zroot_arg(const char *arg);
 int	zroot_open(struct zroot *r, const char *path, int flags);
 void	zroot_close(struct zroot *r);
 /*
- * Take ROOT/.zdd/lock, waiting at most wait seconds.  -1 with errno
+ * Take ROOT/.zdd/lock, waiting at most wait seconds; under a lock this
+ * process inherited (zlock_inherited()), work under that one.  -1 with errno
  * EWOULDBLOCK and r->holder set when another deploy holds it; -1 with
  * EPERM and r->holder saying why when ROOT, releases/ or .zdd/ can be
  * written by another user (or belongs to one).
