@@ -8,7 +8,8 @@
 R=$T/root
 mkdir -p "$T/src"
 echo v1 >"$T/src/index.html"
-# held FILE: wait until someone holds the lock on FILE.
+# held FILE: wait until someone holds the lock on FILE.  It takes the lock
+# for an instant itself, so the holders it waits for use --lock-wait.
 held() {
 	i=0
 	while flock -n "$1" true 2>/dev/null && [ $i -lt 250 ]; do
@@ -46,7 +47,7 @@ is "a missing command: exit 127" "$rc:$err" \
 # A second deploy gets 75 at once, naming the holder, its host and its
 # CI run; with --lock-wait it waits, then runs.
 BUILD_URL=https://ci.example.com/job/shop/42/ BUILD_NUMBER=42 \
-	spawn zdd-lock -r "$R" sleep 2
+	spawn zdd-lock -r "$R" --lock-wait 10 sleep 2
 holder=$last_pid
 held "$R/.zdd/lock"
 run zdd-lock -r "$R" zdd-link -r "$R" one
@@ -100,9 +101,10 @@ stop "$daemon"
 
 # SIGTERM to zdd-lock (a cancelled CI job) reaches the command; the lock
 # is held until the command has finished.
-spawn zdd-lock -r "$R" sh -c "trap 'echo stopping >\"$T/term\"; exit 5' TERM; sleep 20 & wait"
+spawn zdd-lock -r "$R" --lock-wait 10 sh -c "trap 'kill \$!; echo stopping >\"$T/term\"; exit 5' TERM; touch \"$T/started\"; sleep 20 & wait"
 locker=$last_pid
-held "$R/.zdd/lock"
+i=0
+while [ ! -e "$T/started" ] && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
 kill -TERM "$locker"
 wait "$locker"
 is "SIGTERM: passed on, the command's status" "$?:$(cat "$T/term" 2>/dev/null)" "5:stopping"

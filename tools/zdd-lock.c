@@ -57,9 +57,19 @@ static int
 run(char **argv, int lockfd)
 {
 	struct sigaction sa;
+	sigset_t block, old;
 	int status, e;
 	pid_t pid;
 
+	/*
+	 * Held back until the command's pid is known, so that a signal
+	 * that comes before it is passed on rather than lost.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
@@ -76,12 +86,14 @@ run(char **argv, int lockfd)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		execvp(argv[0], argv);
 		e = errno;
 		zerr("cannot run %s", argv[0]);
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	child = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			zdie(EX_OSERR, "cannot wait for %s", argv[0]);
