@@ -654,6 +654,17 @@ main(int argc, char *argv[])
 			bail(zexit_errno(errno));
 		}
 		checkstop();
+		/*
+		 * The event log's order of releases is their creation order.
+		 * Recorded before the rename: a kill in between leaves an
+		 * event for a release that is not there, which readers pass
+		 * over, rather than a release the log never names.
+		 */
+		if (zevent_append(&g.r, "release", json_pack(
+		    "{s:s s:s? s:s s:s}", "release", g.id,
+		    "sha256", isdir ? NULL : hex, "branch", branch,
+		    "revision", revision)) == -1)
+			zerr("cannot write %s/.zdd/events.jsonl", g.r.path);
 		if (renameat2(g.tmpfd, g.stage, g.r.relfd, g.id,
 		    RENAME_NOREPLACE) == -1) {
 			zerr("cannot rename the release into %s/releases/%s",
@@ -665,12 +676,6 @@ main(int argc, char *argv[])
 		g.manifest = 0;
 		if (zfsync_dir(g.r.relfd) == -1)
 			zerr("cannot sync %s/releases", g.r.path);
-		/* The event log's order of releases is their creation order. */
-		if (zevent_append(&g.r, "release", json_pack(
-		    "{s:s s:s? s:s s:s}", "release", g.id,
-		    "sha256", isdir ? NULL : hex, "branch", branch,
-		    "revision", revision)) == -1)
-			zerr("cannot write %s/.zdd/events.jsonl", g.r.path);
 		/*
 		 * Unlock before printing: in "zdd-release ... | zdd-link -"
 		 * the link takes the lock as soon as it has read the line.
