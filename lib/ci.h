@@ -24,9 +24,5 @@ json_t	*zci_fields(void);
  * web page; each NULL when unknown.  The strings are static.
  */
 void	zci_run(const char **ci, const char **id, const char **url);
-/* The user running the deploy: $USER, else the passwd name, else the uid. */
-const char *zuser(void);
-/* This host's name. */
-const char *zhost(void);
 
 #endif

@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "ci.h"
+#include "clock.h"
 #include "diag.h"
 #include "events.h"
+#include "ident.h"
 #include "io.h"
-#include "opt.h"
 
 #define LOGNAME		"events.jsonl"
 /* How much of a torn tail is looked at for its last newline. */

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "ci.h"
+#include "clock.h"
 #include "diag.h"
+#include "ident.h"
 #include "lock.h"
 #include "opt.h"
 

@@ -22,10 +22,12 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "expect.h"
 #include "json.h"
 #include "opt.h"
+#include "status.h"
 #include "target.h"
 #include "url.h"
 

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ci.h"
 #include "diag.h"
 #include "events.h"
+#include "ident.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"
