@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,64 @@ zlock_fd(int fd, double wait)
 	}
 }
 
+/* Whether the fdinfo file at path shows an exclusive flock(2) held. */
+static int
+fdinfo_flock(const char *path)
+{
+	char line[256];
+	int held = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (!held && fgets(line, sizeof line, f) != NULL)
+		held = strncmp(line, "lock:", 5) == 0 &&
+		    strstr(line, " FLOCK ") != NULL &&
+		    strstr(line, " WRITE ") != NULL;
+	fclose(f);
+	return held;
+}
+
+/*
+ * A process with a descriptor on dev/ino that holds the flock, found by
+ * looking through /proc: the process that took a lock may have exited
+ * and left it to a child (flock 9 in a shell, then exec sleep).  -1 when
+ * none can be seen.
+ */
+static long
+holder_pid(dev_t dev, ino_t ino)
+{
+	char path[320];
+	struct dirent *pe, *fe;
+	struct stat sb;
+	long found = -1;
+	DIR *pd, *fd;
+
+	if ((pd = opendir("/proc")) == NULL)
+		return -1;
+	while (found == -1 && (pe = readdir(pd)) != NULL) {
+		if (strspn(pe->d_name, "0123456789") != strlen(pe->d_name))
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/fd", pe->d_name);
+		if ((fd = opendir(path)) == NULL)
+			continue;
+		while (found == -1 && (fe = readdir(fd)) != NULL) {
+			snprintf(path, sizeof path, "/proc/%s/fd/%s",
+			    pe->d_name, fe->d_name);
+			if (fe->d_name[0] == '.' || stat(path, &sb) == -1 ||
+			    sb.st_dev != dev || sb.st_ino != ino)
+				continue;
+			snprintf(path, sizeof path, "/proc/%s/fdinfo/%s",
+			    pe->d_name, fe->d_name);
+			if (fdinfo_flock(path))
+				found = atol(pe->d_name);
+		}
+		closedir(fd);
+	}
+	closedir(pd);
+	return found;
+}
+
 /*
  * "pid PID on HOST since TIME by TOOL", and the CI run when there is one
  * (", jenkins run 42 https://ci/job/app/42/"), so that a second deploy
@@ -70,30 +129,12 @@ holder_line(char *buf, size_t size)
 	return n;
 }
 
-/* Whether /proc/self/fdinfo/FD shows an exclusive flock(2) held by fd. */
-static int
-fd_holds_flock(int fd)
-{
-	char name[64], line[256];
-	int held = 0;
-	FILE *f;
-
-	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", fd);
-	if ((f = fopen(name, "re")) == NULL)
-		return 0;
-	while (!held && fgets(line, sizeof line, f) != NULL)
-		held = strncmp(line, "lock:", 5) == 0 &&
-		    strstr(line, " FLOCK ") != NULL &&
-		    strstr(line, " WRITE ") != NULL;
-	fclose(f);
-	return held;
-}
-
 int
 zlock_inherited(int dir, const char *name)
 {
 	struct stat want, sb;
 	struct dirent *de;
+	char path[64];
 	int fd, found = -1;
 	DIR *d;
 
@@ -110,8 +151,9 @@ zlock_inherited(int dir, const char *name)
 		    n == dirfd(d))
 			continue;
 		fd = (int)n;
+		snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
 		if (fstat(fd, &sb) == 0 && sb.st_dev == want.st_dev &&
-		    sb.st_ino == want.st_ino && fd_holds_flock(fd))
+		    sb.st_ino == want.st_ino && fdinfo_flock(path))
 			found = fd;
 	}
 	closedir(d);
@@ -144,6 +186,9 @@ real_holder(int fd, char *holder, size_t size)
 		    makedev(maj, min) == sb.st_dev)
 			pid = p;
 	fclose(f);
+	/* The pid that took it may be gone, its lock left to a child. */
+	if (pid != -1 && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		pid = holder_pid(sb.st_dev, sb.st_ino);
 	if (pid == -1 || pid == named)
 		goto out;
 	snprintf(line, sizeof line, "/proc/%ld/comm", pid);
