@@ -41,7 +41,8 @@ build() {
 
 build 1 "$T/app-1.tgz"
 is "a good build: the pipeline passes" "$rc" 0
-like "... its post success step ran the example" "$err" '^\+ examples/jenkins/post-build.sh app.tar.gz'
+like "... its post success step ran the example under both locks" "$err" \
+	'^\+ zdd-lock -r "\$DEVELOP_ROOT" --lock-wait 600 zdd-lock -r "\$PRODUCTION_ROOT" --lock-wait 600 examples/jenkins/post-build.sh app.tar.gz'
 like "... and promoted" "$err" 'release 20990101000001 promoted from develop to production'
 is "... develop is live on it" "$(readlink "$DEV/current")" releases/20990101000001
 is "... production is live on the same release id" "$(readlink "$PROD/current")" releases/20990101000001
