@@ -80,9 +80,10 @@ zdd-link -q --name "$new" "$rel" >/dev/null || die $? "cannot link $new"
 notify started "deploying ${rel##*/} to $new"
 
 # undo: the new colour stops and its link goes back to the release it
-# had.  The rollback marks the new release bad (zdd-prune does not count
-# it); as it goes by id order, the colour's own previous release is then
-# linked again by name.
+# had.  The rollback follows the colour's own history (never the other
+# colour's releases) and marks the new release bad, so zdd-prune does not
+# count it; linking the previous release by name after it changes nothing
+# then, and covers a colour whose history the log does not hold.
 undo() {
 	sh -c "$stopc" stop "$new" "$newaddr"
 	zdd-link -q --name "$new" --rollback >/dev/null 2>&1
