@@ -80,6 +80,15 @@ is "... nothing deployed" "$(readlink "$DEV/current") $(readlink "$PROD/current"
 is "... notified the failure with the build number" "$(wf_events status build title)" \
 	"failure 3 $(zdd-notify -n -s failure 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["title"])')"
 
+# A corrupt artifact: nothing went live, so nothing is rolled back.
+head -c 3000 /dev/urandom >"$WS/corrupt.tar.gz"
+wf_events >/dev/null
+run env RELEASE_ID=20990101000009 "$EX/jenkins/post-build.sh" corrupt.tar.gz
+is "a corrupt artifact: post-build.sh fails with zdd-release's 65" "$rc" 65
+is "... develop's live release is not rolled back" "$(readlink "$DEV/current")" releases/20990101000001
+is "... nor marked bad" "$(zdd-link -r "$DEV" --list | grep '^20990101000001 ')" "20990101000001 current"
+is "... notified the failure, not a rollback" "$(wf_events status env)" "failure develop"
+
 run env -u DEVELOP_ROOT "$EX/jenkins/post-build.sh" app.tar.gz
 like "post-build.sh without DEVELOP_ROOT: refused, named" "$rc:$err" '^[1-9][0-9]*:.*DEVELOP_ROOT'
 
