@@ -27,7 +27,12 @@
 #   DRAIN        seconds the old nginx workers have to finish (default 60)
 #   RELEASE_ID   the release id (default: the UTC time)
 #   KEEP         releases to keep (default 5; blue's and green's are kept)
+#   LOCK_WAIT    seconds to wait for another deploy's lock (default 0)
 #   ZDD_NOTIFY_URL  where zdd-notify posts; no notification without it
+#
+# The whole deploy holds the root's deploy lock (zdd-lock(1)): two
+# overlapping deploys never both choose the same idle colour; the second
+# waits LOCK_WAIT seconds, then exits 75 naming the holder.
 #
 # Exit status: 0 switched; 1 the new colour was unhealthy; otherwise the
 # status of the zdd step that failed.  On any failure after the start,
@@ -41,6 +46,11 @@ if [ $# -ne 1 ]; then
 fi
 : "${ZDD_ROOT:?deploy.sh: set ZDD_ROOT to the deploy root}"
 export ZDD_ROOT
+# Run again under the lock; the zdd tools below work under it.
+if [ -z "${ZDD_DEPLOY_LOCKED:-}" ]; then
+	export ZDD_DEPLOY_LOCKED=1
+	exec zdd-lock --lock-wait "${LOCK_WAIT:-0}" sh "$0" "$@"
+fi
 sw=${SWITCH_OPTS-}
 # The commands are run by sh -c with NAME, ADDR and DIR as $1, $2, $3.
 # shellcheck disable=SC2016
