@@ -30,10 +30,10 @@ UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 zdd-link_LIBS	= jansson
 zdd-prune_LIBS	= jansson
 zdd-lock_LIBS	= jansson
-zdd-release_LIBS = jansson libarchive libcrypto
+zdd-release_LIBS = jansson libarchive libcrypto libcurl
 zdd-health_LIBS	= jansson libcurl
 zdd-switch_LIBS	= jansson
-zdd-notify_LIBS	= jansson libcurl
+zdd-notify_LIBS	= jansson libcurl libcrypto
 
 all: $(TOOLS:%=$(B)/%)
 

@@ -1,9 +1,10 @@
 /*
  * What chat services answer, read as the untrusted bytes it is: Slack's
  * "ok" or error word, its Web API's {"ok":..} object, Discord's message
- * and its retry_after, a Retry-After header in seconds or as a date, and
- * the refs that name a posted message for --update.  Every reader takes a
- * buffer and a length, copies what it keeps, and is safe on any input.
+ * and its retry_after, and the refs that name a posted message for
+ * --update.  (A Retry-After header is libcurl's to read: lib/http.c.)
+ * Every reader takes a buffer and a length, copies what it keeps, and is
+ * safe on any input.
  */
 #include <ctype.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "reply.h"
+#include "text.h"
 
 static int
 chars_ok(const char *s, size_t n, const char *extra)
@@ -144,30 +146,6 @@ object(const char *body, size_t len)
 	return j;
 }
 
-/* Copies s into out as printable ASCII on one line. */
-static void
-printable(const char *s, size_t len, char *out, size_t size)
-{
-	size_t o = 0, i;
-	int space = 0;
-
-	if (size == 0)
-		return;
-	for (i = 0; i < len && o + 1 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= ' ' || c == 0x7f) {
-			space = o > 0;
-			continue;
-		}
-		if (space && o + 2 < size)
-			out[o++] = ' ';
-		space = 0;
-		out[o++] = c < 0x80 ? (char)c : '?';
-	}
-	out[o] = '\0';
-}
-
 void
 zwh_reason(const char *body, size_t len, char *out, size_t size)
 {
@@ -188,9 +166,9 @@ zwh_reason(const char *body, size_t len, char *out, size_t size)
 			s = json_string_value(e);
 	}
 	if (s != NULL)
-		printable(s, strlen(s), out, size);
+		ztext_clean(s, strlen(s), out, size);
 	else
-		printable(body, len > 4096 ? 4096 : len, out, size);
+		ztext_clean(body, len > 4096 ? 4096 : len, out, size);
 	json_decref(j);
 	if (out[0] == '\0')
 		snprintf(out, size, "(empty answer)");
@@ -213,7 +191,7 @@ zwh_slack_api(const char *body, size_t len, struct zwh_ref *ref,
 		const char *e = json_string_value(json_object_get(j, "error"));
 
 		if (e != NULL)
-			printable(e, strlen(e), reason, size);
+			ztext_clean(e, strlen(e), reason, size);
 		if (e == NULL || reason[0] == '\0')
 			snprintf(reason, size, "not ok");
 		json_decref(j);
@@ -252,48 +230,6 @@ zwh_discord_id(const char *body, size_t len, struct zwh_ref *ref)
 	}
 	json_decref(j);
 	return rc;
-}
-
-double
-zwh_retry_after(const char *value, size_t len, time_t now)
-{
-	static const char *const fmts[] = {
-		"%a, %d %b %Y %H:%M:%S GMT",	/* IMF-fixdate */
-		"%A, %d-%b-%y %H:%M:%S GMT",	/* RFC 850 */
-		"%a %b %d %H:%M:%S %Y",		/* asctime */
-	};
-	char buf[64], *end;
-	struct tm tm;
-	size_t i;
-	double v;
-	time_t t;
-
-	while (len > 0 && (*value == ' ' || *value == '\t')) {
-		value++;
-		len--;
-	}
-	while (len > 0 && isspace((unsigned char)value[len - 1]))
-		len--;
-	if (len == 0 || len >= sizeof buf || memchr(value, '\0', len))
-		return -1;
-	memcpy(buf, value, len);
-	buf[len] = '\0';
-	if (strspn(buf, "0123456789.") == len) {
-		v = strtod(buf, &end);
-		if (*end != '\0' || end == buf || !isfinite(v) || v < 0)
-			return -1;
-		return v;
-	}
-	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
-		memset(&tm, 0, sizeof tm);
-		end = strptime(buf, fmts[i], &tm);
-		if (end == NULL || *end != '\0')
-			continue;
-		if ((t = timegm(&tm)) == (time_t)-1)
-			return -1;
-		return t > now ? difftime(t, now) : 0;
-	}
-	return -1;
 }
 
 double

@@ -286,13 +286,23 @@ zsig_id_hex(const unsigned char id[ZSIG_ID_LEN], char hex[17])
 	unsigned char rev[ZSIG_ID_LEN];
 	size_t i;
 
-	/* minisign prints the id as a little-endian 64-bit number. */
+	size_t z;
+
+	/*
+	 * minisign prints the id as a little-endian 64-bit number, in upper
+	 * case and without leading zeros ("%" PRIX64): the same digits here,
+	 * so that an auditor can match the key id zdd records with the one
+	 * in the key file's comment.
+	 */
 	for (i = 0; i < ZSIG_ID_LEN; i++)
 		rev[i] = id[ZSIG_ID_LEN - 1 - i];
 	zhex(rev, ZSIG_ID_LEN, hex);
 	for (i = 0; hex[i] != '\0'; i++)
 		if (hex[i] >= 'a' && hex[i] <= 'f')
 			hex[i] = (char)(hex[i] - 'a' + 'A');
+	for (z = 0; hex[z] == '0' && hex[z + 1] != '\0'; z++)
+		;
+	memmove(hex, hex + z, strlen(hex + z) + 1);
 }
 
 /* 1 if sig is pk's Ed25519 signature of msg, 0 if not, -1 on failure. */
@@ -380,7 +390,7 @@ zsig_check_fd(int fd, const struct zsig_want *w, char hex[65],
 	const unsigned char *map = NULL;
 	struct stat sb;
 	size_t size, off, n;
-	int rc = -1, e;
+	int rc = -1, e, whole;
 
 	hex[0] = '\0';
 	if (fstat(fd, &sb) == -1)
@@ -401,12 +411,21 @@ zsig_check_fd(int fd, const struct zsig_want *w, char hex[65],
 	if (w->sig != NULL && w->sig->prehashed &&
 	    (blake = zdigest_new(ZDIGEST_BLAKE2B)) == NULL)
 		goto out;
-	/* One pass over the file for both digests. */
+	/*
+	 * One pass over the file for both digests.  Unless Ed25519 must see
+	 * the whole message later (signify, legacy minisign), each chunk
+	 * leaves the process's memory once hashed: it stays in the page
+	 * cache for the unpack, but a large artifact does not count as this
+	 * process's resident memory.
+	 */
+	whole = w->sig != NULL && !w->sig->prehashed;
 	for (off = 0; off < size; off += n) {
 		n = size - off < CHUNK ? size - off : CHUNK;
 		if (zdigest_update(sha, map + off, n) == -1 ||
 		    (blake != NULL && zdigest_update(blake, map + off, n) == -1))
 			goto out;
+		if (!whole)
+			madvise((void *)(map + off), n, MADV_DONTNEED);
 	}
 	if (zdigest_final(sha, md) != 32 ||
 	    (blake != NULL && zdigest_final(blake, b2) != 64))

@@ -3,8 +3,9 @@
 # runs them (its order, its variables, its timeouts, ApplicationStop from
 # the previous revision), deploying to a deploy root behind a real nginx:
 # a good revision goes live, a failing ValidateService leaves the
-# previous release live.  Deployment ids are random, as CodeDeploy's are:
-# they do not sort in the order the deployments ran.
+# previous release live, a revision signed with another key is refused in
+# AfterInstall.  Deployment ids are random, as CodeDeploy's are: they do
+# not sort in the order the deployments ran.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/workflows-lib.sh"
 
@@ -14,14 +15,18 @@ np=$(free_port)
 wf_nginx "$T/nginx" "$np" "server { listen 127.0.0.1:$np; root $R/current/public; }"
 wf_receiver
 # The instance's settings, as the agent's environment gives them.
-export ZDD_ROOT=$R BUNDLE_DIR=$FS/opt/codedeploy/shop/app \
+mkdir -p "$T/keys"
+(cd "$T/keys" && minisign -G -W -p ci.pub -s ci.key && minisign -G -W -p other.pub -s other.key) >/dev/null
+export ZDD_ROOT=$R ARTIFACT=$FS/opt/codedeploy/shop/app.tgz PUBKEY=$T/keys/ci.pub \
 	HEALTH_URL=http://127.0.0.1:$np/health.json RELOAD_CMD="$NGX -s reload" \
 	DEADLINE=3 APPLICATION_NAME=shop DEPLOYMENT_GROUP_NAME=production
-# revision DIR ARTIFACT: a CodeDeploy revision: appspec.yml, scripts/, app/.
+# revision DIR ARTIFACT [KEY]: a CodeDeploy revision: appspec.yml,
+# scripts/, app.tgz and its signature by KEY (default ci).
 revision() {
-	mkdir -p "$1/app"
+	mkdir -p "$1"
 	cp -r "$EX/codedeploy/appspec.yml" "$EX/codedeploy/scripts" "$1/"
-	tar xzf "$2" -C "$1/app"
+	cp "$2" "$1/app.tgz"
+	minisign -S -s "$T/keys/${3:-ci}.key" -m "$1/app.tgz" -t "${2##*/}" >/dev/null
 }
 agent() {
 	run env DEPLOYMENT_ID="$1" python3 "$TOP/tests/workflows-ci.py" codedeploy "$2" "$FS" ${3:+"$3"}
@@ -37,13 +42,15 @@ agent d-RPCR1U3TW "$T/rev1"
 is "first deployment: succeeds" "$rc" 0
 is "... the hooks ran in CodeDeploy's order (no ApplicationStop the first time)" \
 	"$(grep -oE '^\+ [A-Za-z]+' <<<"$err" | tr '\n' ' ')" \
-	"+ Install + AfterInstall + ApplicationStart + ValidateService "
+	"+ Install + Install + AfterInstall + ApplicationStart + ValidateService "
 like "... each hook saw CodeDeploy's variables" "$err" \
 	'codedeploy: ValidateService of d-RPCR1U3TW \(shop/production\): healthy'
 is "... current is the release named after the deployment" "$(readlink "$R/current")" \
 	releases/d-RPCR1U3TW
 is "... nginx serves it" "$(get "$np")" "version 1"
 is "... storage/ is shared" "$(readlink "$R/current/storage")" ../../shared/storage
+is "... its signature verified" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signature"]["trusted_comment"])' \
+	"$R/.zdd/manifests/d-RPCR1U3TW.json")" a1.tgz
 is "... notified with the deployment's facts" \
 	"$(wf_events status release application deployment_group lifecycle_event)" \
 	"success d-RPCR1U3TW shop production ValidateService"
@@ -52,7 +59,7 @@ agent d-A7X2K9Q1E "$T/rev2" "$T/rev1"
 is "a revision that fails ValidateService: the deployment fails" "$rc" 1
 is "... every hook up to ValidateService ran" \
 	"$(grep -oE '^\+ [A-Za-z]+' <<<"$err" | tr '\n' ' ')" \
-	"+ ApplicationStop + Install + AfterInstall + ApplicationStart + ValidateService "
+	"+ ApplicationStop + Install + Install + AfterInstall + ApplicationStart + ValidateService "
 like "... the agent reports the failed hook" "$err" \
 	'LifecycleEvent - ValidateService: script scripts/validate-service.sh failed with exit code 1'
 like "... zdd-health said why" "$err" 'status is "DOWN", want "UP"'
@@ -93,6 +100,15 @@ is "the root locked by another deploy: the deployment fails" "$rc" 1
 like "... its first hook says who holds the lock" "$err" "zdd-lock: $R is locked: pid $holder "
 is "... current untouched" "$(readlink "$R/current")" releases/d-0ZQ4M8N2B
 wf_events >/dev/null
+# A revision signed with another key fails in AfterInstall, before
+# anything is unpacked.
+revision "$T/rev4" "$T/a1.tgz" other
+agent d-DDDDDDDD4 "$T/rev4" "$T/rev3"
+is "a revision signed with another key: fails" "$rc" 1
+like "... zdd-release refused it" "$err" 'zdd-release: .*/app.tgz: not verified: signed by another key'
+like "... in AfterInstall" "$err" 'LifecycleEvent - AfterInstall'
+is "... current untouched, nothing made" "$(readlink "$R/current") $(ls "$R/releases" | grep -c d-DDDDDDDD4)" \
+	"releases/d-0ZQ4M8N2B 0"
 
 # A redeployed deployment id (the same release name twice) fails in
 # AfterInstall, before anything goes live.
