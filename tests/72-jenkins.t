@@ -97,6 +97,7 @@ is "... notified the failure with the build number" "$(wf_events status build ti
 
 # A corrupt artifact: nothing went live, so nothing is rolled back.
 head -c 3000 /dev/urandom >"$WS/corrupt.tar.gz"
+minisign -S -s "$T/keys/ci.key" -m "$WS/corrupt.tar.gz" >/dev/null
 wf_events >/dev/null
 run env RELEASE_ID=20990101000009 "$EX/jenkins/post-build.sh" corrupt.tar.gz
 is "a corrupt artifact: post-build.sh fails with zdd-release's 65" "$rc" 65
