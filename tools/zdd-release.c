@@ -34,6 +34,7 @@
 #include "lock.h"
 #include "opt.h"
 #include "sig.h"
+#include "text.h"
 #include "url.h"
 
 enum { OPT_BRANCH = 256, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
@@ -541,6 +542,10 @@ parse_options(struct job *j, int argc, char *argv[])
 			zversion();
 			break;
 		case OPT_BRANCH:
+			/* It becomes a line of revisions.log: never two. */
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--branch: a line break or "
+				    "control character in the value");
 			j->branch = optarg;
 			break;
 		case OPT_CACERT:
@@ -605,6 +610,9 @@ parse_options(struct job *j, int argc, char *argv[])
 			j->ck.fetch.retries = (unsigned)u;
 			break;
 		case OPT_REVISION:
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--revision: a line break or "
+				    "control character in the value");
 			j->revision = optarg;
 			break;
 		case OPT_SHA256:
