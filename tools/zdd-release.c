@@ -23,6 +23,7 @@
 #include "ci.h"
 #include "clock.h"
 #include "diag.h"
+#include "events.h"
 #include "extract.h"
 #include "fetch.h"
 #include "fsatom.h"
@@ -1168,6 +1169,16 @@ publish(struct job *j)
 		bail(j, zexit_errno(errno));
 	}
 	checkstop(j);
+	/*
+	 * The event log's order of releases is their creation order.
+	 * Recorded before the rename: a kill in between leaves an event
+	 * for a release that is not there, which readers pass over, rather
+	 * than a release the log never names.
+	 */
+	if (zevent_append(&j->r, "release", json_pack("{s:s s:s? s:s s:s}",
+	    "release", j->id, "sha256", j->isdir ? NULL : j->hex,
+	    "branch", j->branch, "revision", j->revision)) == -1)
+		zerr("cannot write %s/.zdd/events.jsonl", j->r.path);
 	if (renameat2(j->tmpfd, j->stage, j->r.relfd, j->id,
 	    RENAME_NOREPLACE) == -1) {
 		zerr("cannot rename the release into %s/releases/%s",
