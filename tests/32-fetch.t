@@ -122,6 +122,7 @@ is "... the manifest shows the URL without them" "$(mf token source)" "http://12
 unlike "... not on stdout" "$out" "5ec7e7|hunter2"
 unlike "... not on stderr (-v)" "$err" "5ec7e7|hunter2"
 nok "... not anywhere in the deploy root" grep -rqE '5ec7e7|hunter2' "$R"
+like "... whose event log records the release" "$(cat "$R/.zdd/events.jsonl")" '"release":"token"'
 run zdd-release -r "$R" --id whole --file "$tok"
 is "... --file: 0" "$rc" 0
 is "... the file is named after the URL's path only" "$(ls "$R/releases/whole")" app.tgz
