@@ -486,6 +486,11 @@ merge_event(json_t *ev, const char *path)
 		} else
 			json_object_set(ev, key, v);
 	}
+	/* zdd-link --rollback --json says what it did; -s still rules. */
+	v = json_object_get(j, "action");
+	if (json_is_string(v) && strcmp(json_string_value(v), "rollback") ==
+	    0 && json_is_null(json_object_get(ev, "status")))
+		set(ev, "status", "rollback");
 	json_decref(j);
 }
 
