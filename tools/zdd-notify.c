@@ -31,6 +31,7 @@
 #include "json.h"
 #include "opt.h"
 #include "reply.h"
+#include "text.h"
 #include "url.h"
 #include "webhook.h"
 
@@ -886,6 +887,9 @@ main(int argc, char *argv[])
 			op.link = optarg;
 			break;
 		case OPT_RELEASE:
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--release: a line break or "
+				    "control character in the value");
 			op.release = optarg;
 			break;
 		case OPT_RETRIES:
@@ -894,6 +898,9 @@ main(int argc, char *argv[])
 				    "from 0 to 20", optarg);
 			break;
 		case OPT_REVISION:
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--revision: a line break or "
+				    "control character in the value");
 			op.revision = optarg;
 			break;
 		case OPT_UPDATE:
