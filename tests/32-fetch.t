@@ -166,6 +166,22 @@ like "zdd-release(1) has the URL example" "$ex" '^zdd-release -r app --pubkey ci
 run env -C "$T" sh -ec "${ex%% https:*} --cacert cert.pem https://localhost:$s/files/app.tgz"
 is "... run against this store: 0" "$rc" 0
 
+# --- a fetch interrupted: the spool goes with the process ------------------
+: >"$T/req.log"
+b_rel=$(nrel)
+zdd-release -r "$R" "$U/slow/big.tar" >/dev/null 2>"$T/kill.err" &
+kpid=$!
+i=0
+while ! grep -q '^GET /slow/big.tar ' "$T/req.log" && [ $i -lt 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -TERM "$kpid"
+wait "$kpid"
+is "SIGTERM during a fetch: dies of it" "$?" 143
+is "... no release, no spool, no staging left" "$(nrel) $(ntmp)" "$b_rel 0"
+is "... and says so" "$(cat "$T/kill.err")" "zdd-release: interrupted, nothing made"
+
 # --- a progress line on a terminal, and only there ----------------------------
 run script -qec "zdd-release -r $R --id tty $U/slow/big.tar" /dev/null
 is "on a terminal: 0" "$rc" 0
