@@ -891,7 +891,7 @@ spool(struct job *j)
 			zerrx("%s: larger than %llu bytes", j->name,
 			    (unsigned long long)c->fetch.max);
 		else
-			zerrx("cannot read %s: %s", j->name, strerror(rc));
+			zerrx("cannot spool %s: %s", j->name, strerror(rc));
 		bail(j, rc == EFBIG ? EX_DATAERR : zexit_errno(rc));
 	}
 	if (j->srcfd > STDERR_FILENO)
