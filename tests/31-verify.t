@@ -83,6 +83,10 @@ is "... its trusted comment" "$(mf legacy signature.trusted_comment)" legacy
 
 run zdd-release -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
 is "a signature and a pinned digest: 0" "$rc" 0
+run zdd-release -r "$R" --id whole --file --pubkey "$K/m.pub" "$T/app.tgz"
+is "--file, signed: 0" "$rc" 0
+ok "... the artifact is in the release whole" cmp "$R/releases/whole/app.tgz" "$T/app.tgz"
+is "... verified" "$(mf whole signature.key_id)" "$keyid"
 
 # --- signify -----------------------------------------------------------
 signify-openbsd -S -s "$K/s.sec" -m "$T/app.tgz"
