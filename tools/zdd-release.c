@@ -951,7 +951,7 @@ load_signature(struct job *j)
 	}
 	if (path == NULL)
 		path = c->sigpath = c->url != NULL ?
-		    xnonnull(zfetch_sibling(c->url, zsig_suffix(c->key.kind))) :
+		    xnonnull(zurl_edit(c->url, zsig_suffix(c->key.kind), NULL)) :
 		    xasprintf("%s%s", j->operand, zsig_suffix(c->key.kind));
 	buf = read_small(j, "signature ", path, &len);
 	rc = zsig_parse(buf, len, c->key.kind, &c->sig, &why);
