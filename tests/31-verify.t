@@ -245,6 +245,39 @@ is "the bomb signed by the right key: unpacked" "$rc" 0
 	ok "... and then 64 MiB were written ($(io wchar) bytes)" test "$(io wchar)" -ge 67108864
 rm -rf "$R/releases/bomb"
 
+# --- an artifact someone else could rewrite is verified in a copy ---------
+# Verified where it lies, a file is read(2) once, by the unpack; copied
+# into the spool first, it is read twice: the copy, then the unpack of
+# the copy.  Only the deploying user's file that no one else can write is
+# trusted to stay as it was checked.
+if [ "$probe" != env ]; then
+	mkdir -p "$T/rand"
+	head -c 1048576 /dev/urandom >"$T/rand/noise"
+	tar -C "$T" -cf "$T/rand.tar" rand
+	sign m "$T/rand.tar"
+	twice=$((2 * $(stat -c %s "$T/rand.tar")))
+	reads() {
+		run env LD_PRELOAD="$T/io.so" IO_LOG="$T/io.log" \
+			zdd-release -r "$R" --pubkey "$K/m.pub" "$T/rand.tar"
+		echo "$rc $(io rchar)"
+	}
+	chmod 644 "$T/rand.tar"
+	set -- $(reads)
+	ok "mode 0644, the user's own: verified in place, read once ($2 bytes)" \
+		test "$1" = 0 -a "$2" -lt "$twice"
+	chmod 666 "$T/rand.tar"
+	set -- $(reads)
+	ok "mode 0666: verified in a copy, read twice ($2 bytes)" \
+		test "$1" = 0 -a "$2" -ge "$twice"
+	chmod 644 "$T/rand.tar"
+	if chown 65534 "$T/rand.tar" 2>/dev/null; then
+		set -- $(reads)
+		ok "another user's file: verified in a copy, read twice ($2 bytes)" \
+			test "$1" = 0 -a "$2" -ge "$twice"
+	fi
+	is "... no spool left" "$(ntmp)" 0
+fi
+
 # --- zdd-release(1)'s EXAMPLES of the signed path, run as printed -----------
 # exlines ERE: the lines of the EXAMPLES section that match, with the
 # mdoc escapes undone.
