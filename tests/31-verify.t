@@ -81,8 +81,12 @@ run zdd-release -r "$R" --id legacy --pubkey "$K/m.pub" --signature "$T/legacy.m
 is "minisign, legacy signature: 0" "$rc" 0
 is "... its trusted comment" "$(mf legacy signature.trusted_comment)" legacy
 
-run zdd-release -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
+run zdd-release -v -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
 is "a signature and a pinned digest: 0" "$rc" 0
+like "... -v says what was verified" "$err" \
+	"^zdd-release: $T/app.tgz: SHA-256 $sha, signed by key $keyid, as pinned\$"
+like "... and the trusted comment" "$err" \
+	"^zdd-release: trusted comment: timestamp:1796214996	file:app.tgz	build 7\$"
 run zdd-release -r "$R" --id whole --file --pubkey "$K/m.pub" "$T/app.tgz"
 is "--file, signed: 0" "$rc" 0
 ok "... the artifact is in the release whole" cmp "$R/releases/whole/app.tgz" "$T/app.tgz"

@@ -986,6 +986,9 @@ verify(struct job *j)
 		zdebug("%s: SHA-256 %s%s%s%s", j->name, c->hex,
 		    c->pubkey ? ", signed by key " : "", c->pubkey ? a : "",
 		    c->sha256 ? ", as pinned" : "");
+		/* Printable, one line: zsig_parse() saw to that. */
+		if (c->pubkey && c->key.kind == ZSIG_MINISIGN)
+			zdebug("trusted comment: %s", c->sig.trusted);
 		return;
 	}
 	if (errno != EBADMSG) {
