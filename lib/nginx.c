@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,45 +269,6 @@ zngx_read_pid(const char *path)
 	return (pid_t)v;
 }
 
-/*
- * Read /proc/PID/stat: the state, the parent and the start time.  The
- * command name may hold spaces and parentheses, so fields are counted
- * from the last ')'.
- */
-static int
-proc_stat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return -1;
-	p += 2;
-	*state = *p;
-	/* Field 3 is the state; 4 the parent; 22 the start time. */
-	for (field = 3; field < 22 && p != NULL; field++) {
-		if (field == 4)
-			*ppid = (pid_t)strtol(p, NULL, 10);
-		if ((p = strchr(p, ' ')) != NULL)
-			p++;
-	}
-	if (p == NULL)
-		return -1;
-	v = strtoull(p, NULL, 10);
-	*start = v;
-	return 0;
-}
-
 static int
 cmp_pid(const void *a, const void *b)
 {
@@ -345,7 +307,7 @@ zngx_children(pid_t pid, struct zproc *v, size_t max, struct zproc_scan *sc)
 		    bsearch(&child, sc->skip, sc->nskip, sizeof child,
 		    cmp_pid) != NULL)
 			continue;
-		if (proc_stat(child, &state, &ppid, &start) == -1 ||
+		if (zproc_stat(child, &state, &ppid, &start) == -1 ||
 		    ppid != pid || state == 'Z' || state == 'X')
 			continue;
 		v[n].pid = child;
@@ -358,23 +320,12 @@ zngx_children(pid_t pid, struct zproc *v, size_t max, struct zproc_scan *sc)
 	return (int)n;
 }
 
-int
-zproc_alive(const struct zproc *p)
+/* Whether pid's title (its argv[0] as ps shows it) starts with title. */
+static int
+titled(pid_t pid, const char *title)
 {
-	unsigned long long start;
-	pid_t ppid;
-	char state;
-
-	if (proc_stat(p->pid, &state, &ppid, &start) == -1)
-		return 0;
-	return state != 'Z' && state != 'X' && start == p->start;
-}
-
-int
-zngx_is_master(pid_t pid)
-{
-	static const char title[] = "nginx: master process";
 	char path[64], buf[64];
+	size_t tl = strlen(title);
 	ssize_t n;
 	int fd;
 
@@ -383,8 +334,78 @@ zngx_is_master(pid_t pid)
 		return 0;
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
-	if (n < (ssize_t)sizeof title - 1)
-		return 0;
-	return memcmp(buf, title, sizeof title - 1) == 0;
+	return n >= (ssize_t)tl && memcmp(buf, title, tl) == 0;
 }
 
+/*
+ * The executable pid runs, as device and inode: 0, 1 when /proc does not
+ * show it to us (another user's process), -1 when pid is gone.
+ */
+static int
+exe_of(pid_t pid, struct stat *sb)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	if (stat(path, sb) == 0)
+		return 0;
+	return errno == EACCES || errno == EPERM ? 1 : -1;
+}
+
+int
+zngx_is_master(pid_t pid, const char *nginx)
+{
+	struct zproc kids[64];
+	struct stat me, kid, bin;
+	char path[64], target[4096], *base;
+	ssize_t n;
+	int i, nk, rc, workers = 0;
+
+	/*
+	 * A title is what anyone may choose (exec -a), so it is only the
+	 * first test.  The process must run an nginx executable: one named
+	 * nginx, or the very file --nginx names; and its children must be
+	 * workers running the same file, which a master forks and nothing
+	 * else does.
+	 */
+	if (!titled(pid, "nginx: master process"))
+		return 0;
+	if ((rc = exe_of(pid, &me)) == -1)
+		return 0;
+	if (rc == 0) {
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+		n = readlink(path, target, sizeof target - 1);
+		if (n <= 0)
+			return 0;
+		target[n] = '\0';
+		base = strrchr(target, '/');
+		base = base != NULL ? base + 1 : target;
+		if (strncmp(base, "nginx", 5) != 0 &&
+		    (nginx == NULL || stat(nginx, &bin) == -1 ||
+		    bin.st_dev != me.st_dev || bin.st_ino != me.st_ino))
+			return 0;
+	} else {
+		/*
+		 * Another user's process, whose executable /proc hides from
+		 * us: only root's is believed, since no unprivileged user can
+		 * start a process as root to impersonate nginx.
+		 */
+		struct stat ps;
+
+		snprintf(path, sizeof path, "/proc/%d", (int)pid);
+		if (stat(path, &ps) == -1 || ps.st_uid != 0)
+			return 0;
+	}
+	if ((nk = zngx_children(pid, kids, 64, NULL)) <= 0)
+		return 0;
+	for (i = 0; i < nk; i++) {
+		if (!titled(kids[i].pid, "nginx: "))
+			return 0;
+		if (rc == 0 && (exe_of(kids[i].pid, &kid) != 0 ||
+		    kid.st_dev != me.st_dev || kid.st_ino != me.st_ino))
+			return 0;
+		if (titled(kids[i].pid, "nginx: worker process"))
+			workers++;
+	}
+	return workers > 0;
+}

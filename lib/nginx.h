@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "proc.h"
+
 enum { ZNGX_SET = 1, ZNGX_UPSTREAM = 2 };
 
 #define ZNGX_NAME_MAX	64
@@ -48,12 +50,6 @@ int	zngx_addr_valid(const char *s);
 /* Whether s is a variable or upstream name: [A-Za-z0-9_], 1 to 64. */
 int	zngx_name_valid(const char *s);
 
-/* A process as /proc shows it: its pid and start time, to survive reuse. */
-struct zproc {
-	pid_t	pid;
-	unsigned long long start;
-};
-
 /* The pid in an nginx pid file, or -1 (errno ENOENT, EINVAL). */
 pid_t	zngx_read_pid(const char *path);
 /*
@@ -76,11 +72,12 @@ struct zproc_scan {
 int	zngx_children(pid_t pid, struct zproc *v, size_t max,
 	    struct zproc_scan *sc);
 /*
- * Whether pid is an nginx master process (its title says so), so that a
- * stale pid file naming some other process is never signalled.
+ * Whether pid is an nginx master process, so that a stale or forged pid
+ * file naming some other process is never signalled: its title says so,
+ * it runs an executable named nginx* or the file nginx (a path, may be
+ * NULL), and it has worker children running the same executable.  For
+ * another user's process whose executable /proc hides, root's only.
  */
-int	zngx_is_master(pid_t pid);
-/* Whether p is still alive (not exited, not a zombie, not a new process). */
-int	zproc_alive(const struct zproc *p);
+int	zngx_is_master(pid_t pid, const char *nginx);
 
 #endif

@@ -144,6 +144,43 @@ is "--nginx PATH: exit 0" "$rc" 0
 run $S --json status
 like "--json status" "$out" '"action":"status".*"name":"green"'
 
+# --- the guard: never switch to a dead backend --------------------------
+# After a failed deploy, "flip" back to a colour whose backend is down
+# would send every request to a 502.  The target must accept a
+# connection first; --probe runs zdd-health's checks instead.
+dp=$(free_port)
+SD="zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$dp -f $INC $(nargs "$N")"
+$S -q blue
+soon "$np" blue >/dev/null
+cp "$INC" "$T/inc.before"
+run $SD flip
+is "flip to a dead backend: exit 1" "$rc" 1
+is "... prints nothing on stdout" "$out" ""
+like "... says why" "$err" \
+	"refusing to switch to green \(127.0.0.1:$dp\): cannot connect: Connection refused; nothing changed"
+ok "... the file is as it was" cmp -s "$INC" "$T/inc.before"
+is "... nginx serves blue" "$(get "$np")" blue
+is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+run $SD -n green
+is "... a dry run checks too: 1" "$rc" 1
+run $SD --probe "http://127.0.0.1:$gp/" green
+is "--probe that passes lets a switch go on" "$rc" 0
+$S -q --force blue
+soon "$np" blue >/dev/null
+run $S --probe "http://127.0.0.1:$dp/up" green
+is "--probe that fails: exit 1" "$rc" 1
+like "... with zdd-health's reason" "$err" \
+	"refusing to switch to green \(http://127.0.0.1:$dp/up\): .*cannot connect"
+ok "... the file is as it was" cmp -s "$INC" "$T/inc.before"
+run $S --probe "http://127.0.0.1:$gp/" -n green
+is "... a dry run with a passing probe: 0" "$rc" 0
+run $SD --force green
+is "--force skips the guard" "$rc" 0
+is "... and nginx sends the dead backend's 502" \
+	"$(sleep 0.3; curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$np/")" 502
+$S -q blue
+is "a switch back from the dead backend is allowed" "$(soon "$np" blue)" blue
+
 # A file whose address is no target: status says no, a switch rewrites.
 printf 'set $service_url http://127.0.0.1:1;\n' >"$INC"
 run $S status
@@ -231,28 +268,77 @@ run $S --reload-cmd "kill -HUP \$(cat $N/nginx.pid)" green
 is "--reload-cmd that works: exit 0" "$rc" 0
 is "... nginx serves green" "$(soon "$np" green)" green
 
-# An interrupt in the middle of a switch waits until it is whole.
-cat >"$T/slow-nginx" <<SH
+# A hung nginx -t: SIGTERM puts the old file back at once and
+# zdd-switch dies of it, with the hung command's whole process group.
+cat >"$T/hung-nginx" <<SH
 #!/bin/sh
-sleep 1
+case "\$*" in
+*-t*)	echo \$\$ >"$T/hung.pid"
+	sleep 60 ;;
+esac
 exec nginx "\$@"
 SH
-chmod +x "$T/slow-nginx"
+chmod +x "$T/hung-nginx"
+# wait_file FILE: until FILE exists (at most 10 s).
+wait_file() {
+	i=0
+	while [ ! -s "$1" ] && [ "$i" -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
 $S -q --drain blue
-$S --nginx "$T/slow-nginx" green >/dev/null 2>&1 &
+cp "$INC" "$T/inc.before"
+rm -f "$T/hung.pid"
+$S --nginx "$T/hung-nginx" green >/dev/null 2>"$T/hung.err" &
 swpid=$!
-sleep 0.5
+wait_file "$T/hung.pid"
 kill -TERM "$swpid"
 wait "$swpid"
-is "SIGTERM during nginx -t: the switch completes, then zdd-switch dies" \
-	"$?" 143
-is "... the file names green" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
-is "... nginx serves green" "$(soon "$np" green)" green
+is "SIGTERM during a hung nginx -t: zdd-switch dies of it" "$?" 143
+like "... saying the file is as it was" "$(cat "$T/hung.err")" \
+	'interrupted by SIGTERM, .*service-url.inc is as it was'
+ok "... the old file is back byte for byte" cmp -s "$INC" "$T/inc.before"
+nok "... the hung nginx -t is gone too" kill -0 "$(cat "$T/hung.pid")"
+is "... nginx serves blue" "$(get "$np")" blue
 is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+rm -f "$T/hung.pid"
+$S --nginx "$T/hung-nginx" green >/dev/null 2>"$T/hung.err" &
+swpid=$!
+wait_file "$T/hung.pid"
+kill -INT "$swpid"
+wait "$swpid"
+is "SIGINT the same: 130" "$?" 130
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
+run $S --nginx "$T/hung-nginx" --timeout 0.5 green
+is "a hung nginx -t past --timeout: 69" "$rc" 69
+like "... says so" "$err" 'nginx -t did not finish within 0.5 s and was killed'
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
+nok "... the hung nginx -t is gone" kill -0 "$(cat "$T/hung.pid")"
+run $S --timeout soon green
+is "--timeout soon: 64" "$rc" 64
+
+# A hung reload: SIGTERM puts the old file back, nginx is told to reload
+# it (it may have taken the new one), and zdd-switch dies of the signal.
+rm -f "$T/hung.pid"
+$S --reload-cmd "echo \$\$ >$T/hung.pid; sleep 60" green \
+	>/dev/null 2>"$T/hung.err" &
+swpid=$!
+wait_file "$T/hung.pid"
+kill -TERM "$swpid"
+wait "$swpid"
+is "SIGTERM during a hung --reload-cmd: 143" "$?" 143
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
+nok "... the reload command is gone" kill -0 "$(cat "$T/hung.pid")"
+is "... nginx serves blue" "$(soon "$np" blue)" blue
+run $S --reload-cmd 'sleep 60' --timeout 0.3 green
+is "a hung --reload-cmd past --timeout: 69" "$rc" 69
+like "... says so" "$err" 'reload did not finish within 0.3 s'
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
 
 # A user who may not write the directory: 77, nothing changed.
 cp "$INC" "$T/inc.before"
-run setpriv --reuid=65534 --regid=65534 --clear-groups $S blue
+run setpriv --reuid=65534 --regid=65534 --clear-groups $S green
 is "no write permission: 77" "$rc" 77
 ok "... the file is as it was" cmp -s "$INC" "$T/inc.before"
 
@@ -332,16 +418,53 @@ cp=
 unlike "without --drain, stopping the old backend at once loses them" \
 	"$(cat "$T"/slow.[123].code | tr -d '\n')" '^200200200$'
 
-# A drain bound that runs out: exit 0 with a warning.
+# A drain bound that runs out: the switch stands, but the exit code (3)
+# says that the old backend still serves, so "&& stop-old" does not run.
 $S -q blue
 curl -s -o /dev/null --max-time 20 "http://127.0.0.1:$np/slow?ms=2500" &
 cp="$cp $!"
 sleep 0.4
-run $S --drain=0.3 green
-is "--drain=0.3 with a 2.5 s request: exit 0" "$rc" 0
-like "... with a warning that it ran out" "$err" 'drain timed out after'
+run sh -c "$S --drain=0.3 green && echo stopped-old"
+is "--drain=0.3 with a 2.5 s request: exit 3" "$rc" 3
+like "... saying it ran out" "$err" 'drain timed out after 0.[0-9]+ s: 1 old nginx worker is still running'
+is "... prints the live backend, and '&& stop-old' does not run" "$out" \
+	"green 127.0.0.1:$gp"
+is "... the switch stands" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
 wait $cp
 cp=
+
+# A drain that cannot be watched (no pid file, so no old workers known):
+# switched, exit 3.
+run zdd-switch $TG -f "$INC" --nginx-arg=-p --nginx-arg="$N" \
+	--nginx-arg=-c --nginx-arg="$N/conf/nginx.conf" \
+	--pid-file "$T/no.pid" --reload-cmd "kill -HUP $nginxpid" \
+	--drain blue
+is "--drain without a pid file: exit 3" "$rc" 3
+like "... says it cannot drain" "$err" 'cannot drain: .*no.pid names no running nginx master'
+is "... the switch stands" "$(soon "$np" blue)" blue
+run zdd-switch $TG -f "$INC" --nginx-arg=-p --nginx-arg="$N" \
+	--nginx-arg=-c --nginx-arg="$N/conf/nginx.conf" \
+	--pid-file "$T/no.pid" --reload-cmd "kill -HUP $nginxpid" green
+is "... without --drain it is no error" "$rc" 0
+soon "$np" green >/dev/null
+$S -q blue
+
+# A pid file naming a process that only calls itself nginx (exec -a) is
+# not nginx's master: never signalled, the switch fails with 69.
+bash -c 'exec -a "nginx: master process /usr/sbin/nginx" sleep 60' &
+fake=$!
+echo "$fake" >"$T/fake.pid"
+run zdd-switch $TG -f "$INC" --nginx-arg=-p --nginx-arg="$N" \
+	--nginx-arg=-c --nginx-arg="$N/conf/nginx.conf" \
+	--pid-file "$T/fake.pid" green
+is "a forged master (exec -a): nginx -s reload instead, exit 0" "$rc" 0
+like "... with a warning that it names no nginx master" "$err" \
+	'fake.pid names no running nginx master'
+ok "... and the forged one was never signalled" kill -0 "$fake"
+is "... nginx serves green" "$(soon "$np" green)" green
+kill "$fake"
+wait "$fake" 2>/dev/null
+$S -q blue
 
 # nginx stopped: 69, the file back.  A stale pid file: the same.
 $S -q blue
@@ -381,7 +504,7 @@ is "upstream format: only backend.conf in conf.d" \
 	"$(ls -A "$U/conf/conf.d")" backend.conf
 cp "$UINC" "$T/up.before"
 run zdd-switch -t blue=127.0.0.1:99999 -t green=127.0.0.1:$gp -f "$UINC" \
-	--format upstream $(nargs "$U") blue
+	--format upstream $(nargs "$U") --force blue
 is "upstream format: nginx -t refuses a bad port: 78" "$rc" 78
 like "... nginx's message" "$err" 'invalid port'
 ok "... file back byte for byte" cmp -s "$UINC" "$T/up.before"
@@ -493,7 +616,7 @@ is "link mode: nothing else in sites-enabled" \
 	"$(ls -A "$L/conf/sites-enabled")" default
 run zdd-switch $TG -t broken=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
-	$(nargs "$L") broken
+	$(nargs "$L") --force broken
 is "link mode: nginx -t refuses a broken site: 78" "$rc" 78
 like "... with nginx's message" "$err" '\[emerg\].*unexpected'
 is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
@@ -506,7 +629,7 @@ printf 'server {\n\tlisten 127.0.0.1:%s;\n}\n' "$bp" \
 	>"$L/conf/sites-available/taken"
 run env ZDD_RELOAD_WAIT=2 zdd-switch $TG -t taken=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
-	$(nargs "$L") taken
+	$(nargs "$L") --force taken
 is "link mode: a reload that fails in the master: 69" "$rc" 69
 like "... says nginx started no new workers" "$err" 'started no new workers'
 is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
