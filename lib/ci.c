@@ -3,11 +3,9 @@
  * the one place that knows the spellings, so tools ask for "the branch"
  * and never for GIT_BRANCH or GITHUB_REF_NAME.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ci.h"
 
@@ -91,33 +89,4 @@ zci_fields(void)
 	put(o, "deployment_group", env("DEPLOYMENT_GROUP_NAME"));
 	put(o, "lifecycle_event", env("LIFECYCLE_EVENT"));
 	return o;
-}
-
-const char *
-zuser(void)
-{
-	static char buf[32];
-	struct passwd *pw;
-	const char *u = env("USER");
-
-	/*
-	 * $USER names who logged in; after su or setpriv it may name another
-	 * account than the one running us, and the log should name ours.
-	 */
-	if (u != NULL && ((pw = getpwnam(u)) == NULL || pw->pw_uid == geteuid()))
-		return u;
-	if ((pw = getpwuid(geteuid())) != NULL)
-		return pw->pw_name;
-	snprintf(buf, sizeof buf, "%u", (unsigned)geteuid());
-	return buf;
-}
-
-const char *
-zhost(void)
-{
-	static char buf[256];
-
-	if (buf[0] == '\0' && gethostname(buf, sizeof buf - 1) == -1)
-		strcpy(buf, "localhost");
-	return buf;
 }

@@ -17,9 +17,5 @@ const char *zci_revision(void);
  * application, lifecycle_event.  Absent facts are left out.
  */
 json_t	*zci_fields(void);
-/* The user running the deploy: $USER, else the passwd name, else the uid. */
-const char *zuser(void);
-/* This host's name. */
-const char *zhost(void);
 
 #endif

@@ -3,9 +3,11 @@
  * that all tools prefix, silence and word their messages alike.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 
@@ -13,12 +15,73 @@ const char *zprogname = "zdd";
 int zquiet;
 int zverbose;
 
+/* Set by zdie(): the tool already failed and chose its exit code. */
+static int dying;
+
+/*
+ * stdout carries a tool's result (a release path, one JSON object), so
+ * losing it is a failure however the tool meant to end: a full disk, a
+ * closed pipe or a closed descriptor turns a clean exit into 74, in
+ * plain and --json modes alike, and every tool gets this without
+ * checking each printf.  A tool already dying keeps its own code.
+ */
+static void
+check_stdout(void)
+{
+	int e;
+
+	if (dying)
+		return;
+	errno = 0;
+	if (fflush(stdout) != EOF && !ferror(stdout))
+		return;
+	e = errno;
+	if (e != 0)
+		fprintf(stderr, "%s: stdout: %s\n", zprogname, strerror(e));
+	else
+		fprintf(stderr, "%s: stdout: cannot write the result\n",
+		    zprogname);
+	_exit(EX_IOERR);
+}
+
+/*
+ * A tool started with 0, 1 or 2 closed would hand that number to the
+ * first file or socket it opens, and then print its result or its
+ * errors into it.  Closed ones are filled: stdin and stderr with
+ * /dev/null, stdout with a descriptor that refuses writes (a directory
+ * opened read-only), so that a result nobody can read is still a
+ * failure, EBADF, as it would have been.
+ */
+static void
+fill_std_fds(void)
+{
+	int fd, nfd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (fd == 1)
+			nfd = open("/", O_RDONLY | O_DIRECTORY);
+		else
+			nfd = open("/dev/null", O_RDWR);
+		if (nfd == -1)
+			_exit(EX_OSERR);
+		if (nfd != fd) {
+			if (dup2(nfd, fd) == -1)
+				_exit(EX_OSERR);
+			close(nfd);
+		}
+	}
+}
+
 void
 zinit(const char *progname)
 {
 	const char *p = strrchr(progname, '/');
 
 	zprogname = p ? p + 1 : progname;
+	fill_std_fds();
+	atexit(check_stdout);
 }
 
 void
@@ -72,6 +135,7 @@ zdie(int code, const char *fmt, ...)
 	int e = errno;
 	va_list ap;
 
+	dying = 1;
 	va_start(ap, fmt);
 	vmsg(fmt, ap, e);
 	va_end(ap);
@@ -83,6 +147,7 @@ zdiex(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	dying = 1;
 	va_start(ap, fmt);
 	vmsg(fmt, ap, 0);
 	va_end(ap);

@@ -14,9 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "haproxy.h"
 #include "io.h"
-#include "opt.h"
 
 #define ANSWER_MAX	(4 << 20)
 #define COLS_MAX	1024

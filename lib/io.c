@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "io.h"
-#include "opt.h"
 
 /* Wait until fd is readable or the deadline passes. */
 static int

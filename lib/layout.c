@@ -18,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ci.h"
+#include "clock.h"
 #include "diag.h"
 #include "fsatom.h"
+#include "ident.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"
-#include "opt.h"
 
 #define DIRFLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 

@@ -12,8 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ci.h"
+#include "clock.h"
 #include "diag.h"
+#include "ident.h"
 #include "lock.h"
 #include "opt.h"
 

@@ -34,11 +34,4 @@ int	zenv_seconds(const char *name, double *out);
  */
 char	*zoperand(const char *arg);
 
-/* Monotonic seconds, and a sleep that resumes after signals. */
-double	znow(void);
-void	zsleep(double sec);
-
-/* "2026-11-23T08:40:13Z" for t, in a static buffer. */
-const char *ziso8601(long long t);
-
 #endif

@@ -528,7 +528,16 @@ kills=0
 for i in $(seq 1 30); do
 	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' 2>/dev/null | zdd-link -r '$R9' - >/dev/null 2>&1" &
 	p=$!
-	sleep "0.0$(printf %02d $((RANDOM % 25)))"
+	if [ $((i % 2)) = 0 ]; then
+		sleep "0.0$(printf %02d $((RANDOM % 25)))"
+	else
+		# Half the kills wait for the staging directory, so that some
+		# land mid-build however fast or slow this machine is.
+		for _ in $(seq 1 500); do
+			[ -n "$(ls -A "$R9/.zdd/tmp" 2>/dev/null)" ] && break
+			sleep 0.01
+		done
+	fi
 	kill -9 -- -"$p" 2>/dev/null && kills=$((kills + 1))
 	wait "$p" 2>/dev/null
 done

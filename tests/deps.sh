@@ -27,11 +27,14 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "zdd: installing Debian packages:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Two checkouts tested at once on a fresh machine both get here: wait for
+# the other's apt-get rather than fail on its lock.
+apt="apt-get -o DPkg::Lock::Timeout=900"
 # shellcheck disable=SC2086
-if ! apt-get install -y -q --no-install-recommends $missing >/dev/null; then
-	apt-get update -q >/dev/null || exit 1
+if ! $apt install -y -q --no-install-recommends $missing >/dev/null; then
+	$apt update -q >/dev/null || exit 1
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+	$apt install -y -q --no-install-recommends $missing >/dev/null ||
 		exit 1
 fi
 # Debian starts the daemons it installs; the tests run their own.

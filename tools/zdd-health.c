@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "expect.h"
 #include "json.h"

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ci.h"
 #include "diag.h"
+#include "ident.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"

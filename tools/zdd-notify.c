@@ -22,7 +22,9 @@
 #include <curl/curl.h>
 
 #include "ci.h"
+#include "clock.h"
 #include "diag.h"
+#include "ident.h"
 #include "io.h"
 #include "json.h"
 #include "opt.h"

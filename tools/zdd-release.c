@@ -21,9 +21,11 @@
 #include <unistd.h>
 
 #include "ci.h"
+#include "clock.h"
 #include "diag.h"
 #include "extract.h"
 #include "fsatom.h"
+#include "ident.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "fsatom.h"
 #include "haproxy.h"

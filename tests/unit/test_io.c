@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "io.h"
-#include "opt.h"
 
 /* A pipe holding len bytes of 'x', its write end closed. */
 static int
