@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "opt.h"
+#include "clock.h"
 #include "proc.h"
 
 #define TICK_MS	100	/* how often a wait looks at the clock */

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "opt.h"
+#include "clock.h"
 #include "reach.h"
 
 /* Connect fd to sa within deadline: 0, or -1 with errno. */
