@@ -737,4 +737,100 @@ is "haproxy: every slow request succeeded, old backend stopped after" \
 is "... answered by blue" "$(cat "$T"/hslow.? | sort -u)" blue
 is "haproxy: new requests go to green" "$(get "$hp")" green
 
+# A HAProxy with more than 62 other servers in the backend: the targets'
+# servers are found among them.
+backend "$bp" blue
+bluepid=$last_pid
+wait_port "$bp"
+H2=$T/hap2
+hp2=$(free_port)
+mkdir -p "$H2"
+{
+	cat <<CONF
+global
+	stats socket $H2/admin.sock level admin
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 30s
+	timeout server 30s
+frontend fe
+	bind 127.0.0.1:$hp2
+	default_backend app
+backend app
+CONF
+	i=1
+	while [ "$i" -le 70 ]; do
+		printf '\tserver other%d 127.0.0.1:%d disabled\n' "$i" "$i"
+		i=$((i + 1))
+	done
+	printf '\tserver blue 127.0.0.1:%s\n\tserver green 127.0.0.1:%s disabled\n' \
+		"$bp" "$gp"
+} >"$H2/haproxy.cfg"
+spawn haproxy -f "$H2/haproxy.cfg" -db
+wait_port "$hp2"
+SH2="zdd-switch $TG --haproxy $H2/admin.sock --backend app"
+run $SH2 status
+is "haproxy: a backend with 72 servers: status" "$rc:$out" "0:blue 127.0.0.1:$bp"
+run $SH2 flip
+is "... flip" "$rc:$out" "0:green 127.0.0.1:$gp"
+is "... it serves green" "$(get "$hp2")" green
+
+# The guard in HAProxy mode: a dead target's server is never made ready.
+stop "$bluepid"
+run $SH2 flip
+is "haproxy: flip to a dead backend: exit 1" "$rc" 1
+like "... says why" "$err" "refusing to switch to blue \\(127.0.0.1:$bp\\): cannot connect"
+is "... green is still live" "$($SH2 status 2>/dev/null)" "green 127.0.0.1:$gp"
+is "... and serves" "$(get "$hp2")" green
+backend "$bp" blue
+bluepid=$last_pid
+wait_port "$bp"
+
+# All or nothing: HAProxy takes "ready" for the new server and refuses
+# "drain" for the old one; the new one goes back to maint, exit 69.
+F=$T/fake
+mkdir -p "$F"
+spawn python3 "$TOP/tests/fake-haproxy.py" "$F/admin.sock" "$F/log" drain \
+	"$bp" "$gp"
+i=0
+while [ ! -S "$F/admin.sock" ] && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+SF="zdd-switch $TG --haproxy $F/admin.sock --backend app"
+run $SF status
+is "fake haproxy: status" "$out" "blue 127.0.0.1:$bp"
+run $SF green
+is "HAProxy refuses drain: exit 69" "$rc" 69
+like "... says it refused" "$err" 'HAProxy refused to set app/blue drain'
+like "... and that nothing changed" "$err" 'no switch: every server of HAProxy backend app is as it was'
+is "... the new server was put back" "$(grep '^set' "$F/log")" \
+	"$(printf 'set server app/green state ready\nset server app/blue state drain\nset server app/green state maint')"
+is "... status is blue, as before" "$($SF status 2>/dev/null)" "blue 127.0.0.1:$bp"
+unlike "... HAProxy's answer reaches stderr without control bytes" \
+	"$(printf '%s' "$err" | od -An -c)" '033|\\r'
+like "... but readable" "$err" 'Refused\.'
+is "... one line per line of the answer" \
+	"$(printf '%s\n' "$err" | grep -c 'all good')" 1
+like "... the forged line is not a line of its own" "$err" 'zdd-switch: .*Refused.*all good'
+
+# HAProxy also refuses to take the new server back: it says so, 69.
+stop "$last_pid"
+: >"$F/log"
+spawn python3 "$TOP/tests/fake-haproxy.py" "$F/admin.sock" "$F/log" \
+	drain,maint "$bp" "$gp"
+sleep 0.3
+i=0
+while ! $SF status >/dev/null 2>&1 && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+run $SF green
+is "HAProxy refuses the undo too: exit 69" "$rc" 69
+like "... says which server it could not put back" "$err" \
+	'HAProxy refused to put back app/green maint'
+like "... and that the backend is half switched" "$err" \
+	'HAProxy backend app is left half switched'
+
 done_testing

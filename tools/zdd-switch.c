@@ -259,6 +259,12 @@ clean_line(const char *s, size_t len, char *out, size_t size)
 			out[o++] = ' ';
 		else if (c < 0x20 || c == 0x7f)
 			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		else if (c == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			/* U+0080-009F, the C1 controls (CSI among them). */
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x",
+			    (unsigned char)s[++i]);
 		else
 			out[o++] = (char)c;
 	}
