@@ -1,10 +1,11 @@
 /*
  * The include file that zdd-switch writes for nginx, and nginx's master
  * and worker processes.  The file is read with a tokenizer that follows
- * nginx's own lexical rules closely enough (words, quoted words, ';', '{',
- * '}', '#' comments) to recognise the two shapes zdd writes however they
- * were re-indented, and nothing more: an unexpected word means a person
- * put something there, and zdd must not throw it away.
+ * nginx's own lexical rules (words, quoted words, escapes, ';', '{', '}',
+ * '#' comments only where a token starts), so that zdd reads the file as
+ * nginx does, to recognise the two shapes zdd writes however they were
+ * re-indented, and nothing more: an unexpected word means a person put
+ * something there, and zdd must not throw it away.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -21,79 +22,200 @@
 #define TOK_MAX	16
 #define WORD_MAX 512
 
+/*
+ * Tokens: words (kind 'w', quotes taken off and escapes read) and the
+ * punctuation ';', '{' and '}' (kind the character itself), so that a
+ * quoted "{" is a word and never a brace.
+ */
 struct lex {
-	const char *p, *end;
 	char	 words[TOK_MAX][WORD_MAX];
+	char	 kind[TOK_MAX];
 	int	 n;
 };
 
+static int
+blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /*
- * Split buf into tokens.  -1 for more tokens than either shape has, an
- * overlong or unterminated word, a NUL byte, or a backslash (nginx's
- * escapes are not worth reading here: zdd never writes one).
+ * Add the word between s and e to l, its escapes read as nginx reads
+ * them: \" \' \\ stand for the character, \t \r \n for the control, and
+ * any other backslash stays as it is.
+ */
+static int
+add_word(struct lex *l, const char *s, const char *e)
+{
+	size_t w = 0;
+	char c;
+
+	if (l->n == TOK_MAX)
+		return -1;
+	while (s < e) {
+		c = *s++;
+		if (c == '\\' && s < e) {
+			switch (*s) {
+			case '"': case '\'': case '\\':
+				c = *s++;
+				break;
+			case 't': c = '\t'; s++; break;
+			case 'r': c = '\r'; s++; break;
+			case 'n': c = '\n'; s++; break;
+			}
+		}
+		if (w + 1 >= WORD_MAX)
+			return -1;
+		l->words[l->n][w++] = c;
+	}
+	l->words[l->n][w] = '\0';
+	l->kind[l->n++] = 'w';
+	return 0;
+}
+
+static int
+add_punct(struct lex *l, char c)
+{
+	if (l->n == TOK_MAX)
+		return -1;
+	l->words[l->n][0] = c;
+	l->words[l->n][1] = '\0';
+	l->kind[l->n++] = c;
+	return 0;
+}
+
+/*
+ * Split buf into tokens the way nginx's ngx_conf_read_token() does:
+ * '#' starts a comment only where a token may start (inside a word it is
+ * part of the word, as in "http://a:1#;"); a quote opens a quoted word
+ * only there too, and must be followed by a blank, ';' or '{'; a word
+ * ends at a blank, ';' or '{' (not at '}', nor at "{" right after '$');
+ * a backslash takes the next character as it is.  -1 wherever nginx
+ * reports an error (";" or "{" with no directive, "}" after one, end of
+ * file inside a directive or quotes), for a NUL byte, and for more or
+ * longer tokens than either shape has.
  */
 static int
 lex(struct lex *l, const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len;
-	size_t w;
-	char q;
+	const char *p = buf, *end = buf + len, *start = NULL;
+	int last_space = 1, need_space = 0, comment = 0, quoted = 0;
+	int dq = 0, sq = 0, variable = 0, args = 0;
+	char ch;
 
 	l->n = 0;
 	while (p < end) {
-		if (*p == '\0' || *p == '\\')
+		ch = *p++;
+		if (ch == '\0')
 			return -1;
-		if (isspace((unsigned char)*p)) {
-			p++;
+		if (comment) {
+			if (ch == '\n')
+				comment = 0;
 			continue;
 		}
-		if (*p == '#') {
-			while (p < end && *p != '\n')
-				p++;
+		if (quoted) {
+			quoted = 0;
 			continue;
 		}
-		if (l->n == TOK_MAX)
-			return -1;
-		w = 0;
-		if (*p == ';' || *p == '{' || *p == '}') {
-			l->words[l->n][w++] = *p++;
-		} else if (*p == '"' || *p == '\'') {
-			/* Quotes are kept, so that "{" is no brace. */
-			q = *p;
-			l->words[l->n][w++] = *p++;
-			while (p < end && *p != q) {
-				if (*p == '\0' || *p == '\\' || w + 2 >= WORD_MAX)
-					return -1;
-				l->words[l->n][w++] = *p++;
+		if (need_space) {
+			if (blank(ch)) {
+				last_space = 1;
+				need_space = 0;
+				continue;
 			}
-			if (p == end)
+			if (ch == ';' || ch == '{') {
+				if (add_punct(l, ch) == -1)
+					return -1;
+				args = 0;
+				last_space = 1;
+				need_space = 0;
+				continue;
+			}
+			return -1;
+		}
+		if (last_space) {
+			if (blank(ch))
+				continue;
+			start = p - 1;
+			switch (ch) {
+			case ';':
+			case '{':
+				if (args == 0 || add_punct(l, ch) == -1)
+					return -1;
+				args = 0;
+				continue;
+			case '}':
+				if (args != 0 || add_punct(l, ch) == -1)
+					return -1;
+				continue;
+			case '#':
+				comment = 1;
+				continue;
+			case '\\':
+				quoted = 1;
+				break;
+			case '"':
+				start++;
+				dq = 1;
+				break;
+			case '\'':
+				start++;
+				sq = 1;
+				break;
+			case '$':
+				variable = 1;
+				break;
+			}
+			last_space = 0;
+			continue;
+		}
+		if (ch == '{' && variable)
+			continue;
+		variable = 0;
+		if (ch == '\\') {
+			quoted = 1;
+			continue;
+		}
+		if (ch == '$') {
+			variable = 1;
+			continue;
+		}
+		if (dq || sq) {
+			if ((dq && ch == '"') || (sq && ch == '\'')) {
+				dq = sq = 0;
+				need_space = 1;
+			} else
+				continue;
+		} else if (!blank(ch) && ch != ';' && ch != '{')
+			continue;
+		else
+			last_space = 1;
+		if (add_word(l, start, p - 1) == -1)
+			return -1;
+		args++;
+		if (ch == ';' || ch == '{') {
+			if (add_punct(l, ch) == -1)
 				return -1;
-			l->words[l->n][w++] = *p++;
-		} else {
-			while (p < end && !isspace((unsigned char)*p) &&
-			    strchr(";{}#\"'", *p) == NULL) {
-				if (*p == '\0' || *p == '\\' || w + 1 >= WORD_MAX)
-					return -1;
-				l->words[l->n][w++] = *p++;
-			}
+			args = 0;
 		}
-		l->words[l->n][w] = '\0';
-		l->n++;
 	}
+	/* End of file: nothing may be left open, as nginx requires. */
+	if (!last_space || dq || sq || args != 0)
+		return -1;
 	return 0;
 }
 
-/* A word without its quotes, if it had any. */
+/* Whether token i is a word, and then the word. */
 static const char *
-unquote(char *w)
+word(const struct lex *l, int i)
 {
-	size_t n = strlen(w);
+	return i < l->n && l->kind[i] == 'w' ? l->words[i] : NULL;
+}
 
-	if (n >= 2 && (w[0] == '"' || w[0] == '\'') && w[n - 1] == w[0]) {
-		w[n - 1] = '\0';
-		return w + 1;
-	}
-	return w;
+static int
+punct(const struct lex *l, int i, char c)
+{
+	return i < l->n && l->kind[i] == c;
 }
 
 int
@@ -137,17 +259,16 @@ parse_set(struct lex *l, struct zngx_inc *inc)
 	const char *var, *url;
 
 	/* set $VAR URL ; */
-	if (l->n != 4 || strcmp(l->words[0], "set") != 0 ||
-	    strcmp(l->words[3], ";") != 0)
+	if (l->n != 4 || word(l, 0) == NULL || strcmp(l->words[0], "set") != 0 ||
+	    (var = word(l, 1)) == NULL || (url = word(l, 2)) == NULL ||
+	    !punct(l, 3, ';'))
 		return -1;
-	var = l->words[1];
 	if (var[0] != '$' || !zngx_name_valid(var + 1))
 		return -1;
-	url = unquote(l->words[2]);
 	if (strncmp(url, "http://", 7) != 0)
 		return -1;
 	url += 7;
-	if (!zngx_addr_valid(url) || strncmp(url, "unix:", 5) == 0)
+	if (!zngx_addr_valid(url))
 		return -1;
 	inc->format = ZNGX_SET;
 	snprintf(inc->name, sizeof inc->name, "%.64s", var + 1);
@@ -159,28 +280,30 @@ parse_set(struct lex *l, struct zngx_inc *inc)
 static int
 parse_upstream(struct lex *l, struct zngx_inc *inc)
 {
-	const char *addr = NULL;
+	const char *addr = NULL, *w, *arg;
 	unsigned long ka = 0;
 	char *end;
 	int i;
 
 	/* upstream NAME { server ADDR ; [keepalive N ;] } in either order. */
-	if (l->n < 7 || strcmp(l->words[0], "upstream") != 0 ||
-	    !zngx_name_valid(l->words[1]) || strcmp(l->words[2], "{") != 0 ||
-	    strcmp(l->words[l->n - 1], "}") != 0)
+	if (l->n < 7 || (w = word(l, 0)) == NULL ||
+	    strcmp(w, "upstream") != 0 || word(l, 1) == NULL ||
+	    !zngx_name_valid(l->words[1]) || !punct(l, 2, '{') ||
+	    !punct(l, l->n - 1, '}'))
 		return -1;
 	for (i = 3; i < l->n - 1; i += 3) {
-		if (i + 2 >= l->n - 1 || strcmp(l->words[i + 2], ";") != 0)
+		if (i + 2 >= l->n - 1 || !punct(l, i + 2, ';') ||
+		    (w = word(l, i)) == NULL || (arg = word(l, i + 1)) == NULL)
 			return -1;
-		if (strcmp(l->words[i], "server") == 0 && addr == NULL) {
-			addr = unquote(l->words[i + 1]);
+		if (strcmp(w, "server") == 0 && addr == NULL) {
+			addr = arg;
 			if (!zngx_addr_valid(addr))
 				return -1;
-		} else if (strcmp(l->words[i], "keepalive") == 0 && ka == 0) {
-			if (!isdigit((unsigned char)l->words[i + 1][0]))
+		} else if (strcmp(w, "keepalive") == 0 && ka == 0) {
+			if (!isdigit((unsigned char)arg[0]))
 				return -1;
 			errno = 0;
-			ka = strtoul(l->words[i + 1], &end, 10);
+			ka = strtoul(arg, &end, 10);
 			if (errno != 0 || *end != '\0' || ka == 0 ||
 			    ka > 65535)
 				return -1;

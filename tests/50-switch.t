@@ -466,6 +466,71 @@ kill "$fake"
 wait "$fake" 2>/dev/null
 $S -q blue
 
+# --- nginx's lexer: zdd-switch reads an include file as nginx does -------
+# Every seed of the include-file fuzzer: what zdd-switch reads, nginx -t
+# accepts, in the context each shape goes in.
+X=$T/lex
+mkdir -p "$X/logs"
+ngt() {
+	printf 'pid %s/nginx.pid;\nerror_log %s/logs/error.log;\nevents { }\nhttp {\n%s\n}\n' \
+		"$X" "$X" "$1" >"$X/nginx.conf"
+	nginx -t -q -p "$X" -c "$X/nginx.conf" >/dev/null 2>&1
+}
+read=
+for f in "$TOP"/tests/fuzz/corpus/nginx/*; do
+	s=$(basename "$f")
+	zdd-switch -f "$f" status >/dev/null 2>&1
+	[ $? -eq 65 ] && continue
+	read="$read $s"
+	# A set line goes in a location, an upstream block in http.
+	ngt "server { listen 127.0.0.1:1; location / { include $f; } }" ||
+		ngt "include $f;" ||
+		note "$s: zdd-switch reads it, nginx -t refuses it"
+done
+report "what zdd-switch reads of the seeds, nginx -t accepts"
+is "the seeds zdd-switch reads" "$read" \
+	" brace-tight comment empty hash-after quoted-var set squote unix unix-upstream upstream v6"
+
+# The issue's file: '#' inside a word is no comment, so nginx serves the
+# second set line's green.  zdd-switch must not say blue, nor overwrite
+# what it did not write.
+$S -q blue
+soon "$np" blue >/dev/null
+printf 'set $service_url http://127.0.0.1:%s#;set $service_url http://127.0.0.1:%s;\n' \
+	"$bp" "$gp" >"$INC"
+cp "$INC" "$T/inc.hash"
+nginx -s reload -p "$N" -c "$N/conf/nginx.conf" 2>/dev/null
+is "'#' inside a word: nginx serves the second line's green" \
+	"$(soon "$np" green)" green
+run $S status
+is "... status does not say blue: 65" "$rc:$out" "65:"
+run $S green
+is "... a switch refuses to overwrite it: 65" "$rc" 65
+ok "... and leaves it byte for byte" cmp -s "$INC" "$T/inc.hash"
+$S -q --force blue
+is "... --force replaces it" "$(soon "$np" blue)" blue
+
+# unix: addresses, read back in both formats, behind a real nginx.
+rm -f "$T/green.sock"
+backend "unix:$T/green.sock" green-unix
+i=0
+while [ ! -S "$T/green.sock" ] && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+SX="zdd-switch -t blue=127.0.0.1:$bp -t green=unix:$T/green.sock -f $INC $(nargs "$N")"
+run $SX green
+is "--format set to a unix: target: exit 0" "$rc:$out" "0:green unix:$T/green.sock"
+is "... nginx serves it" "$(soon "$np" green-unix)" green-unix
+run $SX status
+is "... and status reads it back" "$rc:$out" "0:green unix:$T/green.sock"
+run $SX flip
+is "... flip from it" "$rc:$out" "0:blue 127.0.0.1:$bp"
+stop "$last_pid"
+run $SX green
+is "a dead unix: target is refused by the guard: 1" "$rc" 1
+like "... says why" "$err" "refusing to switch to green \\(unix:$T/green.sock\\): cannot connect"
+
 # nginx stopped: 69, the file back.  A stale pid file: the same.
 $S -q blue
 cp "$INC" "$T/inc.before"
@@ -512,6 +577,24 @@ is "... nginx still serves green" "$(get "$up")" green
 is "... no stray file" "$(ls -A "$U/conf/conf.d")" backend.conf
 run zdd-switch $TG -f "$UINC" $(nargs "$U") blue
 is "an upstream file under --format set: 65" "$rc" 65
+
+# unix: addresses in the upstream format too.
+rm -f "$T/green.sock"
+backend "unix:$T/green.sock" green-unix
+i=0
+while [ ! -S "$T/green.sock" ] && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+SXU="zdd-switch -t blue=127.0.0.1:$bp -t green=unix:$T/green.sock -f $UINC --format upstream $(nargs "$U")"
+run $SXU green
+is "--format upstream to a unix: target: exit 0" "$rc" 0
+is "... nginx serves it" "$(soon "$up" green-unix)" green-unix
+run $SXU status
+is "... and status reads it back" "$rc:$out" "0:green unix:$T/green.sock"
+run $SXU blue
+is "... and back" "$rc" 0
+stop "$last_pid"
 
 # --- a reload slower than ZDD_RELOAD_WAIT -------------------------------
 # nginx reads the include file first, then spends a while on a big map.
