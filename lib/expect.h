@@ -1,37 +1,18 @@
 /*
- * What a health check expects of a response: a list of accepted HTTP
- * statuses ("200,204,300-399", "2xx") and expectations on a JSON body
- * ("status=UP", "components.db.status!=DOWN", "items[0].id").  Both are
- * parsed from the command line and evaluated against what a server sent,
- * so both are untrusted input; these functions never exit, never print,
- * and report a parse error with the position of the bad character.
+ * What a health check expects of a JSON body ("status=UP",
+ * "components.db.status!=DOWN", "items[0].id"), parsed from the command
+ * line and evaluated against what a server sent, so both sides are
+ * untrusted input; these functions never exit, never print, and report
+ * a parse error with the position of the bad character.  Accepted
+ * statuses are status.h's.
  */
 #ifndef ZDD_EXPECT_H
 #define ZDD_EXPECT_H
 
-#include <stddef.h>
 #include <jansson.h>
+#include <stddef.h>
 
-#define ZSTATUS_MAX	64	/* items in one status list */
 #define ZPATH_MAX	64	/* steps in one expectation's path */
-
-/* An accepted status list: ranges lo..hi, inclusive. */
-struct zstatus {
-	int	n;
-	struct {
-		int lo, hi;
-	} r[ZSTATUS_MAX];
-};
-
-/*
- * Parse a status list: items N, N-M or Nxx separated by commas, each
- * status in 100..599.  On failure -1, with *pos set to the offset of the
- * offending character in s and why to a short reason.
- */
-int	zstatus_parse(const char *s, struct zstatus *st, size_t *pos,
-	    const char **why);
-/* Whether status is in the list. */
-int	zstatus_match(const struct zstatus *st, long status);
 
 enum zexpect_op { ZEXPECT_EXISTS, ZEXPECT_EQ, ZEXPECT_NE };
 
@@ -55,7 +36,8 @@ struct zexpect {
  * keys separated by dots, each optionally followed by [N] indexes (a
  * path may also start with an index).  A backslash makes the next
  * character part of a key, so "a\.b" is the one key "a.b".  On failure
- * -1 with *pos and why set as for zstatus_parse().  Free with
+ * -1 with *pos set to the offset of the offending character and why
+ * to a short reason.  Free with
  * zexpect_free().
  */
 int	zexpect_parse(const char *s, struct zexpect *e, size_t *pos,

@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+
+#include <linux/fs.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,7 +29,6 @@
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
-#define MAXNLINK	60000	/* ext4 allows 65000 links per inode */
 
 struct node {
 	char	*path;
@@ -45,6 +47,7 @@ struct source {
 	char	*buf;
 	size_t	 bufsize;
 	int64_t	 off;		/* of the next read() from fd */
+	struct zdigest *sha;	/* of every byte read from fd, or NULL */
 };
 
 struct ent {
@@ -73,6 +76,8 @@ struct zar {
 	struct zar_stats st;
 	char	 err[600];
 	int	 eno;
+	int	 notarchive;	/* the input is no archive at all */
+	int	 noclone;	/* FICLONE failed: no reflinks here */
 	char	 last[PATH_MAX];	/* the last entry's cleaned path */
 	/* The parent directory last written into, and in the dedupe tree. */
 	struct dircache wr, dd;
@@ -503,10 +508,22 @@ zar_stats(const struct zar *z)
 	return &z->st;
 }
 
+int
+zar_no_reflinks(const struct zar *z)
+{
+	return z->noclone;
+}
+
 const char *
 zar_error(const struct zar *z)
 {
 	return z->err;
+}
+
+int
+zar_not_archive(const struct zar *z)
+{
+	return z->notarchive;
 }
 
 int
@@ -557,6 +574,8 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 		fail(z, errno, "cannot read %s", z->last);
 		return -1;
 	}
+	if (src->sha != NULL)
+		(void)zdigest_update(src->sha, src->buf, (size_t)n);
 	*buf = src->buf;
 	*len = (size_t)n;
 	*off = src->off;
@@ -608,23 +627,26 @@ copy_prefix(int from, int to, uint64_t n)
 	return 0;
 }
 
-/* Hard-link the dedupe release's open file old as pfd/base. */
+/*
+ * Make the new file fd share old's blocks copy-on-write (a reflink, on
+ * btrfs, XFS and the like): equal content, its own inode, so that a write
+ * into either file, by anyone, root included, never shows in the other.
+ * -1 where the file system cannot; then the file is written instead, and
+ * no later file tries again.  Hard links are never used: two releases
+ * sharing an inode would let a deploy hook that writes into the new one
+ * change the live one.
+ */
 static int
-link_old(struct zar *z, int old, const char *path, int pfd, const char *base)
+clone_old(struct zar *z, int old, int fd)
 {
-	char proc[64];
-	const char *obase;
-	int ofd;
-
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", old);
-	if (linkat(AT_FDCWD, proc, pfd, base, AT_SYMLINK_FOLLOW) == 0)
+	if (z->noclone)
+		return -1;
+	if (ioctl(fd, FICLONE, old) == 0)
 		return 0;
-	if (errno != ENOENT)
-		return -1;
-	/* Without /proc, link by name; the lock keeps the old tree still. */
-	if ((ofd = dparent(z, path, &obase)) == -1)
-		return -1;
-	return linkat(ofd, obase, pfd, base, 0);
+	if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV ||
+	    errno == EINVAL)
+		z->noclone = 1;
+	return -1;
 }
 
 static int
@@ -640,20 +662,18 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 	int pfd = -1, fd = -1, old = -1, rc;
 	struct stat sb;
 
-	if (z->o.readonly && !kept(z, path))
-		mode &= ~0222;
 	if (z->dirfd != -1 && (pfd = parent(z, path, &base)) == -1)
 		return fail(z, errno, "cannot create the directory of %s",
 		    path);
-	if (z->o.dedupe_fd != -1 && !e->sparse && !kept(z, path)) {
+	if (z->o.dedupe_fd != -1 && !z->noclone && !e->sparse &&
+	    !kept(z, path)) {
 		int dfd = dparent(z, path, &obase);
 		if (dfd != -1)
 			old = openat(dfd, obase,
 			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (old != -1 && (fstat(old, &sb) == -1 ||
-		    !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) != mode ||
-		    (e->size >= 0 && sb.st_size != e->size) ||
-		    sb.st_nlink >= MAXNLINK)) {
+		    !S_ISREG(sb.st_mode) ||
+		    (e->size >= 0 && sb.st_size != e->size))) {
 			close(old);
 			old = -1;
 		}
@@ -729,26 +749,16 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			end = (uint64_t)e->size;
 		}
 	}
-	if (rc == 0 && z->dirfd != -1 && old != -1 &&
-	    (uint64_t)sb.st_size == matched) {
-		if (link_old(z, old, path, pfd, base) == 0) {
-			close(old);
-			z->st.deduped++;
-			z->st.deduped_bytes += matched;
-			return 0;
-		}
-		if (errno != EMLINK) {
-			rc = fail(z, errno, "cannot link %s", path);
-			close(old);
-			return rc;
-		}
-	}
 	if (rc == 0 && z->dirfd != -1 && fd == -1) {
 		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd == -1)
 			rc = fail(z, errno, "cannot create %s", path);
-		else if (old != -1 && copy_prefix(old, fd, matched) == -1)
+		else if (old != -1 && (uint64_t)sb.st_size == matched &&
+		    clone_old(z, old, fd) == 0) {
+			z->st.deduped++;
+			z->st.deduped_bytes += matched;
+		} else if (old != -1 && copy_prefix(old, fd, matched) == -1)
 			rc = fail(z, errno, "cannot write %s", path);
 	}
 	if (old != -1)
@@ -1011,6 +1021,38 @@ input_seek(struct archive *a, void *arg, la_int64_t off, int whence)
 }
 
 /*
+ * Whether the file of size bytes ends in a zip's end of central directory
+ * record: its signature, then a comment that runs exactly to the end, and
+ * a directory that lies before it.  That is how a zip with something in
+ * front of it is known: a Spring Boot "fully executable" jar, whose
+ * launch script precedes the zip, or a self-extracting archive.
+ */
+static int
+ends_as_zip(int fd, off_t size)
+{
+	unsigned char t[22 + 65535];
+	size_t n, i;
+	uint32_t cdsize, cdoff;
+
+	n = size < (off_t)sizeof t ? (size_t)size : sizeof t;
+	if (n < 22 || pread(fd, t, n, size - (off_t)n) != (ssize_t)n)
+		return 0;
+	for (i = n - 22 + 1; i-- > 0;) {
+		if (memcmp(t + i, "PK\5\6", 4) != 0 ||
+		    i + 22 + (t[i + 20] | t[i + 21] << 8) != n)
+			continue;
+		cdsize = (uint32_t)t[i + 12] | (uint32_t)t[i + 13] << 8 |
+		    (uint32_t)t[i + 14] << 16 | (uint32_t)t[i + 15] << 24;
+		cdoff = (uint32_t)t[i + 16] | (uint32_t)t[i + 17] << 8 |
+		    (uint32_t)t[i + 18] << 16 | (uint32_t)t[i + 19] << 24;
+		/* Offsets may not count a prefix; never past the record. */
+		return (uint64_t)cdoff + cdsize <= (uint64_t)(size - (off_t)n +
+		    (off_t)i);
+	}
+	return 0;
+}
+
+/*
  * A zip file on disk is read through its central directory, which alone
  * holds the modes and tells symlinks from files; that needs seeks, so its
  * digest is taken in a pass of its own first.  A zip on a pipe can only
@@ -1025,7 +1067,9 @@ seekable_zip(struct input *in)
 	off_t o = 0;
 
 	if (fstat(in->fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    pread(in->fd, magic, 4, 0) != 4 || memcmp(magic, "PK\3\4", 4) != 0)
+	    pread(in->fd, magic, 4, 0) != 4)
+		return 0;
+	if (memcmp(magic, "PK\3\4", 4) != 0 && !ends_as_zip(in->fd, sb.st_size))
 		return 0;
 	while ((n = pread(in->fd, in->buf, sizeof in->buf, o)) > 0) {
 		(void)zdigest_update(in->sha, in->buf, (size_t)n);
@@ -1043,7 +1087,7 @@ static int
 extract(struct zar *z, struct archive *a, struct input *in)
 {
 	struct archive_entry *ae;
-	struct source src = { a, -1, NULL, 0, 0 };
+	struct source src = { a, -1, NULL, 0, 0, NULL };
 	struct ent e;
 	int rc;
 
@@ -1054,13 +1098,15 @@ extract(struct zar *z, struct archive *a, struct input *in)
 		if (in != NULL && in->eno != 0)
 			return fail(z, in->eno, in->eno == EINTR ?
 			    "interrupted" : "cannot read the artifact");
-		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+			z->notarchive = z->last[0] == '\0';
 			return fail(z, 0, "%s%s%s: %s", z->last[0] ?
 			    "corrupt or truncated archive after entry '" :
 			    "not an archive zdd reads, or corrupt",
 			    z->last, z->last[0] ? "'" : "",
 			    archive_error_string(a) ?
 			    archive_error_string(a) : "unreadable");
+		}
 		memset(&e, 0, sizeof e);
 		e.name = archive_entry_pathname(ae);
 		if (e.name == NULL)
@@ -1160,13 +1206,14 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		archive_read_set_seek_callback(a, input_seek);
 		lseek(fd, 0, SEEK_SET);
 	}
-	if (archive_read_open1(a) != ARCHIVE_OK)
+	if (archive_read_open1(a) != ARCHIVE_OK) {
+		z->notarchive = in->eno == 0;
 		rc = fail(z, in->eno, "%s%s%s", in->eno ? "cannot read the "
 		    "artifact" : "not an archive zdd reads, or a corrupt one",
 		    in->eno ? "" :
 		    ": ", in->eno ? "" : archive_error_string(a) ?
 		    archive_error_string(a) : "unknown format");
-	else
+	} else
 		rc = extract(z, a, in);
 	/* What follows the archive's end (padding, zip's directory) is
 	 * part of the artifact, and of its digest. */
@@ -1191,6 +1238,44 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 	archive_read_free(a);
 	zdigest_free(in->sha);
 	free(in);
+	return rc;
+}
+
+int
+zar_put_fd(struct zar *z, int fd, const char *name, char hex[65])
+{
+	struct source src = { NULL, fd, NULL, 128 * 1024, 0, NULL };
+	unsigned char md[ZDIGEST_MAX];
+	struct stat sb;
+	struct ent e;
+	int rc;
+
+	if (fstat(fd, &sb) == -1)
+		return fail(z, errno, "cannot read the artifact");
+	memset(&e, 0, sizeof e);
+	e.name = name;
+	e.type = ZAR_FILE;
+	/* A pipe has no mode or time worth keeping. */
+	e.mode = S_ISREG(sb.st_mode) ? sb.st_mode & 0777 : 0644;
+	e.mtime.tv_nsec = UTIME_OMIT;
+	if (S_ISREG(sb.st_mode))
+		e.mtime = sb.st_mtim;
+	e.size = S_ISREG(sb.st_mode) ? sb.st_size : -1;
+	if ((src.buf = malloc(src.bufsize)) == NULL)
+		return fail(z, ENOMEM, "out of memory");
+	if ((src.sha = zdigest_new(ZDIGEST_SHA256)) == NULL) {
+		free(src.buf);
+		return fail(z, errno, "cannot start SHA-256");
+	}
+	rc = entry(z, &e, &src);
+	if (rc == 0 && hex != NULL) {
+		if (zdigest_final(src.sha, md) != 32)
+			rc = fail(z, errno, "cannot finish SHA-256");
+		else
+			zhex(md, 32, hex);
+	}
+	zdigest_free(src.sha);
+	free(src.buf);
 	return rc;
 }
 
@@ -1292,7 +1377,7 @@ copy_tree(struct zar *z, int dfd, const char *rel, struct source *src)
 int
 zar_copy_dir(struct zar *z, int srcfd)
 {
-	struct source src = { NULL, -1, NULL, 128 * 1024, 0 };
+	struct source src = { NULL, -1, NULL, 128 * 1024, 0, NULL };
 	int fd, rc;
 
 	if ((src.buf = malloc(src.bufsize)) == NULL)

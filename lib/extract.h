@@ -20,9 +20,8 @@ struct zar_opts {
 	uint64_t max_bytes;	/* data bytes the artifact may expand to */
 	uint64_t max_files;	/* entries of any kind */
 	unsigned strip;		/* leading path components dropped */
-	int	 readonly;	/* regular files lose their write bits */
 	int	 dedupe_fd;	/* release to share equal files with, or -1 */
-	char *const *keep;	/* paths exempt from readonly and dedupe */
+	char *const *keep;	/* paths exempt from dedupe */
 	size_t	 nkeep;
 	volatile sig_atomic_t *stop;	/* set by a signal: give up */
 };
@@ -33,7 +32,7 @@ struct zar_stats {
 	uint64_t dirs;
 	uint64_t symlinks;
 	uint64_t bytes;		/* data bytes expanded, not as declared */
-	uint64_t deduped;	/* files hard-linked to the dedupe release */
+	uint64_t deduped;	/* files reflinked to the dedupe release's */
 	uint64_t deduped_bytes;
 };
 
@@ -56,6 +55,12 @@ void	zar_free(struct zar *z);
  */
 int	zar_read_fd(struct zar *z, int fd, char hex[65]);
 int	zar_read_mem(struct zar *z, const void *buf, size_t len);
+/*
+ * The artifact whole, as the one file name (a clean relative path): a
+ * jar, a war, a binary.  Same policy, limits and --dedupe as an entry of
+ * an archive; hex receives the SHA-256 of its bytes when not NULL.
+ */
+int	zar_put_fd(struct zar *z, int fd, const char *name, char hex[65]);
 /* Copy the tree under the directory srcfd: files, dirs, symlinks. */
 int	zar_copy_dir(struct zar *z, int srcfd);
 /*
@@ -72,6 +77,8 @@ int	zar_lookup(struct zar *z, const char *path);
 /* Forget path and everything under it (the caller removed them). */
 void	zar_forget(struct zar *z, const char *path);
 const struct zar_stats *zar_stats(const struct zar *z);
+/* Whether --dedupe found that the file system has no reflinks. */
+int	zar_no_reflinks(const struct zar *z);
 
 /*
  * Why the last call failed: a one-line reason naming the entry.  errno
@@ -80,6 +87,8 @@ const struct zar_stats *zar_stats(const struct zar *z);
  */
 const char *zar_error(const struct zar *z);
 int	zar_errno(const struct zar *z);
+/* Whether the last failure was that the input is no archive at all. */
+int	zar_not_archive(const struct zar *z);
 
 /*
  * The policy on names, callable alone: in cleaned of "." and empty

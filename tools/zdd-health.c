@@ -27,6 +27,7 @@
 #include "expect.h"
 #include "json.h"
 #include "opt.h"
+#include "status.h"
 #include "target.h"
 #include "url.h"
 

@@ -31,7 +31,7 @@
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_BRANCH = 256, OPT_DEDUPE, OPT_ID, OPT_JSON, OPT_LINK_DIR,
+enum { OPT_BRANCH = 256, OPT_DEDUPE, OPT_FILE, OPT_ID, OPT_JSON, OPT_LINK_DIR,
     OPT_LINK_FILE, OPT_LOCK_WAIT, OPT_MAX_BYTES, OPT_MAX_FILES,
     OPT_REVISION, OPT_STRIP };
 
@@ -44,21 +44,50 @@ struct link {
 	int	 created;	/* shared/PATH was made empty */
 };
 
-/* What cleanup() must undo when the run fails or is interrupted. */
-static struct {
+/*
+ * One run: the options, the artifact, and everything made so far that
+ * undo() must take back when the run fails or is interrupted.  Helpers
+ * get it passed down; nothing of it lives at file scope but the pointer
+ * the atexit(3) handler needs.
+ */
+struct job {
+	/* From the command line. */
+	const char *rootarg, *idarg, *branch, *revision, *operand;
+	struct zar_opts zo;
+	double	 wait;
+	int	 dedupe;
+	int	 file;		/* --file: the artifact goes in whole */
+	const char *filearg;	/* its NAME, or NULL for the base name */
+	char	 fname[PATH_MAX];	/* NAME, clean */
+	struct link links[MAXLINKS];
+	char	*keep[MAXLINKS];	/* the links' paths, for zar_opts */
+	size_t	 nlinks;
+	/* The artifact. */
+	int	 srcfd;
+	int	 isdir;
+	struct stat sb;
+	const char *name;	/* for messages: as given, or "stdin" */
+	char	*abssrc;	/* for the manifest: its absolute path */
+	char	 hex[65];	/* its SHA-256 */
+	/* The release, and what undo() takes back until it is published. */
 	struct zroot r;
 	int	 tmpfd;		/* ROOT/.zdd/tmp */
 	int	 stagefd;
 	int	 sharedfd;
+	int	 dedupefd;	/* the release --dedupe shares with */
 	char	 stage[NAME_MAX + 1];	/* staging directory */
 	char	 id[ZID_MAX + 1];
 	int	 manifest;	/* written, not yet renamed into place */
-	struct link links[MAXLINKS];
-	size_t	 nlinks;
+	int	 published;	/* renamed into releases/: kept from now on */
 	struct zar *z;
 	json_t	*m;
-} g = { .tmpfd = -1, .stagefd = -1, .sharedfd = -1 };
+};
 
+/*
+ * The run atexit(3) undoes: every exit, a zdie() in a helper and an
+ * x-wrapper's "out of memory" included, leaves the deploy root as it was.
+ */
+static struct job *live;
 static volatile sig_atomic_t stop;
 
 static void
@@ -66,12 +95,13 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: zdd-release [-nqv] [-r root] [--branch name] [--dedupe] "
-	    "[--id id] [--json]\n"
-	    "                   [--link-dir path] [--link-file path] "
-	    "[--lock-wait sec]\n"
-	    "                   [--max-bytes n] [--max-files n] "
-	    "[--revision sha] [--strip n]\n"
-	    "                   artifact | dir | -\n");
+	    "[--file[=name]]\n"
+	    "                   [--id id] [--json] [--link-dir path] "
+	    "[--link-file path]\n"
+	    "                   [--lock-wait sec] [--max-bytes n] "
+	    "[--max-files n]\n"
+	    "                   [--revision sha] [--strip n] "
+	    "artifact | dir | -\n");
 	exit(code);
 }
 
@@ -81,48 +111,84 @@ onsignal(int sig)
 	stop = sig;
 }
 
-/* Undo everything this run made; the deploy root is as it was. */
+/*
+ * Undo everything this run made, unless it was published, and let go of
+ * what it holds; the deploy root is as it was.  Safe to call twice.
+ */
 static void
-cleanup(void)
+undo(struct job *j)
 {
 	struct zrm_stats st;
 	size_t i;
 
-	for (i = g.nlinks; i-- > 0;) {
-		struct link *l = &g.links[i];
+	for (i = j->nlinks; !j->published && i-- > 0;) {
+		struct link *l = &j->links[i];
 
-		/* A seeded directory goes back where it came from. */
-		if (l->seeded && g.stagefd != -1)
-			renameat(g.sharedfd, l->path, g.stagefd, l->path);
-		else if (l->created)
-			unlinkat(g.sharedfd, l->path, AT_REMOVEDIR);
+		/*
+		 * A seeded directory goes back where it came from, in place
+		 * of the symlink to it, and goes with the staging directory.
+		 */
+		memset(&st, 0, sizeof st);
+		if (l->seeded) {
+			unlinkat(j->stagefd, l->path, 0);
+			if (renameat(j->sharedfd, l->path, j->stagefd,
+			    l->path) == -1 &&
+			    zrmtree_at(j->sharedfd, l->path, &st) == -1)
+				zwarnx("cannot remove %s/shared/%s: %s: %s",
+				    j->r.path, l->path, st.first_path,
+				    strerror(st.first_errno));
+		} else if (l->created &&
+		    unlinkat(j->sharedfd, l->path, AT_REMOVEDIR) == -1)
+			zerr("cannot remove %s/shared/%s", j->r.path, l->path);
 		l->seeded = l->created = 0;
 	}
-	if (g.manifest && zmanifest_remove(&g.r, g.id) == -1)
-		zerr("cannot remove the manifest of %s", g.id);
-	g.manifest = 0;
-	if (g.stage[0] != '\0' && g.tmpfd != -1) {
+	if (!j->published && j->manifest &&
+	    zmanifest_remove(&j->r, j->id) == -1 && errno != ENOENT)
+		zerr("cannot remove the manifest of %s", j->id);
+	j->manifest = 0;
+	if (!j->published && j->stage[0] != '\0' && j->tmpfd != -1) {
 		memset(&st, 0, sizeof st);
-		if (zrmtree_at(g.tmpfd, g.stage, &st) == -1)
-			zwarnx("cannot remove .zdd/tmp/%s: %s: %s", g.stage,
+		if (zrmtree_at(j->tmpfd, j->stage, &st) == -1)
+			zwarnx("cannot remove .zdd/tmp/%s: %s: %s", j->stage,
 			    st.first_path, strerror(st.first_errno));
-		zfsync_dir(g.tmpfd);
+		zfsync_dir(j->tmpfd);
 	}
-	g.stage[0] = '\0';
-	zar_free(g.z);
-	g.z = NULL;
-	json_decref(g.m);
-	g.m = NULL;
-	for (i = 0; i < g.nlinks; i++)
-		free(g.links[i].path);
-	g.nlinks = 0;
+	j->stage[0] = '\0';
+	zar_free(j->z);
+	j->z = NULL;
+	json_decref(j->m);
+	j->m = NULL;
+	for (i = 0; i < j->nlinks; i++)
+		free(j->links[i].path);
+	j->nlinks = 0;
+	free(j->abssrc);
+	j->abssrc = NULL;
+	if (j->dedupefd != -1)
+		close(j->dedupefd);
+	if (j->sharedfd != -1)
+		close(j->sharedfd);
+	if (j->stagefd != -1)
+		close(j->stagefd);
+	if (j->tmpfd != -1)
+		close(j->tmpfd);
+	if (j->srcfd > STDIN_FILENO)
+		close(j->srcfd);
+	j->dedupefd = j->sharedfd = j->stagefd = j->tmpfd = j->srcfd = -1;
+	zroot_close(&j->r);
+}
+
+static void
+undo_at_exit(void)
+{
+	if (live != NULL)
+		undo(live);
 }
 
 /* Fail with code after undoing the run; a signal is re-raised. */
 static void
-bail(int code)
+bail(struct job *j, int code)
 {
-	cleanup();
+	undo(j);
 	if (stop) {
 		signal(stop, SIG_DFL);
 		raise(stop);
@@ -131,38 +197,38 @@ bail(int code)
 }
 
 static void
-checkstop(void)
+checkstop(struct job *j)
 {
 	if (stop) {
 		zerrx("interrupted, nothing made");
-		bail(EX_TEMPFAIL);
+		bail(j, EX_TEMPFAIL);
 	}
 }
 
 /* The staging directory: .zdd/tmp/.ID.zdd-XXXXXX, mode 0700. */
 static void
-make_stage(void)
+make_stage(struct job *j)
 {
 	int i;
 
-	if ((g.tmpfd = zroot_tmpdir(&g.r)) == -1)
-		zdie(zexit_errno(errno), "cannot open %s/.zdd/tmp", g.r.path);
+	if ((j->tmpfd = zroot_tmpdir(&j->r)) == -1)
+		zdie(zexit_errno(errno), "cannot open %s/.zdd/tmp", j->r.path);
 	for (i = 0; i < 100; i++) {
-		if (ztmpname(g.stage, sizeof g.stage, g.id) == -1)
+		if (ztmpname(j->stage, sizeof j->stage, j->id) == -1)
 			zdie(EX_SOFTWARE, "cannot name a staging directory");
-		if (mkdirat(g.tmpfd, g.stage, 0700) == 0)
+		if (mkdirat(j->tmpfd, j->stage, 0700) == 0)
 			break;
 		if (errno != EEXIST) {
-			g.stage[0] = '\0';
+			j->stage[0] = '\0';
 			zdie(zexit_errno(errno), "cannot create a staging "
-			    "directory in %s/.zdd/tmp", g.r.path);
+			    "directory in %s/.zdd/tmp", j->r.path);
 		}
 	}
-	g.stagefd = openat(g.tmpfd, g.stage,
+	j->stagefd = openat(j->tmpfd, j->stage,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (g.stagefd == -1) {
-		zerr("cannot open %s/.zdd/tmp/%s", g.r.path, g.stage);
-		bail(zexit_errno(errno));
+	if (j->stagefd == -1) {
+		zerr("cannot open %s/.zdd/tmp/%s", j->r.path, j->stage);
+		bail(j, zexit_errno(errno));
 	}
 }
 
@@ -225,7 +291,7 @@ shared_target(char *buf, size_t size, const char *path)
 
 /* The --link-dir and --link-file paths must lie on real directories. */
 static void
-check_link_parents(struct zar *z, const struct link *l)
+check_link_parents(struct job *j, const struct link *l)
 {
 	char buf[PATH_MAX];
 	char *s;
@@ -234,21 +300,21 @@ check_link_parents(struct zar *z, const struct link *l)
 	snprintf(buf, sizeof buf, "%s", l->path);
 	for (s = strchr(buf, '/'); s != NULL; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		t = zar_lookup(z, buf);
+		t = zar_lookup(j->z, buf);
 		if (t != ZAR_NONE && t != ZAR_DIR) {
 			zerrx("--link-%s %s: %s is not a directory in the "
 			    "artifact", l->dir ? "dir" : "file", l->path, buf);
-			bail(EX_DATAERR);
+			bail(j, EX_DATAERR);
 		}
 		*s = '/';
 	}
-	t = zar_lookup(z, l->path);
+	t = zar_lookup(j->z, l->path);
 	if (l->dir ? (t != ZAR_NONE && t != ZAR_DIR) : t == ZAR_DIR) {
 		zerrx("--link-%s %s: the artifact has a %s there",
 		    l->dir ? "dir" : "file", l->path,
 		    t == ZAR_DIR ? "directory" : t == ZAR_SYMLINK ? "symlink" :
 		    "file");
-		bail(EX_DATAERR);
+		bail(j, EX_DATAERR);
 	}
 }
 
@@ -258,19 +324,19 @@ check_link_parents(struct zar *z, const struct link *l)
  * --link-dir is used.
  */
 static void
-make_link(struct zar *z, struct link *l)
+make_link(struct job *j, struct link *l)
 {
 	char target[PATH_MAX], parentbuf[PATH_MAX], *s;
 	const char *base;
 	struct zrm_stats st;
 	struct stat sb;
-	int t = zar_lookup(z, l->path), pfd, have;
+	int t = zar_lookup(j->z, l->path), pfd, have;
 
-	have = fstatat(g.sharedfd, l->path, &sb, 0) == 0;
+	have = fstatat(j->sharedfd, l->path, &sb, 0) == 0;
 	if (have && l->dir && !S_ISDIR(sb.st_mode)) {
 		zerrx("--link-dir %s: %s/shared/%s is not a directory",
-		    l->path, g.r.path, l->path);
-		bail(EX_DATAERR);
+		    l->path, j->r.path, l->path);
+		bail(j, EX_DATAERR);
 	}
 	snprintf(parentbuf, sizeof parentbuf, "%s", l->path);
 	s = strrchr(parentbuf, '/');
@@ -279,26 +345,26 @@ make_link(struct zar *z, struct link *l)
 		*s = '\0';
 	if (!zopt.dry_run && l->dir && !have) {
 		if (s != NULL &&
-		    zmkdirs_at(g.sharedfd, parentbuf, 0755) == -1) {
-			zerr("cannot create %s/shared/%s", g.r.path,
+		    zmkdirs_at(j->sharedfd, parentbuf, 0755) == -1) {
+			zerr("cannot create %s/shared/%s", j->r.path,
 			    parentbuf);
-			bail(zexit_errno(errno));
+			bail(j, zexit_errno(errno));
 		}
 		if (t == ZAR_DIR) {
-			if (renameat2(g.stagefd, l->path, g.sharedfd, l->path,
-			    RENAME_NOREPLACE) == -1) {
-				zerr("cannot seed %s/shared/%s", g.r.path,
+			if (renameat2(j->stagefd, l->path, j->sharedfd,
+			    l->path, RENAME_NOREPLACE) == -1) {
+				zerr("cannot seed %s/shared/%s", j->r.path,
 				    l->path);
-				bail(zexit_errno(errno));
+				bail(j, zexit_errno(errno));
 			}
 			l->seeded = 1;
-			zar_forget(z, l->path);
+			zar_forget(j->z, l->path);
 			t = ZAR_NONE;
 		} else {
-			if (mkdirat(g.sharedfd, l->path, 0755) == -1) {
-				zerr("cannot create %s/shared/%s", g.r.path,
+			if (mkdirat(j->sharedfd, l->path, 0755) == -1) {
+				zerr("cannot create %s/shared/%s", j->r.path,
 				    l->path);
-				bail(zexit_errno(errno));
+				bail(j, zexit_errno(errno));
 			}
 			l->created = 1;
 		}
@@ -309,56 +375,86 @@ make_link(struct zar *z, struct link *l)
 		    ", seeding it from the release" : ", created empty");
 		return;
 	}
-	if (s != NULL && zmkdirs_at(g.stagefd, parentbuf, 0755) == -1) {
+	if (s != NULL && zmkdirs_at(j->stagefd, parentbuf, 0755) == -1) {
 		zerr("cannot create %s in the release", parentbuf);
-		bail(zexit_errno(errno));
+		bail(j, zexit_errno(errno));
 	}
-	pfd = s ? openat(g.stagefd, parentbuf,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : dup(g.stagefd);
+	pfd = s ? openat(j->stagefd, parentbuf,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : dup(j->stagefd);
 	if (pfd == -1) {
 		zerr("cannot open %s in the release", parentbuf);
-		bail(zexit_errno(errno));
+		bail(j, zexit_errno(errno));
 	}
 	if (t != ZAR_NONE) {
 		memset(&st, 0, sizeof st);
 		if (zrmtree_at(pfd, base, &st) == -1) {
 			errno = st.first_errno;
 			zerr("cannot replace %s in the release", l->path);
-			bail(zexit_errno(errno));
+			close(pfd);
+			bail(j, zexit_errno(errno));
 		}
-		zar_forget(z, l->path);
+		zar_forget(j->z, l->path);
 	}
 	shared_target(target, sizeof target, l->path);
 	if (symlinkat(target, pfd, base) == -1) {
 		zerr("cannot link %s in the release", l->path);
-		bail(zexit_errno(errno));
+		close(pfd);
+		bail(j, zexit_errno(errno));
 	}
 	close(pfd);
 	zdebug("%s -> %s%s", l->path, target, l->seeded ? " (seeded)" :
 	    l->created ? " (created)" : "");
 }
 
-static json_t *
-links_json(void)
+/* A --link-dir or --link-file PATH, cleaned and checked against the rest. */
+static void
+add_link(struct job *j, const char *arg, int dir)
 {
-	json_t *a = json_array();
+	char clean[PATH_MAX];
+	const char *why;
 	size_t i;
 
-	for (i = 0; i < g.nlinks; i++)
-		json_array_append_new(a, json_pack("{s:s s:s s:b}",
-		    "path", g.links[i].path,
-		    "type", g.links[i].dir ? "dir" : "file",
-		    "seeded", g.links[i].seeded || g.links[i].created));
-	return a;
+	if (j->nlinks == MAXLINKS)
+		zdiex(EX_USAGE, "more than %d shared links", MAXLINKS);
+	if (zar_clean_path(arg, 0, clean, sizeof clean, &why) != 1)
+		zdiex(EX_USAGE, "%s %s: not a path inside the release",
+		    dir ? "--link-dir" : "--link-file", arg);
+	for (i = 0; i < j->nlinks; i++)
+		if (nested(j->links[i].path, clean))
+			zdiex(EX_USAGE, "%s and %s: one shared link inside "
+			    "another", clean, j->links[i].path);
+	j->links[j->nlinks].dir = dir;
+	j->links[j->nlinks].path = xstrdup(clean);
+	j->keep[j->nlinks] = j->links[j->nlinks].path;
+	j->nlinks++;
 }
 
-int
-main(int argc, char *argv[])
+/* --file's NAME: given, or the artifact's base name. */
+static void
+file_name(struct job *j)
+{
+	const char *name = j->filearg, *why, *s;
+
+	if (j->zo.strip)
+		zdiex(EX_USAGE, "--strip goes with an archive, not --file");
+	if (name == NULL && strcmp(j->operand, "-") == 0)
+		zdiex(EX_USAGE, "--file: name the file read from stdin, as "
+		    "in --file=app.jar");
+	if (name == NULL)
+		name = (s = strrchr(j->operand, '/')) ? s + 1 : j->operand;
+	if (zar_clean_path(name, 0, j->fname, sizeof j->fname, &why) != 1)
+		zdiex(EX_USAGE, "--file=%s: not a path inside the release",
+		    name);
+}
+
+static void
+parse_options(struct job *j, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "branch",	required_argument,	NULL, OPT_BRANCH },
 		{ "dedupe",	no_argument,		NULL, OPT_DEDUPE },
 		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "file",	optional_argument,	NULL, OPT_FILE },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "id",		required_argument,	NULL, OPT_ID },
 		{ "json",	no_argument,		NULL, OPT_JSON },
@@ -375,24 +471,10 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct zar_opts zo = { 8ULL << 30, 1000000, 0, 0, -1, NULL, 0, &stop };
-	const char *rootarg = NULL, *root, *idarg = NULL, *branch = NULL;
-	const char *revision = NULL, *why, *source;
-	char *keep[MAXLINKS], cur[ZID_MAX + 1], hex[65], clean[PATH_MAX];
-	static char *abssrc;	/* static: reachable at any exit */
-	char *path;
-	struct sigaction sa;
-	struct stat sb;
-	struct zar *z;
-	const struct zar_stats *zs;
-	json_t *m;
 	uint64_t u;
-	double wait;
-	int c, dedupe = 0, srcfd, isdir, rc, e;
-	size_t i;
+	int c;
 
-	zinit(argv[0]);
-	if (zlock_wait_env(&wait) == -1)
+	if (zlock_wait_env(&j->wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
@@ -406,7 +488,7 @@ main(int argc, char *argv[])
 			zquiet = 1;
 			break;
 		case 'r':
-			rootarg = optarg;
+			j->rootarg = optarg;
 			break;
 		case 'v':
 			zverbose = 1;
@@ -415,65 +497,54 @@ main(int argc, char *argv[])
 			zversion();
 			break;
 		case OPT_BRANCH:
-			branch = optarg;
+			j->branch = optarg;
 			break;
 		case OPT_DEDUPE:
-			dedupe = 1;
+			j->dedupe = 1;
+			break;
+		case OPT_FILE:
+			j->file = 1;
+			j->filearg = optarg;
 			break;
 		case OPT_ID:
 			if (!zid_valid(optarg))
 				zdiex(EX_USAGE, "--id %s: not an id (1 to 64 "
 				    "of A-Z a-z 0-9 . _ -, not starting with "
 				    "a dot)", optarg);
-			idarg = optarg;
+			j->idarg = optarg;
 			break;
 		case OPT_JSON:
 			zopt.json = 1;
 			break;
 		case OPT_LINK_DIR:
 		case OPT_LINK_FILE:
-			if (g.nlinks == MAXLINKS)
-				zdiex(EX_USAGE, "more than %d shared links",
-				    MAXLINKS);
-			if (zar_clean_path(optarg, 0, clean, sizeof clean,
-			    &why) != 1)
-				zdiex(EX_USAGE, "%s %s: not a path inside the "
-				    "release", c == OPT_LINK_DIR ?
-				    "--link-dir" : "--link-file", optarg);
-			for (i = 0; i < g.nlinks; i++)
-				if (nested(g.links[i].path, clean))
-					zdiex(EX_USAGE, "%s and %s: one shared "
-					    "link inside another", clean,
-					    g.links[i].path);
-			g.links[g.nlinks].dir = c == OPT_LINK_DIR;
-			if ((g.links[g.nlinks++].path = strdup(clean)) == NULL)
-				zdie(EX_OSERR, "out of memory");
+			add_link(j, optarg, c == OPT_LINK_DIR);
 			break;
 		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &wait) == -1)
+			if (zparse_seconds(optarg, &j->wait) == -1)
 				zdiex(EX_USAGE, "--lock-wait %s: not a number "
 				    "of seconds", optarg);
 			break;
 		case OPT_MAX_BYTES:
-			if (zparse_size(optarg, &zo.max_bytes) == -1 ||
-			    zo.max_bytes == 0)
+			if (zparse_size(optarg, &j->zo.max_bytes) == -1 ||
+			    j->zo.max_bytes == 0)
 				zdiex(EX_USAGE, "--max-bytes %s: not a size",
 				    optarg);
 			break;
 		case OPT_MAX_FILES:
 			if (zparse_uint(optarg, 1, UINT64_MAX / 2,
-			    &zo.max_files) == -1)
+			    &j->zo.max_files) == -1)
 				zdiex(EX_USAGE, "--max-files %s: not a "
 				    "positive number", optarg);
 			break;
 		case OPT_REVISION:
-			revision = optarg;
+			j->revision = optarg;
 			break;
 		case OPT_STRIP:
 			if (zparse_uint(optarg, 0, 1024, &u) == -1)
 				zdiex(EX_USAGE, "--strip %s: not a number from "
 				    "0 to 1024", optarg);
-			zo.strip = (unsigned)u;
+			j->zo.strip = (unsigned)u;
 			break;
 		default:
 			usage(EX_USAGE);
@@ -483,233 +554,414 @@ main(int argc, char *argv[])
 
 	if (argc != 1)
 		usage(EX_USAGE);
-	if ((root = zroot_arg(rootarg)) == NULL)
-		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
-	if (branch == NULL && (branch = zci_branch()) == NULL)
-		branch = "unknown";
-	if (revision == NULL && (revision = zci_revision()) == NULL)
-		revision = "unknown";
+	j->operand = argv[0];
+	if (j->file)
+		file_name(j);
+	if (j->branch == NULL && (j->branch = zci_branch()) == NULL)
+		j->branch = "unknown";
+	if (j->revision == NULL && (j->revision = zci_revision()) == NULL)
+		j->revision = "unknown";
+}
 
-	/* The artifact first: a missing one changes nothing at all. */
-	if (strcmp(argv[0], "-") == 0) {
-		srcfd = STDIN_FILENO;
-		source = "-";
-	} else {
-		srcfd = open(argv[0], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (srcfd == -1)
-			zdie(zexit_errno(errno), "cannot read %s", argv[0]);
-		/* Blocking reads again, also from a FIFO. */
-		fcntl(srcfd, F_SETFL, fcntl(srcfd, F_GETFL) & ~O_NONBLOCK);
-		source = abssrc = realpath(argv[0], NULL);
-		if (source == NULL)
-			source = argv[0];
+/*
+ * The artifact first: a missing one changes nothing at all.  So does a
+ * stdout that cannot be written (zinit() put a read-only placeholder in
+ * the place of a closed one), where the result could never be printed.
+ */
+static void
+open_artifact(struct job *j)
+{
+	int fl = fcntl(STDOUT_FILENO, F_GETFL);
+
+	if (fl == -1 || (fl & O_ACCMODE) == O_RDONLY) {
+		errno = EBADF;
+		zdie(EX_IOERR, "stdout");
 	}
-	if (fstat(srcfd, &sb) == -1)
-		zdie(EX_IOERR, "cannot read %s", argv[0]);
-	isdir = S_ISDIR(sb.st_mode);
+	if (strcmp(j->operand, "-") == 0) {
+		j->srcfd = STDIN_FILENO;
+		j->name = "stdin";
+	} else {
+		j->srcfd = open(j->operand, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (j->srcfd == -1)
+			zdie(zexit_errno(errno), "cannot read %s", j->operand);
+		/* Blocking reads again, also from a FIFO. */
+		fcntl(j->srcfd, F_SETFL,
+		    fcntl(j->srcfd, F_GETFL) & ~O_NONBLOCK);
+		j->name = j->operand;
+		j->abssrc = realpath(j->operand, NULL);
+	}
+	if (fstat(j->srcfd, &j->sb) == -1)
+		zdie(EX_IOERR, "cannot read %s", j->operand);
+	j->isdir = S_ISDIR(j->sb.st_mode);
+	if (j->isdir && j->file)
+		zdiex(EX_USAGE, "--file %s: a directory is copied, not put "
+		    "whole", j->operand);
+}
+
+/* No SA_RESTART: a signal makes a blocked read return, and is seen. */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = onsignal;	/* no SA_RESTART: reads return */
+	sa.sa_handler = onsignal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	if (zroot_open(&g.r, root, zopt.dry_run ? 0 : ZROOT_CREATE) == -1) {
-		if (errno == EPERM && g.r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", g.r.holder);
+/* Open (or create) the deploy root and take its lock. */
+static void
+open_root(struct job *j)
+{
+	const char *root;
+	char *cwd;
+
+	if ((root = zroot_arg(j->rootarg)) == NULL)
+		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
+	if (zroot_open(&j->r, root, zopt.dry_run ? 0 : ZROOT_CREATE) == -1) {
+		if (errno == EPERM && j->r.holder[0] != '\0')
+			zdiex(EX_NOPERM, "%s", j->r.holder);
 		if (!zopt.dry_run || errno != ENOENT)
 			zdie(zexit_errno(errno), "cannot open deploy root %s",
 			    root);
 		/* A dry run on a root not made yet: what would be made. */
-		memset(&g.r, 0, sizeof g.r);
-		g.r.fd = g.r.relfd = g.r.zddfd = g.r.lockfd = -1;
-		if ((path = realpath(".", NULL)) == NULL)
+		if ((cwd = realpath(".", NULL)) == NULL)
 			zdie(EX_IOERR, "cannot find the working directory");
-		if (root[0] == '/')
-			g.r.path = strdup(root);
-		else if (asprintf(&g.r.path, "%s/%s", path, root) == -1)
-			g.r.path = NULL;
-		free(path);
-		if (g.r.path == NULL)
-			zdie(EX_OSERR, "out of memory");
+		j->r.path = root[0] == '/' ? xstrdup(root) :
+		    xasprintf("%s/%s", cwd, root);
+		free(cwd);
 	}
-	if (!zopt.dry_run && zroot_lock(&g.r, wait) == -1)
-		exit(zroot_lock_report(&g.r));
-	checkstop();
-	if (isdir && g.r.fd != -1 && inside(g.r.fd, &sb))
+	if (!zopt.dry_run && zroot_lock(&j->r, j->wait) == -1)
+		exit(zroot_lock_report(&j->r));
+	checkstop(j);
+	if (j->isdir && j->r.fd != -1 && inside(j->r.fd, &j->sb))
 		zdiex(EX_USAGE, "%s: the deploy root %s lies inside it",
-		    argv[0], g.r.path);
-	if (idarg != NULL) {
-		if (zid_taken(&g.r, idarg))
+		    j->operand, j->r.path);
+}
+
+static void
+choose_id(struct job *j)
+{
+	if (j->idarg != NULL) {
+		if (zid_taken(&j->r, j->idarg))
 			zdiex(EX_CANTCREAT, "--id %s: %s/releases/%s exists "
-			    "already (or its manifest does)", idarg, g.r.path,
-			    idarg);
-		snprintf(g.id, sizeof g.id, "%s", idarg);
-	} else if (zid_new(&g.r, g.id, sizeof g.id) == -1)
+			    "already (or its manifest does)", j->idarg,
+			    j->r.path, j->idarg);
+		snprintf(j->id, sizeof j->id, "%s", j->idarg);
+	} else if (zid_new(&j->r, j->id, sizeof j->id) == -1)
 		zdie(EX_CANTCREAT, "cannot find a free release id");
+}
 
-	/* Shared files must be there before anything is made. */
-	g.sharedfd = openat(g.r.fd, "shared",
+/* Shared files must be there before anything is made. */
+static void
+check_shared(struct job *j)
+{
+	struct stat sb;
+	size_t i;
+
+	j->sharedfd = openat(j->r.fd, "shared",
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	for (i = 0; i < g.nlinks; i++) {
-		struct stat ss;
-
-		keep[i] = g.links[i].path;
-		if (g.links[i].dir)
+	for (i = 0; i < j->nlinks; i++) {
+		if (j->links[i].dir)
 			continue;
-		if (g.sharedfd == -1 ||
-		    fstatat(g.sharedfd, g.links[i].path, &ss, 0) == -1)
+		if (j->sharedfd == -1 ||
+		    fstatat(j->sharedfd, j->links[i].path, &sb, 0) == -1)
 			zdiex(EX_NOINPUT, "--link-file %s: %s/shared/%s: %s",
-			    g.links[i].path, g.r.path, g.links[i].path,
-			    g.sharedfd == -1 ? strerror(ENOENT) :
+			    j->links[i].path, j->r.path, j->links[i].path,
+			    j->sharedfd == -1 ? strerror(ENOENT) :
 			    strerror(errno));
-		if (S_ISDIR(ss.st_mode))
+		if (S_ISDIR(sb.st_mode))
 			zdiex(EX_DATAERR, "--link-file %s: %s/shared/%s is a "
-			    "directory", g.links[i].path, g.r.path,
-			    g.links[i].path);
+			    "directory", j->links[i].path, j->r.path,
+			    j->links[i].path);
 	}
-	zo.keep = keep;
-	zo.nkeep = g.nlinks;
-	if (dedupe) {
-		/* Read-only files: no one may edit an inode shared by two
-		 * releases in place. */
-		zo.readonly = 1;
-		if (zroot_link_target(&g.r, "current", cur, sizeof cur) == 0)
-			zo.dedupe_fd = openat(g.r.relfd, cur,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (zo.dedupe_fd == -1)
-			zdebug("--dedupe: no current release to share with");
-		else
-			zdebug("--dedupe: sharing with releases/%s", cur);
-	}
+	j->zo.keep = j->keep;
+	j->zo.nkeep = j->nlinks;
+}
 
-	if (!zopt.dry_run)
-		make_stage();
-	if ((z = g.z = zar_new(g.stagefd, &zo)) == NULL)
-		zdie(EX_OSERR, "out of memory");
-	zdebug("%s %s into releases/%s", isdir ? "copying" : "extracting",
-	    source, g.id);
-	rc = isdir ? zar_copy_dir(z, srcfd) :
-	    zar_read_fd(z, srcfd, hex);
-	if (rc == 0)
-		rc = zar_end(z);
-	if (rc == 0 && !zopt.dry_run)
-		rc = zar_finish_dirs(z);
-	if (rc == -1) {
-		e = zar_errno(z);
-		checkstop();
-		if (e == 0)
-			zerrx("%s: %s", strcmp(source, "-") ? argv[0] :
-			    "stdin", zar_error(z));
-		else
-			zerrx("%s: %s", zar_error(z), strerror(e));
-		bail(e == 0 ? EX_DATAERR : zexit_errno(e));
+static void
+find_dedupe(struct job *j)
+{
+	char cur[ZID_MAX + 1];
+
+	if (!j->dedupe)
+		return;
+	if (zroot_link_target(&j->r, "current", cur, sizeof cur) == 0)
+		j->dedupefd = openat(j->r.relfd, cur,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	j->zo.dedupe_fd = j->dedupefd;
+	if (j->dedupefd == -1)
+		zdebug("--dedupe: no current release to share with");
+	else
+		zdebug("--dedupe: sharing with releases/%s", cur);
+}
+
+/* Every entry of the artifact (or file of the directory), checked. */
+static void
+unpack(struct job *j)
+{
+	const struct zar_stats *zs;
+	int rc, e;
+
+	if ((j->z = zar_new(j->stagefd, &j->zo)) == NULL) {
+		zerrx("out of memory");
+		bail(j, EX_OSERR);
 	}
-	zs = zar_stats(z);
+	zdebug("%s %s into releases/%s", j->isdir ? "copying" :
+	    "extracting", j->abssrc ? j->abssrc : j->name, j->id);
+	if (j->isdir)
+		rc = zar_copy_dir(j->z, j->srcfd);
+	else if (j->file)
+		rc = zar_put_fd(j->z, j->srcfd, j->fname, j->hex);
+	else
+		rc = zar_read_fd(j->z, j->srcfd, j->hex);
+	if (rc == 0)
+		rc = zar_end(j->z);
+	if (rc == 0 && !zopt.dry_run)
+		rc = zar_finish_dirs(j->z);
+	if (rc == -1) {
+		e = zar_errno(j->z);
+		checkstop(j);
+		if (e == 0 && zar_not_archive(j->z))
+			zerrx("%s: %s (to deploy a file whole, give --file)",
+			    j->name, zar_error(j->z));
+		else if (e == 0)
+			zerrx("%s: %s", j->name, zar_error(j->z));
+		else
+			zerrx("%s: %s", zar_error(j->z), strerror(e));
+		bail(j, e == 0 ? EX_DATAERR : zexit_errno(e));
+	}
+	zs = zar_stats(j->z);
+	if (zar_no_reflinks(j->z))
+		zinfo("--dedupe: the file system of %s has no reflinks, so "
+		    "files were written, not shared", j->r.path);
 	/* An empty release is a broken build, and zdd-link refuses it. */
 	if (zs->entries == 0) {
-		zerrx("%s: the artifact holds nothing%s",
-		    strcmp(source, "-") ? argv[0] : "stdin",
-		    zo.strip ? " once stripped" : "");
-		bail(EX_DATAERR);
+		zerrx("%s: the artifact holds nothing%s", j->name,
+		    j->zo.strip ? " once stripped" : "");
+		bail(j, EX_DATAERR);
 	}
-	for (i = 0; i < g.nlinks; i++)
-		check_link_parents(z, &g.links[i]);
-	for (i = 0; i < g.nlinks; i++) {
-		checkstop();
-		make_link(z, &g.links[i]);
-	}
-	checkstop();
+}
 
-	m = g.m = json_pack(
+static void
+link_shared(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->nlinks; i++)
+		check_link_parents(j, &j->links[i]);
+	for (i = 0; i < j->nlinks; i++) {
+		checkstop(j);
+		make_link(j, &j->links[i]);
+	}
+	checkstop(j);
+}
+
+/* The manifest: what the release is, where it came from, who made it. */
+static void
+describe(struct job *j)
+{
+	const struct zar_stats *zs = zar_stats(j->z);
+	json_t *links;
+	size_t i;
+
+	if ((links = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < j->nlinks; i++)
+		if (json_array_append_new(links, json_pack("{s:s s:s s:b}",
+		    "path", j->links[i].path,
+		    "type", j->links[i].dir ? "dir" : "file",
+		    "seeded", j->links[i].seeded || j->links[i].created)))
+			goto nomem;
+	j->m = json_pack(
 	    "{s:s s:s s:s s:s? s:I s:I s:I s:s s:s s:s s:s s:o}",
-	    "id", g.id,
+	    "id", j->id,
 	    "created", ziso8601((long long)time(NULL)),
-	    "source", strcmp(source, "-") ? source : "stdin",
-	    "sha256", isdir ? NULL : hex,
+	    "source", j->abssrc ? j->abssrc : j->name,
+	    "sha256", j->isdir ? NULL : j->hex,
 	    "bytes", (json_int_t)zs->bytes,
 	    "files", (json_int_t)zs->files,
 	    "entries", (json_int_t)zs->entries,
-	    "branch", branch, "revision", revision,
+	    "branch", j->branch, "revision", j->revision,
 	    "user", zuser(), "host", zhost(),
-	    "links", links_json());
-	if (m == NULL)
-		zdie(EX_OSERR, "out of memory");
-	if (dedupe)
-		json_object_set_new(m, "deduped", json_integer(
-		    (json_int_t)zs->deduped));
-	if (!zopt.dry_run) {
-		/* Whole on disk before it is visible: one syncfs(2) of the
-		 * file system, the cost of `sync -f', not one fsync each. */
-		if (fchmod(g.stagefd, 0755) == -1 ||
-		    syncfs(g.stagefd) == -1) {
-			zerr("cannot sync the release");
-			bail(EX_IOERR);
-		}
-		checkstop();
-		g.manifest = 1;
-		if (zmanifest_save(&g.r, g.id, m) == -1) {
-			zerr("cannot write the manifest of %s", g.id);
-			bail(zexit_errno(errno));
-		}
-		checkstop();
-		if (renameat2(g.tmpfd, g.stage, g.r.relfd, g.id,
-		    RENAME_NOREPLACE) == -1) {
-			zerr("cannot rename the release into %s/releases/%s",
-			    g.r.path, g.id);
-			bail(zexit_errno(errno));
-		}
-		/* From here on the release exists; a signal changes nothing. */
-		g.stage[0] = '\0';
-		g.manifest = 0;
-		if (zfsync_dir(g.r.relfd) == -1)
-			zerr("cannot sync %s/releases", g.r.path);
-		/*
-		 * Unlock before printing: in "zdd-release ... | zdd-link -"
-		 * the link takes the lock as soon as it has read the line.
-		 */
-		close(g.r.lockfd);
-		g.r.lockfd = -1;
-	} else
+	    "links", links);
+	if (j->m == NULL)
+		goto nomem;
+	if (j->file && json_object_set_new(j->m, "file",
+	    json_string(j->fname)) == -1)
+		goto nomem;
+	if (j->dedupe && json_object_set_new(j->m, "deduped",
+	    json_integer((json_int_t)zs->deduped)) == -1)
+		goto nomem;
+	return;
+nomem:
+	zerrx("out of memory");
+	bail(j, EX_OSERR);
+}
+
+/*
+ * Sync, write the manifest and rename the staging directory into
+ * releases/: from then on the release exists.
+ */
+static void
+publish(struct job *j)
+{
+	const struct zar_stats *zs = zar_stats(j->z);
+
+	if (zopt.dry_run) {
 		zinfo("would make releases/%s: %llu entries, %llu bytes",
-		    g.id, (unsigned long long)zs->entries,
+		    j->id, (unsigned long long)zs->entries,
 		    (unsigned long long)zs->bytes);
+		return;
+	}
+	/* Whole on disk before it is visible: one syncfs(2) of the file
+	 * system, the cost of `sync -f', not one fsync each. */
+	if (fchmod(j->stagefd, 0755) == -1 || syncfs(j->stagefd) == -1) {
+		zerr("cannot sync the release");
+		bail(j, EX_IOERR);
+	}
+	checkstop(j);
+	j->manifest = 1;
+	if (zmanifest_save(&j->r, j->id, j->m) == -1) {
+		zerr("cannot write the manifest of %s", j->id);
+		bail(j, zexit_errno(errno));
+	}
+	checkstop(j);
+	if (renameat2(j->tmpfd, j->stage, j->r.relfd, j->id,
+	    RENAME_NOREPLACE) == -1) {
+		zerr("cannot rename the release into %s/releases/%s",
+		    j->r.path, j->id);
+		bail(j, zexit_errno(errno));
+	}
+	/* From here on the release exists; a signal changes nothing. */
+	j->published = 1;
+	j->stage[0] = '\0';
+	j->manifest = 0;
+	if (zfsync_dir(j->r.relfd) == -1)
+		zerr("cannot sync %s/releases", j->r.path);
+	/*
+	 * Unlock before printing: in "zdd-release ... | zdd-link -" the
+	 * link takes the lock as soon as it has read the line.
+	 */
+	close(j->r.lockfd);
+	j->r.lockfd = -1;
 	zdebug("%llu files, %llu bytes, %llu deduplicated",
 	    (unsigned long long)zs->files, (unsigned long long)zs->bytes,
 	    (unsigned long long)zs->deduped);
-	zar_free(z);
-	g.z = NULL;
+}
 
-	if ((path = zrelease_path(&g.r, g.id)) == NULL)
-		zdie(EX_OSERR, "out of memory");
+/*
+ * The path could not be printed, so nothing downstream (zdd-link -, a
+ * script's $(...)) learned of the release: take it back, under the lock
+ * again, and so that a retry with the same --id works.  A release that a
+ * link points at by now is kept; shared directories it seeded stay, as
+ * they would for the next release.  NULL when it is removed, else why it
+ * is kept.
+ */
+static const char *
+unpublish(struct job *j, char *why, size_t size)
+{
+	char name[NAME_MAX + 1];
+	struct zrm_stats st;
+	struct zrel *v;
+	size_t n, i;
+	int linked = 0;
+
+	if (zroot_lock(&j->r, j->wait) == -1) {
+		snprintf(why, size, "cannot take the deploy lock again%s%s%s",
+		    j->r.holder[0] ? " (" : "", j->r.holder,
+		    j->r.holder[0] ? ")" : "");
+		return why;
+	}
+	if (zroot_releases(&j->r, &v, &n, 0) == -1) {
+		snprintf(why, size, "cannot read %s/releases: %s", j->r.path,
+		    strerror(errno));
+		return why;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, j->id) == 0 && v[i].links[0] != '\0')
+			linked = 1;
+	free(v);
+	if (linked)
+		return "a link points at it";
+	/* Out of sight in one rename, then removed at leisure. */
+	if (ztmpname(name, sizeof name, j->id) == -1 ||
+	    renameat2(j->r.relfd, j->id, j->tmpfd, name,
+	    RENAME_NOREPLACE) == -1) {
+		snprintf(why, size, "cannot move it away: %s",
+		    strerror(errno));
+		return why;
+	}
+	zfsync_dir(j->r.relfd);
+	if (zmanifest_remove(&j->r, j->id) == -1)
+		zerr("cannot remove the manifest of %s", j->id);
+	memset(&st, 0, sizeof st);
+	if (zrmtree_at(j->tmpfd, name, &st) == -1)
+		zwarnx("cannot remove .zdd/tmp/%s: %s: %s", name,
+		    st.first_path, strerror(st.first_errno));
+	zfsync_dir(j->tmpfd);
+	return NULL;
+}
+
+/* The release's path, or with --json its manifest: the tool's result. */
+static int
+report(struct job *j)
+{
+	char *path = xnonnull(zrelease_path(&j->r, j->id)), why[512];
+	const char *kept;
+	json_t *m = j->m;
+	int rc;
+
+	j->m = NULL;
 	if (zopt.json) {
 		json_object_set_new(m, "path", json_string(path));
 		json_object_set_new(m, "dry_run", json_boolean(zopt.dry_run));
-		zjson_print(m);
+		rc = zjson_print(m);
 	} else {
-		printf("%s\n", path);
+		rc = printf("%s\n", path) < 0 || fflush(stdout) == EOF ? -1 : 0;
 		json_decref(m);
 	}
-	g.m = NULL;
 	free(path);
-	free(abssrc);
-	for (i = 0; i < g.nlinks; i++)
-		free(g.links[i].path);
-	g.nlinks = 0;
-	if (zo.dedupe_fd != -1)
-		close(zo.dedupe_fd);
-	if (g.sharedfd != -1)
-		close(g.sharedfd);
-	if (g.stagefd != -1)
-		close(g.stagefd);
-	if (g.tmpfd != -1)
-		close(g.tmpfd);
-	if (srcfd != STDIN_FILENO)
-		close(srcfd);
-	zroot_close(&g.r);
-	if (fflush(stdout) == EOF)
+	if (rc == 0)
+		return 0;
+	if (zopt.dry_run)
 		zdie(EX_IOERR, "stdout");
-	return 0;
+	zerr("stdout");
+	if ((kept = unpublish(j, why, sizeof why)) != NULL)
+		zdiex(EX_IOERR, "releases/%s kept: %s", j->id, kept);
+	zdiex(EX_IOERR, "releases/%s removed: its path could not be printed",
+	    j->id);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct job job = { .srcfd = -1, .tmpfd = -1, .stagefd = -1,
+	    .sharedfd = -1, .dedupefd = -1,
+	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
+	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
+	    .dedupe_fd = -1, .stop = &stop } };
+	struct job *j = &job;
+
+	zinit(argv[0]);
+	live = j;
+	atexit(undo_at_exit);
+	parse_options(j, argc, argv);
+	open_artifact(j);
+	catch_signals();
+	open_root(j);
+	choose_id(j);
+	check_shared(j);
+	find_dedupe(j);
+	if (!zopt.dry_run)
+		make_stage(j);
+	unpack(j);
+	link_shared(j);
+	describe(j);
+	publish(j);
+	return report(j);
 }

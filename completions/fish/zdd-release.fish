@@ -1,7 +1,8 @@
 # fish completion for zdd-release
 complete -c zdd-release -l branch -x -d 'Branch recorded in the manifest'
-complete -c zdd-release -l dedupe -d 'Hard-link files equal to those of the current release'
+complete -c zdd-release -l dedupe -d 'Share blocks of files equal to the current release (reflinks)'
 complete -c zdd-release -s n -l dry-run -d 'Check the artifact, make nothing'
+complete -c zdd-release -l file -d 'Put the artifact into the release whole (--file=NAME)'
 complete -c zdd-release -s h -l help -d 'Print usage'
 complete -c zdd-release -l id -x -d 'The release id'
 complete -c zdd-release -l json -d 'Print one JSON object'

@@ -188,7 +188,8 @@ walk(int dirfd, const char *rel, int accepted, uint64_t *bytes)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct zar_opts o = { MAX_BYTES, MAX_FILES, 0, 0, -1, NULL, 0, NULL };
+	struct zar_opts o = { .max_bytes = MAX_BYTES, .max_files = MAX_FILES,
+	    .dedupe_fd = -1 };
 	struct zrm_stats st;
 	struct zar *z;
 	uint64_t bytes = 0;

@@ -4,8 +4,8 @@
  * reversed, and zstatus_match() agrees with those ranges for every
  * status from 0 to 999.  A parse failure points inside the text.
  */
-#include "expect.h"
 #include "fuzz.h"
+#include "status.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

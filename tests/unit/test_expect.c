@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "expect.h"
+#include "status.h"
 #include "target.h"
 #include "url.h"
 

@@ -99,7 +99,7 @@ check(const char *const *spec, const struct zar_opts *o)
 static void
 test_policy(void **state)
 {
-	struct zar_opts o = { 0, 0, 0, 0, -1, NULL, 0, NULL };
+	struct zar_opts o = { .dedupe_fd = -1 };
 	static const char *const good[] = {
 		"d/e/f", "x", "d/up", ">..", "l", ">d/up/d/e/f", NULL
 	};
@@ -132,7 +132,7 @@ test_policy(void **state)
 static void
 test_garbage(void **state)
 {
-	struct zar_opts o = { 0, 0, 0, 0, -1, NULL, 0, NULL };
+	struct zar_opts o = { .dedupe_fd = -1 };
 	struct zar *z = zar_new(-1, &o);
 
 	(void)state;
