@@ -19,7 +19,7 @@
 
 #include "nginx.h"
 
-#define TOK_MAX	16
+#define TOK_MAX	32
 #define WORD_MAX 512
 
 /*
@@ -230,6 +230,12 @@ zngx_name_valid(const char *s)
 }
 
 int
+zngx_key_valid(const char *s)
+{
+	return s[0] == '$' && zngx_name_valid(s + 1);
+}
+
+int
 zngx_addr_valid(const char *s)
 {
 	const char *p;
@@ -277,45 +283,81 @@ parse_set(struct lex *l, struct zngx_inc *inc)
 	return 0;
 }
 
+/* A number in [min, max], all digits; -1 if w is anything else. */
+static long
+number(const char *w, long min, long max)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)w[0]))
+		return -1;
+	errno = 0;
+	v = strtol(w, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
 static int
 parse_upstream(struct lex *l, struct zngx_inc *inc)
 {
-	const char *addr = NULL, *w, *arg;
-	unsigned long ka = 0;
-	char *end;
-	int i;
+	const char *addr[2] = { NULL, NULL }, *key = NULL, *w;
+	long ka = 0, weight[2] = { 0, 0 };
+	int i, j, n, nserv = 0;
 
-	/* upstream NAME { server ADDR ; [keepalive N ;] } in either order. */
+	/*
+	 * upstream NAME { server ADDR [weight=N]; [keepalive N;]
+	 * [hash KEY consistent;] }, the statements in any order.
+	 */
 	if (l->n < 7 || (w = word(l, 0)) == NULL ||
 	    strcmp(w, "upstream") != 0 || word(l, 1) == NULL ||
 	    !zngx_name_valid(l->words[1]) || !punct(l, 2, '{') ||
 	    !punct(l, l->n - 1, '}'))
 		return -1;
-	for (i = 3; i < l->n - 1; i += 3) {
-		if (i + 2 >= l->n - 1 || !punct(l, i + 2, ';') ||
-		    (w = word(l, i)) == NULL || (arg = word(l, i + 1)) == NULL)
+	for (i = 3; i < l->n - 1; i = j + 1) {
+		/* One statement: words i .. j-1, then ';' at j. */
+		for (j = i; j < l->n - 1 && word(l, j) != NULL; j++)
+			;
+		if (!punct(l, j, ';'))
 			return -1;
-		if (strcmp(w, "server") == 0 && addr == NULL) {
-			addr = arg;
-			if (!zngx_addr_valid(addr))
+		n = j - i;
+		w = l->words[i];
+		if (strcmp(w, "server") == 0 && nserv < 2 && (n == 2 ||
+		    (n == 3 && strncmp(l->words[i + 2], "weight=", 7) == 0))) {
+			addr[nserv] = l->words[i + 1];
+			if (!zngx_addr_valid(addr[nserv]))
 				return -1;
-		} else if (strcmp(w, "keepalive") == 0 && ka == 0) {
-			if (!isdigit((unsigned char)arg[0]))
+			if (n == 3 && (weight[nserv] = number(l->words[i + 2] +
+			    7, 1, 99)) == -1)
 				return -1;
-			errno = 0;
-			ka = strtoul(arg, &end, 10);
-			if (errno != 0 || *end != '\0' || ka == 0 ||
-			    ka > 65535)
+			nserv++;
+		} else if (strcmp(w, "keepalive") == 0 && ka == 0 && n == 2) {
+			if ((ka = number(l->words[i + 1], 1, 65535)) == -1)
+				return -1;
+		} else if (strcmp(w, "hash") == 0 && key == NULL && n == 3 &&
+		    strcmp(l->words[i + 2], "consistent") == 0) {
+			key = l->words[i + 1];
+			if (!zngx_key_valid(key))
 				return -1;
 		} else
 			return -1;
 	}
-	if (i != l->n - 1 || addr == NULL)
+	/* One plain server; or a canary: two, weighed, and hashed. */
+	if (nserv == 0 || (nserv == 1 && (key != NULL || weight[0] != 0)) ||
+	    (nserv == 2 && (key == NULL || weight[0] == 0 || weight[1] == 0 ||
+	    weight[0] + weight[1] != 100)))
 		return -1;
 	inc->format = ZNGX_UPSTREAM;
 	snprintf(inc->name, sizeof inc->name, "%.64s", l->words[1]);
-	snprintf(inc->addr, sizeof inc->addr, "%.256s", addr);
+	snprintf(inc->addr, sizeof inc->addr, "%.256s", addr[0]);
 	inc->keepalive = (unsigned)ka;
+	if (nserv == 2) {
+		snprintf(inc->canary, sizeof inc->canary, "%.256s", addr[1]);
+		snprintf(inc->key, sizeof inc->key, "%.65s", key);
+		inc->weight = (unsigned)weight[0];
+		inc->canary_weight = (unsigned)weight[1];
+	}
 	return 0;
 }
 
@@ -343,25 +385,40 @@ zngx_parse(const char *buf, size_t len, struct zngx_inc *inc)
 char *
 zngx_render(const struct zngx_inc *inc, const char *target)
 {
-	char *s = NULL;
+	char *s = NULL, ka[32] = "", canary[ZNGX_ADDR_MAX + 128] = "";
 	int n;
 
 	if (!zngx_name_valid(inc->name) || !zngx_addr_valid(inc->addr)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (inc->format == ZNGX_SET)
+	if (inc->format == ZNGX_SET) {
 		n = asprintf(&s, "# Written by zdd-switch: the live backend "
 		    "is %s.\nset $%s http://%s;\n", target, inc->name,
 		    inc->addr);
-	else if (inc->keepalive > 0)
+		return n == -1 ? NULL : s;
+	}
+	if (inc->keepalive > 0)
+		snprintf(ka, sizeof ka, "\tkeepalive %u;\n", inc->keepalive);
+	if (inc->canary[0] != '\0') {
+		if (!zngx_addr_valid(inc->canary) || !zngx_key_valid(inc->key) ||
+		    inc->weight < 1 || inc->canary_weight < 1 ||
+		    inc->weight + inc->canary_weight != 100) {
+			errno = EINVAL;
+			return NULL;
+		}
+		snprintf(canary, sizeof canary, "\tserver %s weight=%u;\n",
+		    inc->canary, inc->canary_weight);
 		n = asprintf(&s, "# Written by zdd-switch: the live backend "
-		    "is %s.\nupstream %s {\n\tserver %s;\n\tkeepalive %u;\n}\n",
-		    target, inc->name, inc->addr, inc->keepalive);
-	else
+		    "is %s, a canary takes %u%% of the clients.\n"
+		    "upstream %s {\n\thash %s consistent;\n"
+		    "\tserver %s weight=%u;\n%s%s}\n", target,
+		    inc->canary_weight, inc->name, inc->key, inc->addr,
+		    inc->weight, canary, ka);
+	} else
 		n = asprintf(&s, "# Written by zdd-switch: the live backend "
-		    "is %s.\nupstream %s {\n\tserver %s;\n}\n",
-		    target, inc->name, inc->addr);
+		    "is %s.\nupstream %s {\n\tserver %s;\n%s}\n", target,
+		    inc->name, inc->addr, ka);
 	return n == -1 ? NULL : s;
 }
 
@@ -482,7 +539,7 @@ zngx_is_master(pid_t pid, const char *nginx)
 	struct stat me, kid, bin;
 	char path[64], target[4096], *base;
 	ssize_t n;
-	int i, nk, rc, workers = 0;
+	int i, nk, rc, krc, workers = 0;
 
 	/*
 	 * A title is what anyone may choose (exec -a), so it is only the
@@ -522,10 +579,16 @@ zngx_is_master(pid_t pid, const char *nginx)
 	if ((nk = zngx_children(pid, kids, 64, NULL)) <= 0)
 		return 0;
 	for (i = 0; i < nk; i++) {
-		if (!titled(kids[i].pid, "nginx: "))
+		/* A worker of an earlier reload may exit as we look. */
+		if (!titled(kids[i].pid, "nginx: ")) {
+			if (!zproc_alive(&kids[i]))
+				continue;
 			return 0;
-		if (rc == 0 && (exe_of(kids[i].pid, &kid) != 0 ||
-		    kid.st_dev != me.st_dev || kid.st_ino != me.st_ino))
+		}
+		if (rc == 0 && (krc = exe_of(kids[i].pid, &kid)) == -1)
+			continue;
+		if (rc == 0 && (krc != 0 || kid.st_dev != me.st_dev ||
+		    kid.st_ino != me.st_ino))
 			return 0;
 		if (titled(kids[i].pid, "nginx: worker process"))
 			workers++;

@@ -25,12 +25,22 @@ struct zngx_inc {
 	char	name[ZNGX_NAME_MAX + 1];	/* variable without '$', or upstream */
 	char	addr[ZNGX_ADDR_MAX + 1];	/* host:port, unix:PATH or a name */
 	unsigned keepalive;			/* upstream only, 0 if absent */
+	/*
+	 * A canary (upstream only): a second server, canary, that takes
+	 * canary_weight percent of the clients and addr the rest (weight),
+	 * each client sticking to one by "hash KEY consistent".  canary is
+	 * "" and the weights 0 when there is none.
+	 */
+	char	canary[ZNGX_ADDR_MAX + 1];
+	unsigned weight, canary_weight;
+	char	key[ZNGX_NAME_MAX + 2];		/* "$remote_addr" */
 };
 
 /*
  * Read an include file's bytes.  Returns 0 and fills inc when they are one
  * "set $VAR http://ADDR;" statement or one "upstream NAME { server ADDR;
- * keepalive N; }" block, with any comments and blanks; 1 when they are
+ * keepalive N; }" block (or, for a canary, "hash KEY consistent;" and two
+ * servers with weights adding up to 100), with any comments and blanks; 1 when they are
  * only comments and blanks (an empty file); -1 with errno EINVAL for
  * anything else, which zdd-switch then refuses to overwrite.
  */
@@ -49,6 +59,8 @@ char	*zngx_render(const struct zngx_inc *inc, const char *target);
 int	zngx_addr_valid(const char *s);
 /* Whether s is a variable or upstream name: [A-Za-z0-9_], 1 to 64. */
 int	zngx_name_valid(const char *s);
+/* Whether s is a hash key: '$' and a variable name. */
+int	zngx_key_valid(const char *s);
 
 /* The pid in an nginx pid file, or -1 (errno ENOENT, EINVAL). */
 pid_t	zngx_read_pid(const char *path);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,13 +97,14 @@ zrun(char *const argv[], struct zrun *r)
 	size_t len = 0, max = r->out_max ? r->out_max : 65536;
 	struct pollfd pfd;
 	char chunk[4096];
-	pid_t pid;
+	pid_t pid, parent;
 	ssize_t n;
 	int p[2], st, e, open_ = 1;
 
 	r->out = NULL;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
+	parent = getpid();
 	if ((pid = fork()) == -1) {
 		e = errno;
 		close(p[0]);
@@ -113,13 +115,25 @@ zrun(char *const argv[], struct zrun *r)
 	if (pid == 0) {
 		sigset_t none;
 
-		/* Its own group, so that a timeout kills what it started. */
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		/*
+		 * No descriptor of ours past exec, nor before it: a lock held
+		 * through one (flock(2) belongs to the open file, which fork
+		 * shares) must go when we die, not when the child execs.
+		 */
+		closefrom(3);
+		/*
+		 * Its own group, so that a timeout kills what it started; and
+		 * it dies with us, as it would in our group.
+		 */
 		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
 		execvp(argv[0], argv);
 		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -596,6 +596,94 @@ run $SXU blue
 is "... and back" "$rc" 0
 stop "$last_pid"
 
+# --- canary: --weight NAME=PCT (nginx upstream format) --------------------
+# 200 clients from their own addresses 127.0.0.N; each asks twice.
+clients() {
+	python3 "$TOP/tests/switch-clients.py" "$up" / 200 "$T/clients.$1"
+	n_green=$(awk '$2 == "green"' "$T/clients.$1" | wc -l)
+	n_unstuck=$(awk '$2 != $3' "$T/clients.$1" | wc -l)
+	n_error=$(grep -c error "$T/clients.$1")
+}
+run $SU status
+is "canary: blue is live first" "$out" "blue 127.0.0.1:$bp"
+run $SU --drain --weight green=20
+is "--weight green=20: exit 0" "$rc" 0
+is "... prints the main backend" "$out" "blue 127.0.0.1:$bp"
+like "... says what it did" "$err" 'green takes 20% of the clients, blue the rest in [0-9.]+ s'
+is "... the file: hash on the client address, weights 80 and 20" \
+	"$(grep -v '^#' "$UINC")" "$(printf 'upstream backend {\n\thash $remote_addr consistent;\n\tserver 127.0.0.1:%s weight=80;\n\tserver 127.0.0.1:%s weight=20;\n\tkeepalive 16;\n}' "$bp" "$gp")"
+run $SU status
+is "... status prints the main backend" "$out" "blue 127.0.0.1:$bp"
+run $SU --json status
+like "... --json shows the canary and its share" "$out" \
+	"\"name\":\"blue\".*\"canary\":\\{\"name\":\"green\",\"addr\":\"127.0.0.1:$gp\",\"percent\":20\\}"
+clients 20
+echo "# canary 20%: $n_green of 200 clients on green"
+is "... 200 clients: no error, each sticks to one side" "$n_error $n_unstuck" "0 0"
+if [ "$n_green" -ge 20 ] && [ "$n_green" -le 60 ]; then
+	pass "... about 20% of them go to green ($n_green of 200)"
+else
+	fail "... about 20% of them go to green" "got $n_green of 200"
+fi
+run $SU --drain --weight green=50
+is "--weight green=50: exit 0" "$rc" 0
+clients 50
+echo "# canary 50%: $n_green of 200 clients on green"
+is "... no error, each sticks" "$n_error $n_unstuck" "0 0"
+if [ "$n_green" -ge 70 ] && [ "$n_green" -le 130 ]; then
+	pass "... about half go to green ($n_green of 200)"
+else
+	fail "... about half go to green" "got $n_green of 200"
+fi
+is "... every client that was on green at 20% stays there" \
+	"$(awk 'NR == FNR { was[$1] = $2; next }
+		was[$1] == "green" && $2 != "green"' "$T/clients.20" "$T/clients.50" | wc -l)" 0
+run $SU --weight green=50
+is "... the same share again changes nothing" "$rc:$(grep -c weight=50 "$UINC")" "0:2"
+run $SU --weight green=30 --sticky '$cookie_user'
+is "--sticky: another hash key" "$rc:$(grep -c 'hash $cookie_user consistent;' "$UINC")" "0:1"
+run $SU --weight green=30
+is "... kept by the next --weight" "$(grep -c 'hash $cookie_user consistent;' "$UINC")" 1
+run $SU --drain blue
+is "switching to the main backend aborts the canary" "$rc:$out" "0:blue 127.0.0.1:$bp"
+like "... says so" "$err" 'the canary green is off, blue takes every client'
+is "... one server again" "$(grep -c server "$UINC"):$(grep -c hash "$UINC")" "1:0"
+clients 0
+is "... every client on blue" "$n_green $n_error" "0 0"
+$SU -q --weight green=10
+run $SU --drain green
+is "switching to the canary promotes it" "$rc:$out" "0:green 127.0.0.1:$gp"
+is "... one server, green" "$(grep server "$UINC" | tr -d '\t')" "server 127.0.0.1:$gp;"
+clients 100
+is "... every client on green" "$n_green $n_error" "200 0"
+$SU -q --weight blue=5
+run $SU --weight blue=100
+is "--weight NAME=100 promotes" "$rc:$out" "0:blue 127.0.0.1:$bp"
+$SU -q --weight green=5
+run $SU --weight green=0
+is "--weight NAME=0 aborts" "$rc:$out:$(grep -c server "$UINC")" "0:blue 127.0.0.1:$bp:1"
+cp "$UINC" "$T/up.before"
+dpx=$(free_port)
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$dpx -f "$UINC" \
+	--format upstream $(nargs "$U") --weight green=5
+is "--weight to a dead backend: the guard refuses, 1" "$rc" 1
+ok "... the file is as it was" cmp -s "$UINC" "$T/up.before"
+run $SU --weight green=5 flip
+is "--weight with an operand: 64" "$rc" 64
+run $SU --weight green=101
+is "--weight green=101: 64" "$rc" 64
+run $SU --weight purple=5
+is "--weight of no target: 64" "$rc" 64
+run $SU --weight blue=5
+is "--weight of the live backend: 64" "$rc" 64
+run $SU --sticky '$remote_addr' blue
+is "--sticky without --weight: 64" "$rc" 64
+run $SU --weight green=5 --sticky 'remote_addr'
+is "--sticky without a \$: 64" "$rc" 64
+run $S --weight green=5
+is "--weight with --format set: 64" "$rc" 64
+is "... the upstream file is as it was" "$(cat "$UINC")" "$(cat "$T/up.before")"
+
 # --- a reload slower than ZDD_RELOAD_WAIT -------------------------------
 # nginx reads the include file first, then spends a while on a big map.
 # zdd-switch gives up waiting for the new workers, puts the old file back
@@ -661,6 +749,57 @@ echo "# nginx reloaded $r times after the slow switch"
 is "... and once nginx is done, it serves blue" "$(soon "$wp" blue)" blue
 is "... still blue a moment later" "$(sleep 0.3; get "$wp")" blue
 stop "$slowpid"
+
+# --- a deploy user, not root ----------------------------------------------
+# The setup zdd-switch(1) documents: the include file in a directory of
+# its own that the deploy group may write (the file is replaced through
+# a new one beside it, so the directory needs the permission, not the
+# file).  Here the deploy user is 65534.
+DU="setpriv --reuid=65534 --regid=65534 --clear-groups"
+D=$T/deploy
+dp=$(free_port)
+mkdir -p "$D/conf/zdd" "$D/logs"
+printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" >"$D/conf/zdd/service-url.inc"
+NGINX_WORKERS=2 start_nginx "$D" "$dp" "server {
+		listen 127.0.0.1:$dp;
+		location / {
+			include $D/conf/zdd/service-url.inc;
+			proxy_pass \$service_url;
+		}
+	}"
+rootnginx=$NGINX_PID
+SDU="zdd-switch $TG -f $D/conf/zdd/service-url.inc $(nargs "$D")"
+cp "$D/conf/zdd/service-url.inc" "$T/du.before"
+run $DU $SDU green
+is "deploy user, directory not writable: 77" "$rc" 77
+like "... says the directory needs write permission" "$err" \
+	'cannot write .*service-url.inc: Permission denied; .* needs write permission on its directory \(not on the file\)'
+ok "... the file is as it was" cmp -s "$D/conf/zdd/service-url.inc" "$T/du.before"
+chgrp 65534 "$D/conf/zdd"
+chmod 2775 "$D/conf/zdd"
+# nginx runs as root: nginx -t as the deploy user cannot open root's pid
+# file.  That is no refusal of the configuration: 77, not 78.
+run $DU $SDU green
+is "deploy user, nginx -t cannot run as this user: 77" "$rc" 77
+like "... with nginx's own message" "$err" 'nginx.pid" failed \(13: Permission denied\)'
+like "... not called a refusal" "$err" 'nginx -t could not run as this user \(not a refusal of the configuration\)'
+ok "... the file is as it was" cmp -s "$D/conf/zdd/service-url.inc" "$T/du.before"
+is "... nothing left in the directory" "$(ls -A "$D/conf/zdd")" service-url.inc
+stop "$rootnginx"
+# nginx run by the deploy user itself (or through sudo, as the man page
+# shows): the whole switch works as that user, drain included.
+chown -R 65534:65534 "$D/logs"
+chown 65534:65534 "$D"
+spawn $DU nginx -p "$D" -c "$D/conf/nginx.conf" -g 'daemon off;'
+wait_port "$dp"
+run $DU $SDU --drain green
+is "deploy user running nginx: switch and drain, exit 0" "$rc" 0
+like "... drained" "$err" 'drained: the 2 old nginx workers exited'
+is "... nginx serves green" "$(soon "$dp" green)" green
+is "... nothing left in the directory" "$(ls -A "$D/conf/zdd")" service-url.inc
+run $DU $SDU status
+is "... status as the deploy user" "$out" "green 127.0.0.1:$gp"
+stop "$last_pid"
 
 # --- symlink mode (sites-enabled/default) -------------------------------
 L=$T/link
@@ -841,6 +980,8 @@ frontend fe
 	bind 127.0.0.1:$hp2
 	default_backend app
 backend app
+	balance source
+	hash-type consistent
 CONF
 	i=1
 	while [ "$i" -le 70 ]; do
@@ -869,6 +1010,50 @@ is "... and serves" "$(get "$hp2")" green
 backend "$bp" blue
 bluepid=$last_pid
 wait_port "$bp"
+
+# A canary through HAProxy: "set weight", both servers ready; "balance
+# source" with "hash-type consistent" keeps each client on its side.
+hclients() {
+	python3 "$TOP/tests/switch-clients.py" "$hp2" / 200 "$T/hclients.$1"
+	n_blue=$(awk '$2 == "blue"' "$T/hclients.$1" | wc -l)
+	n_unstuck=$(awk '$2 != $3' "$T/hclients.$1" | wc -l)
+	n_error=$(grep -c error "$T/hclients.$1")
+}
+run $SH2 --weight blue=20
+is "haproxy --weight blue=20: exit 0" "$rc:$out" "0:green 127.0.0.1:$gp"
+like "... says what it did" "$err" 'blue takes 20% of the clients, green the rest'
+run $SH2 --json status
+like "... status: green, with blue as a 20% canary" "$out" \
+	'"name":"green".*"canary":\{"name":"blue","addr":"127.0.0.1:[0-9]+","percent":20\}'
+hclients 20
+echo "# haproxy canary 20%: $n_blue of 200 clients on blue"
+is "... 200 clients: no error, each sticks to one side" "$n_error $n_unstuck" "0 0"
+if [ "$n_blue" -ge 20 ] && [ "$n_blue" -le 60 ]; then
+	pass "... about 20% of them go to blue ($n_blue of 200)"
+else
+	fail "... about 20% of them go to blue" "got $n_blue of 200"
+fi
+run $SH2 --weight blue=50
+hclients 50
+is "... at 50%: no error, each sticks" "$rc $n_error $n_unstuck" "0 0 0"
+if [ "$n_blue" -ge 70 ] && [ "$n_blue" -le 130 ]; then
+	pass "... about half go to blue ($n_blue of 200)"
+else
+	fail "... about half go to blue" "got $n_blue of 200"
+fi
+run $SH2 green
+is "haproxy: switching to the main backend aborts the canary" \
+	"$rc:$out:$($SH2 status 2>/dev/null)" \
+	"0:green 127.0.0.1:$gp:green 127.0.0.1:$gp"
+hclients 0
+is "... every client on green" "$n_blue $n_error" "0 0"
+$SH2 -q --weight blue=10
+run $SH2 blue
+is "haproxy: switching to the canary promotes it" "$rc:$out" "0:blue 127.0.0.1:$bp"
+hclients 100
+is "... every client on blue" "$n_blue $n_error" "200 0"
+run $SH2 --json status
+unlike "... and no canary is left" "$out" canary
 
 # All or nothing: HAProxy takes "ready" for the new server and refuses
 # "drain" for the old one; the new one goes back to maint, exit 69.

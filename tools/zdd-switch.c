@@ -37,7 +37,7 @@
 enum { OPT_AVAILABLE = 256, OPT_BACKEND, OPT_DRAIN, OPT_FORCE, OPT_FORMAT,
     OPT_HAPROXY, OPT_JSON, OPT_LOCK_WAIT, OPT_MAINT, OPT_NGINX,
     OPT_NGINX_ARG, OPT_NO_RELOAD, OPT_PID_FILE, OPT_PROBE, OPT_RELOAD_CMD,
-    OPT_TIMEOUT, OPT_UPSTREAM, OPT_VAR };
+    OPT_STICKY, OPT_TIMEOUT, OPT_UPSTREAM, OPT_VAR, OPT_WEIGHT };
 
 enum { MODE_FILE, MODE_LINK, MODE_HAPROXY };
 
@@ -73,12 +73,19 @@ static int format = ZNGX_SET;
 static const char *var = "service_url", *upstream = "backend";
 static const char *nginx = "nginx", *nginx_args[ARGS_MAX];
 static size_t nnginx_args;
+/* --nginx split into words ("sudo -n nginx"); the last is nginx itself. */
+static char *nginx_words[ARGS_MAX];
+static size_t nnginx_words;
 static const char *reload_cmd, *pid_file = "/run/nginx.pid";
 static int no_reload, force, maint, drain;
 static double drain_sec = 60, lock_wait, spawn_wait = SPAWN_WAIT;
 static double timeout = 30;	/* nginx -t and the reload, each */
 static const char *probe;	/* --probe URL, checked by zdd-health */
 static int exit_code;		/* EX_NODRAIN after a switch not drained */
+/* --weight NAME=PCT: the target and its share; --sticky KEY. */
+static int wt = -1;
+static unsigned wt_pct;
+static const char *wt_arg, *sticky;
 /* The operand read from stdin; at file scope, reachable at every exit. */
 static char *opbuf;
 
@@ -91,8 +98,11 @@ static struct {
 	double	 drain_seconds;		/* -1 when not drained */
 	int	 drained;
 	int	 old_workers;
+	int	 canary;		/* target index, -1 for none */
+	unsigned percent;		/* the canary's share of clients */
+	char	 done[512];		/* what the switch did, for stderr */
 } res = { .action = "status", .live = -1, .previous = -1,
-    .drain_seconds = -1 };
+    .drain_seconds = -1, .canary = -1 };
 
 static void
 usage(int code)
@@ -108,14 +118,32 @@ usage(int code)
 	    "[--reload-cmd cmd | --no-reload]\n"
 	    "                  [--drain[=sec]] [--pid-file path] "
 	    "[--timeout sec]\n"
-	    "                  [status | idle | flip | target | -]\n"
+	    "                  [status | idle | flip | target | - |\n"
+	    "                   --weight name=pct [--sticky key]]\n"
 	    "       zdd-switch [-nqv] [-t name=addr]... [--json] "
 	    "[--lock-wait sec] [--force]\n"
 	    "                  [--probe url] --haproxy socket --backend name "
 	    "[--maint]\n"
 	    "                  [--drain[=sec]] "
-	    "[status | idle | flip | target | -]\n");
+	    "[status | idle | flip | target | - |\n"
+	    "                   --weight name=pct]\n");
 	exit(code);
+}
+
+/* --nginx 'sudo -n nginx': words split on blanks, no quoting. */
+static void
+split_nginx(void)
+{
+	char *copy = xstrdup(nginx), *w, *save = NULL;
+
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (nnginx_words == ARGS_MAX)
+			zdiex(EX_USAGE, "--nginx %s: too many words", nginx);
+		nginx_words[nnginx_words++] = w;
+	}
+	if (nnginx_words == 0)
+		zdiex(EX_USAGE, "--nginx: empty");
 }
 
 static int
@@ -204,6 +232,11 @@ result(void)
 		    res.previous >= 0 ? targets[res.previous].name : NULL,
 		    "changed", res.changed, "dry_run", zopt.dry_run);
 
+		if (res.canary >= 0)
+			json_object_set_new(o, "canary", xnonnull(json_pack(
+			    "{s:s s:s s:i}", "name", targets[res.canary].name,
+			    "addr", targets[res.canary].addr, "percent",
+			    (int)res.percent)));
 		if (strcmp(res.action, "switch") == 0) {
 			json_object_set_new(o, "seconds", json_real(res.seconds));
 			if (res.drain_seconds >= 0) {
@@ -293,10 +326,11 @@ relay(const char *out)
 static int
 run_nginx(const char *a1, const char *a2, char **out, void (*during)(void *))
 {
-	const char *argv[ARGS_MAX + 4];
+	const char *argv[2 * ARGS_MAX + 4];
 	size_t i, n = 0;
 
-	argv[n++] = nginx;
+	for (i = 0; i < nnginx_words; i++)
+		argv[n++] = nginx_words[i];
 	for (i = 0; i < nnginx_args; i++)
 		argv[n++] = nginx_args[i];
 	argv[n++] = a1;
@@ -534,7 +568,7 @@ while_testing(void *arg)
 	if (no_reload)
 		return;
 	master = zngx_read_pid(pid_file);
-	if (master != -1 && !zngx_is_master(master, nginx))
+	if (master != -1 && !zngx_is_master(master, nginx_words[nnginx_words - 1]))
 		master = -1;
 	/* Nothing is reloaded yet: a failure here puts the old file back. */
 	if (master != -1 &&
@@ -618,11 +652,9 @@ drain_workers(void)
 }
 
 static void
-switched(const char *what, int from, int to)
+switched(void)
 {
-	zinfo("switched %s from %s to %s in %.3f s", what,
-	    from >= 0 ? targets[from].name : "nothing", targets[to].name,
-	    res.seconds);
+	zinfo("%s in %.3f s", res.done, res.seconds);
 }
 
 /*
@@ -645,6 +677,12 @@ reload(char **out)
 	*out = NULL;
 	if (kill(master, SIGHUP) == 0)
 		return 0;
+	/*
+	 * A deploy user may not signal root's master; nginx -s reload
+	 * through --nginx 'sudo -n nginx' may.
+	 */
+	if (errno == EPERM)
+		return run_nginx("-s", "reload", out, NULL);
 	*out = xasprintf("kill -HUP %d: %s", (int)master, strerror(errno));
 	return -1;
 }
@@ -714,7 +752,7 @@ test_failed(int rc, int e, char *out, const char *what)
  * new file or link is in place; s holds the old one.
  */
 static void
-nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
+nginx_apply(struct saved *s, const char *what, double t0)
 {
 	char *out;
 	int rc, e, fresh, last = 0, still = 0, polls;
@@ -749,7 +787,7 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	}
 	if (no_reload) {
 		res.seconds = znow() - t0;
-		switched(what, from, to);
+		switched();
 		return;
 	}
 	if (zsig_pending()) {
@@ -783,7 +821,7 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	free(out);
 	if (master == -1) {
 		res.seconds = znow() - t0;
-		switched(what, from, to);
+		switched();
 		if (drain) {
 			zerrx("cannot drain: %s names no running nginx master, "
 			    "so its old workers cannot be watched", pid_file);
@@ -836,7 +874,7 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
-	switched(what, from, to);
+	switched();
 	if (drain)
 		drain_workers();
 }
@@ -933,6 +971,25 @@ guard(int to)
 	zdebug("%s answers at %s", t->name, at);
 }
 
+/*
+ * A new file or link could not be put in place.  Without permission, say
+ * what needs it: the directory, since the file is replaced through a new
+ * one beside it; the file's own mode does not matter.
+ */
+static _Noreturn void
+write_failed(const char *path)
+{
+	int e = errno;
+
+	if (e == EACCES || e == EPERM)
+		zdiex(EX_NOPERM, "cannot write %s: %s; zdd-switch replaces it "
+		    "through a new file beside it, so this user needs write "
+		    "permission on its directory (not on the file)", path,
+		    strerror(e));
+	errno = e;
+	zdie(zexit_errno(e), "cannot write %s", path);
+}
+
 static int
 refused(const char *path, const char *why)
 {
@@ -956,6 +1013,9 @@ switch_file(const char *op)
 	open_locked(file, sp, op);
 	live = read_file(sp, &inc, &known);
 	res.live = res.previous = live;
+	if (known && inc.canary[0] != '\0' &&
+	    (res.canary = target_of_addr(inc.canary)) >= 0)
+		res.percent = inc.canary_weight;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
 		if (!known)
 			zdiex(EX_DATAERR, "%s: not a file zdd-switch can read",
@@ -968,8 +1028,18 @@ switch_file(const char *op)
 			    *inc.addr ? ": " : "", inc.addr);
 		return live;
 	}
-	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
-	if (to == -2) {
+	if (strcmp(op, "--weight") == 0) {
+		/* --weight: a share of the clients for wt, the rest stay. */
+		if (live == -1)
+			zdiex(EX_NO, "cannot give %s a share: %s names no live "
+			    "target", targets[wt].name, file);
+		if (wt == live)
+			zdiex(EX_USAGE, "--weight %s=%u: %s is the live backend",
+			    targets[wt].name, wt_pct, targets[wt].name);
+		/* 0 aborts the canary, 100 promotes it. */
+		to = wt_pct == 0 ? live : wt_pct == 100 ? wt : live;
+	} else if ((to = strcmp(op, "flip") == 0 ? -2 : find_target(op)) ==
+	    -2) {
 		if (live == -1)
 			zdiex(EX_NO, "cannot flip: %s names no live target",
 			    file);
@@ -985,35 +1055,59 @@ switch_file(const char *op)
 	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) != 0)
 		refused(file, format == ZNGX_SET ? "sets another variable "
 		    "than --var" : "names another upstream than --upstream");
-	if (live == to && known && inc.format == format &&
-	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) == 0) {
-		zdebug("%s is live already", targets[to].name);
-		res.live = to;
-		return to;
-	}
 	memset(&want, 0, sizeof want);
 	want.format = format;
 	snprintf(want.name, sizeof want.name, "%s",
 	    format == ZNGX_SET ? var : upstream);
 	snprintf(want.addr, sizeof want.addr, "%s", targets[to].addr);
 	want.keepalive = inc.keepalive ? inc.keepalive : 32;
+	if (strcmp(op, "--weight") == 0 && wt_pct > 0 && wt_pct < 100) {
+		snprintf(want.canary, sizeof want.canary, "%s",
+		    targets[wt].addr);
+		want.canary_weight = wt_pct;
+		want.weight = 100 - wt_pct;
+		snprintf(want.key, sizeof want.key, "%s", sticky != NULL ?
+		    sticky : inc.key[0] != '\0' ? inc.key : "$remote_addr");
+		res.canary = wt;
+		res.percent = wt_pct;
+		snprintf(res.done, sizeof res.done, "%s: %s takes %u%% of the "
+		    "clients, %s the rest", file, targets[wt].name, wt_pct,
+		    targets[to].name);
+	} else if (res.canary >= 0 && to == live)
+		snprintf(res.done, sizeof res.done, "%s: the canary %s is "
+		    "off, %s takes every client", file, targets[res.canary].name,
+		    targets[to].name);
+	else
+		snprintf(res.done, sizeof res.done, "switched %s from %s to "
+		    "%s", file, live >= 0 ? targets[live].name : "nothing",
+		    targets[to].name);
+	if (live == to && known && inc.format == format &&
+	    strcmp(inc.name, want.name) == 0 &&
+	    strcmp(inc.canary, want.canary) == 0 &&
+	    inc.canary_weight == want.canary_weight &&
+	    strcmp(inc.key, want.key) == 0) {
+		zdebug("%s is live already, as asked", targets[to].name);
+		res.live = to;
+		return to;
+	}
+	if (res.canary >= 0 && want.canary[0] == '\0')
+		res.canary = -1;
 	if ((data = zngx_render(&want, targets[to].name)) == NULL)
 		zdie(EX_SOFTWARE, "cannot render %s", file);
-	guard(to);
+	guard(want.canary[0] != '\0' ? wt : to);
 	res.live = to;
 	res.changed = 1;
 	if (zopt.dry_run) {
-		zinfo("would write %s naming %s %s, check it with nginx -t%s",
-		    file, targets[to].name, targets[to].addr,
-		    no_reload ? "" : " and reload nginx");
+		zinfo("would write %s (%s), check it with nginx -t%s", file,
+		    res.done, no_reload ? "" : " and reload nginx");
 		free(data);
 		return to;
 	}
 	if (zfile_put(sp->dirfd, sp->base, data, strlen(data), sp->mode,
 	    sp->uid, sp->gid) == -1)
-		zdie(zexit_errno(errno), "cannot write %s", file);
+		write_failed(file);
 	free(data);
-	nginx_apply(sp, file, live, to, t0);
+	nginx_apply(sp, file, t0);
 	return to;
 }
 
@@ -1080,9 +1174,11 @@ switch_link(const char *op)
 		return to;
 	}
 	if (zsymlink_put(sp->dirfd, sp->base, target) == -1)
-		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
-		    target);
-	nginx_apply(sp, linkpath, live, to, t0);
+		write_failed(linkpath);
+	snprintf(res.done, sizeof res.done, "switched %s from %s to %s",
+	    linkpath, live >= 0 ? targets[live].name : "nothing",
+	    targets[to].name);
+	nginx_apply(sp, linkpath, t0);
 	free(target);
 	close(availfd);
 	return to;
@@ -1099,24 +1195,48 @@ hap(const char *fmt, const char *a, const char *b)
 	return out;
 }
 
-/* The one ready target among backend's servers, else -1. */
+/*
+ * The live target among backend's servers: the one ready server, or with
+ * a canary two ready ones, the main one being that of the larger weight
+ * (the first on a tie); -1 for anything else.  *canary is the other one
+ * or -1, weight[] each target's weight (-1 unknown).
+ */
 static int
-hap_live(struct zhap_server *v, int n, int *present)
+hap_live(struct zhap_server *v, int n, int *present, int *weight,
+    int *canary)
 {
-	int i, t, live = -1, nready = 0;
+	int i, t, ready[2], nready = 0;
 
-	for (i = 0; i < (int)ntargets; i++)
+	*canary = -1;
+	for (i = 0; i < (int)ntargets; i++) {
 		present[i] = 0;
+		weight[i] = -1;
+	}
 	for (i = 0; i < n; i++) {
 		if ((t = find_target(v[i].name)) == -1)
 			continue;
 		present[t] = 1;
-		if ((v[i].admin_state & (ZHAP_MAINT | ZHAP_DRAIN)) == 0) {
-			live = t;
-			nready++;
-		}
+		weight[t] = v[i].weight;
+		if ((v[i].admin_state & (ZHAP_MAINT | ZHAP_DRAIN)) == 0 &&
+		    nready++ < 2)
+			ready[nready - 1] = t;
 	}
-	return nready == 1 ? live : -1;
+	if (nready == 1)
+		return ready[0];
+	if (nready != 2 || weight[ready[0]] < 0 || weight[ready[1]] < 0 ||
+	    weight[ready[0]] + weight[ready[1]] == 0)
+		return -1;
+	if (weight[ready[1]] > weight[ready[0]]) {
+		t = ready[0];
+		ready[0] = ready[1];
+		ready[1] = t;
+	}
+	*canary = ready[1];
+	res.canary = ready[1];
+	res.percent = (unsigned)((weight[ready[1]] * 100 +
+	    (weight[ready[0]] + weight[ready[1]]) / 2) /
+	    (weight[ready[0]] + weight[ready[1]]));
+	return ready[0];
 }
 
 /*
@@ -1163,31 +1283,37 @@ hap_state_word(int admin_state)
 	return "ready";
 }
 
-/* One step of a HAProxy switch: a server and the state it had before. */
+/*
+ * One step of a HAProxy switch: a server, what was set ("state" or
+ * "weight") and the value it had before.
+ */
 struct hap_step {
 	int	 target;
-	const char *was;
+	const char *kind;
+	char	 was[16];
 };
 
 /*
- * Set target's server to state; 0 when HAProxy took it, else -1 with
- * HAProxy's answer (or why there is none) said on stderr after what.
+ * Set target's server's state (or weight) to value; 0 when HAProxy took
+ * it, else -1 with HAProxy's answer (or why there is none) said on
+ * stderr after verb.
  */
 static int
-hap_set(int t, const char *state, const char *what)
+hap_set(int t, const char *kind, const char *value, const char *verb)
 {
-	char cmd[256], *out;
+	char cmd[256], what[160], *out;
+	int weight = strcmp(kind, "weight") == 0;
 
-	snprintf(cmd, sizeof cmd, "set server %s/%s state %s", backend,
-	    targets[t].name, state);
+	snprintf(cmd, sizeof cmd, weight ? "set weight %s/%s %s" :
+	    "set server %s/%s state %s", backend, targets[t].name, value);
+	snprintf(what, sizeof what, "%s %s/%s %s%s", verb, backend,
+	    targets[t].name, weight ? "weight " : "", value);
 	if ((out = zhap_cmd(socketpath, cmd, HAP_TIMEOUT)) == NULL) {
-		zerr("%s %s/%s %s: cannot reach HAProxy at %s", what, backend,
-		    targets[t].name, state, socketpath);
+		zerr("%s: cannot reach HAProxy at %s", what, socketpath);
 		return -1;
 	}
 	if (!zhap_ok(out)) {
-		zerrx("HAProxy refused to %s %s/%s %s:", what, backend,
-		    targets[t].name, state);
+		zerrx("HAProxy refused to %s:", what);
 		relay(out);
 		free(out);
 		return -1;
@@ -1208,7 +1334,8 @@ hap_abort(const struct hap_step *steps, int n)
 	int ok = 1;
 
 	while (n-- > 0)
-		if (hap_set(steps[n].target, steps[n].was, "put back") == -1)
+		if (hap_set(steps[n].target, steps[n].kind, steps[n].was,
+		    "put back") == -1)
 			ok = 0;
 	if (!ok)
 		zdiex(EX_UNAVAILABLE, "HAProxy backend %s is left half "
@@ -1217,6 +1344,25 @@ hap_abort(const struct hap_step *steps, int n)
 		die_restored("every HAProxy server");
 	zdiex(EX_UNAVAILABLE, "no switch: every server of HAProxy backend %s "
 	    "is as it was", backend);
+}
+
+/* The steps of one switch, made one after the other, or all undone. */
+struct hap_plan {
+	struct hap_step steps[2 * TARGETS_MAX];
+	int	 n;
+};
+
+static void
+hap_do(struct hap_plan *pl, int t, const char *kind, const char *value,
+    const char *was)
+{
+	if (zsig_pending() || hap_set(t, kind, value, "set") == -1)
+		hap_abort(pl->steps, pl->n);
+	pl->steps[pl->n].target = t;
+	pl->steps[pl->n].kind = kind;
+	snprintf(pl->steps[pl->n].was, sizeof pl->steps[pl->n].was, "%s",
+	    was);
+	pl->n++;
 }
 
 static void
@@ -1260,11 +1406,12 @@ static int
 switch_haproxy(const char *op)
 {
 	struct zhap_server *v;
-	struct hap_step steps[TARGETS_MAX] = { { 0, NULL } };
+	struct hap_plan pl = { .n = 0 };
 	int present[TARGETS_MAX], state[TARGETS_MAX] = { 0 };
-	char *out, first[128];
+	int weight[TARGETS_MAX];
+	char *out, first[128], w0[16], w1[16], was0[16], was1[16];
 	const char *p;
-	int n, i, live, to, nsteps = 0;
+	int n, i, live, to, canary;
 	size_t lines = 1;
 	double t0;
 	struct saved *sp = &cur;
@@ -1286,7 +1433,7 @@ switch_haproxy(const char *op)
 	}
 	free(out);
 	hap_check_addrs(v, n);
-	live = hap_live(v, n, present);
+	live = hap_live(v, n, present, weight, &canary);
 	for (i = 0; i < n; i++)
 		if ((to = find_target(v[i].name)) != -1)
 			state[to] = v[i].admin_state;
@@ -1295,54 +1442,96 @@ switch_haproxy(const char *op)
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
 		if (live == -1)
 			zdiex(EX_NO, "backend %s has not exactly one ready "
-			    "server among the targets", backend);
+			    "server among the targets (or two, for a canary)",
+			    backend);
 		return live;
 	}
-	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
-	if (to == -2) {
-		if (live == -1)
-			zdiex(EX_NO, "cannot flip: backend %s has not exactly "
-			    "one ready server among the targets", backend);
+	if (live == -1 && (strcmp(op, "flip") == 0 ||
+	    strcmp(op, "--weight") == 0))
+		zdiex(EX_NO, "cannot %s: backend %s has not exactly one ready "
+		    "server among the targets", strcmp(op, "flip") == 0 ?
+		    "flip" : "give a share", backend);
+	if (strcmp(op, "--weight") == 0) {
+		if (wt == live)
+			zdiex(EX_USAGE, "--weight %s=%u: %s is the live backend",
+			    targets[wt].name, wt_pct, targets[wt].name);
+		to = wt_pct == 100 ? wt : live;
+	} else if (strcmp(op, "flip") == 0)
 		to = live == 0 ? 1 : 0;
-	}
+	else
+		to = find_target(op);
 	res.action = "switch";
-	if (!present[to])
+	if (!present[to] || (wt >= 0 && !present[wt]))
 		zdiex(EX_DATAERR, "HAProxy backend %s has no server %s",
-		    backend, targets[to].name);
+		    backend, targets[present[to] ? wt : to].name);
 	res.live = to;
-	if (live == to) {
+	if (strcmp(op, "--weight") == 0 && wt_pct > 0 && wt_pct < 100) {
+		/* The canary: both ready, weighed; HAProxy's hash sticks. */
+		if (canary == wt && res.percent == wt_pct &&
+		    weight[wt] + weight[live] == 100) {
+			zdebug("%s has %u%% already", targets[wt].name, wt_pct);
+			return to;
+		}
+		guard(wt);
+		res.changed = 1;
+		res.canary = wt;
+		res.percent = wt_pct;
+		if (zopt.dry_run) {
+			zinfo("would set %s/%s weight %u and %s/%s weight %u, "
+			    "both ready", backend, targets[wt].name, wt_pct,
+			    backend, targets[live].name, 100 - wt_pct);
+			return to;
+		}
+		/* An unknown weight goes back to HAProxy's default, 1. */
+		snprintf(w0, sizeof w0, "%u", 100 - wt_pct);
+		snprintf(was0, sizeof was0, "%d", weight[live] < 0 ? 1 :
+		    weight[live]);
+		snprintf(w1, sizeof w1, "%u", wt_pct);
+		snprintf(was1, sizeof was1, "%d", weight[wt] < 0 ? 1 :
+		    weight[wt]);
+		hap_do(&pl, live, "weight", w0, was0);
+		hap_do(&pl, wt, "weight", w1, was1);
+		hap_do(&pl, wt, "state", "ready", hap_state_word(state[wt]));
+		if (zsig_pending())
+			hap_abort(pl.steps, pl.n);
+		res.seconds = znow() - t0;
+		zinfo("HAProxy backend %s: %s takes %u%% of the clients, %s the "
+		    "rest, in %.3f s", backend, targets[wt].name, wt_pct,
+		    targets[live].name, res.seconds);
+		return to;
+	}
+	if (live == to && canary == -1) {
 		zdebug("%s is live already", targets[to].name);
 		return to;
 	}
-	guard(to);
+	if (to != live)
+		guard(to);
 	res.changed = 1;
+	res.canary = -1;
 	if (zopt.dry_run) {
 		zinfo("would set %s/%s ready and every other target %s",
 		    backend, targets[to].name, maint ? "maint" : "drain");
 		return to;
 	}
 	/* The new server takes traffic before the old one stops taking it. */
-	if (hap_set(to, "ready", "make") == -1)
-		hap_abort(steps, nsteps);
-	steps[nsteps].target = to;
-	steps[nsteps++].was = hap_state_word(state[to]);
-	for (i = 0; i < (int)ntargets; i++) {
-		if (i == to || !present[i])
-			continue;
-		if (zsig_pending() || hap_set(i, maint ? "maint" : "drain",
-		    "set") == -1)
-			hap_abort(steps, nsteps);
-		steps[nsteps].target = i;
-		steps[nsteps++].was = hap_state_word(state[i]);
-	}
+	hap_do(&pl, to, "state", "ready", hap_state_word(state[to]));
+	for (i = 0; i < (int)ntargets; i++)
+		if (i != to && present[i])
+			hap_do(&pl, i, "state", maint ? "maint" : "drain",
+			    hap_state_word(state[i]));
 	if (zsig_pending())
-		hap_abort(steps, nsteps);
+		hap_abort(pl.steps, pl.n);
 	res.seconds = znow() - t0;
-	zinfo("switched HAProxy backend %s from %s to %s in %.3f s", backend,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
+	if (live == to)
+		zinfo("HAProxy backend %s: the canary %s is off, %s takes every "
+		    "client, in %.3f s", backend, targets[canary].name,
+		    targets[to].name, res.seconds);
+	else
+		zinfo("switched HAProxy backend %s from %s to %s in %.3f s",
+		    backend, live >= 0 ? targets[live].name : "nothing",
+		    targets[to].name, res.seconds);
 	if (drain && live >= 0)
-		hap_drain(live);
+		hap_drain(live == to ? canary : live);
 	return to;
 }
 
@@ -1370,12 +1559,14 @@ main(int argc, char *argv[])
 		{ "probe",	required_argument,	NULL, OPT_PROBE },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "reload-cmd",	required_argument,	NULL, OPT_RELOAD_CMD },
+		{ "sticky",	required_argument,	NULL, OPT_STICKY },
 		{ "target",	required_argument,	NULL, 't' },
 		{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 		{ "upstream",	required_argument,	NULL, OPT_UPSTREAM },
 		{ "var",	required_argument,	NULL, OPT_VAR },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
+		{ "weight",	required_argument,	NULL, OPT_WEIGHT },
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char *op = "status";
@@ -1477,6 +1668,12 @@ main(int argc, char *argv[])
 		case OPT_RELOAD_CMD:
 			reload_cmd = optarg;
 			break;
+		case OPT_STICKY:
+			if (!zngx_key_valid(optarg))
+				zdiex(EX_USAGE, "--sticky %s: not a variable "
+				    "($remote_addr, $cookie_NAME ...)", optarg);
+			sticky = optarg;
+			break;
 		case OPT_TIMEOUT:
 			if (zparse_seconds(optarg, &timeout) == -1 ||
 			    timeout <= 0)
@@ -1489,16 +1686,26 @@ main(int argc, char *argv[])
 		case OPT_VAR:
 			var = optarg[0] == '$' ? optarg + 1 : optarg;
 			break;
+		case OPT_WEIGHT:
+			wt_arg = optarg;
+			break;
 		default:
 			usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;
 
+	split_nginx();
+
 	if (argc > 1)
 		usage(EX_USAGE);
 	if (argc == 1)
 		op = argv[0];
+	if (wt_arg != NULL && argc == 1)
+		zdiex(EX_USAGE, "--weight takes no operand: it gives a share to "
+		    "its target and keeps the live one");
+	if (sticky != NULL && wt_arg == NULL)
+		zdiex(EX_USAGE, "--sticky goes with --weight");
 	/* "-" reads the operand from stdin: zdd-switch idle | ... | zdd-switch -. */
 	if (strcmp(op, "-") == 0) {
 		if ((opbuf = zoperand(op)) == NULL)
@@ -1511,8 +1718,25 @@ main(int argc, char *argv[])
 		add_target("green=127.0.0.1:8082");
 	}
 	if (strcmp(op, "status") != 0 && strcmp(op, "idle") != 0 &&
-	    strcmp(op, "flip") != 0 && find_target(op) == -1)
+	    strcmp(op, "flip") != 0 && strcmp(op, "--weight") != 0 &&
+	    find_target(op) == -1)
 		zdiex(EX_USAGE, "%s: not status, idle, flip or a target", op);
+	if (wt_arg != NULL) {
+		const char *eq = strrchr(wt_arg, '=');
+		char name[65];
+		uint64_t pct;
+
+		if (eq == NULL || (size_t)(eq - wt_arg) >= sizeof name ||
+		    zparse_uint(eq + 1, 0, 100, &pct) == -1)
+			zdiex(EX_USAGE, "--weight %s: not NAME=PCT, PCT from 0 "
+			    "to 100", wt_arg);
+		snprintf(name, sizeof name, "%.*s", (int)(eq - wt_arg), wt_arg);
+		if ((wt = find_target(name)) == -1)
+			zdiex(EX_USAGE, "--weight %s: %s is no target", wt_arg,
+			    name);
+		wt_pct = (unsigned)pct;
+		op = "--weight";
+	}
 	if ((strcmp(op, "idle") == 0 || strcmp(op, "flip") == 0) &&
 	    ntargets != 2)
 		zdiex(EX_USAGE, "%s needs exactly two targets", op);
@@ -1546,6 +1770,9 @@ main(int argc, char *argv[])
 	if (backend != NULL && (strlen(backend) > 64 ||
 	    strcspn(backend, " /\t\n;") != strlen(backend) || !*backend))
 		zdiex(EX_USAGE, "--backend %s: not a backend name", backend);
+	if (wt_arg != NULL && (mode == MODE_LINK ||
+	    (mode == MODE_FILE && format != ZNGX_UPSTREAM)))
+		zdiex(EX_USAGE, "--weight needs --format upstream or --haproxy");
 	if (mode == MODE_LINK && !*available)
 		zdiex(EX_USAGE, "--available: empty");
 
