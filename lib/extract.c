@@ -78,6 +78,7 @@ struct zar {
 	int	 eno;
 	int	 notarchive;	/* the input is no archive at all */
 	int	 noclone;	/* FICLONE failed: no reflinks here */
+	uint64_t skipped;	/* data bytes read past, not written */
 	char	 last[PATH_MAX];	/* the last entry's cleaned path */
 	/* The parent directory last written into, and in the dedupe tree. */
 	struct dircache wr, dd;
@@ -180,20 +181,24 @@ zar_clean_path(const char *in, unsigned strip, char *out, size_t size,
 	return len > 0;
 }
 
+/* FNV-1a, which extends a prefix's hash one byte at a time. */
+#define HASH_INIT	2166136261u
+#define HASH_STEP(h, c)	(((h) ^ (unsigned char)(c)) * 16777619u)
+
 static uint32_t
 hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = HASH_INIT;
 
 	while (n-- > 0)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
+		h = HASH_STEP(h, *s++);
 	return h;
 }
 
+/* path's first len bytes, whose hash h the caller has. */
 static struct node *
-lookup_n(struct zar *z, const char *path, size_t len)
+lookup_h(struct zar *z, const char *path, size_t len, uint32_t h)
 {
-	uint32_t h = hash(path, len);
 	size_t i, k;
 
 	if (z->tabsize == 0)
@@ -211,7 +216,9 @@ lookup_n(struct zar *z, const char *path, size_t len)
 static struct node *
 lookup(struct zar *z, const char *path)
 {
-	return lookup_n(z, path, strlen(path));
+	size_t n = strlen(path);
+
+	return lookup_h(z, path, n, hash(path, n));
 }
 
 static int
@@ -308,7 +315,10 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
     const char **why)
 {
 	char cur[PATH_MAX], rest[4 * PATH_MAX], tmp[4 * PATH_MAX];
-	size_t clen, n;
+	/* hs[d]: the hash of cur's first d components, so that each step
+	 * costs its own component, not the whole path again. */
+	uint32_t hs[PATH_MAX / 2 + 1], h;
+	size_t clen, n, d, i;
 	const char *p, *c;
 	int expansions = 0;
 	struct node *nd;
@@ -331,6 +341,12 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 	c = strrchr(cur, '/');
 	clen = c ? (size_t)(c - cur) : 0;
 	cur[clen] = '\0';
+	hs[0] = h = HASH_INIT;
+	for (i = d = 0; i <= clen && clen > 0; i++) {
+		if (i == clen || cur[i] == '/')
+			hs[++d] = h;
+		h = HASH_STEP(h, i < clen ? cur[i] : '/');
+	}
 	snprintf(rest, sizeof rest, "%s", target);
 	p = rest;
 	while (*p != '\0') {
@@ -348,6 +364,7 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 			while (clen > 0 && cur[clen] != '/')
 				clen--;
 			cur[clen] = '\0';
+			d--;
 		} else {
 			size_t prev = clen;
 
@@ -356,11 +373,16 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 				    "long";
 				return -1;
 			}
-			if (clen > 0)
+			h = hs[d];
+			if (clen > 0) {
 				cur[clen++] = '/';
+				h = HASH_STEP(h, '/');
+			}
 			memcpy(cur + clen, p, n);
 			cur[clen + n] = '\0';
-			nd = lookup_n(z, cur, clen + n);
+			for (i = 0; i < n; i++)
+				h = HASH_STEP(h, p[i]);
+			nd = lookup_h(z, cur, clen + n, h);
 			if (nd != NULL && nd->type == ZAR_SYMLINK) {
 				if (++expansions > MAXLINKS) {
 					*why = "symlink loop";
@@ -385,6 +407,7 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 				continue;
 			}
 			clen += n;
+			hs[++d] = h;
 		}
 		p = *c ? c + 1 : c;
 	}
@@ -392,22 +415,25 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 }
 
 /*
- * The directory that holds path, opened by walking from base one component
- * at a time without following symlinks; missing ones are made (0700 until
- * zar_finish_dirs()) when create is set.  *basep receives the last name.
+ * The directory dir (its first len bytes, clean, "" for from itself),
+ * opened by walking from the directory from one component at a time
+ * without following symlinks; missing ones are made (0700 until
+ * zar_finish_dirs()) when create is set.  from stays open.
  */
 static int
-walk(int base, const char *path, int create, const char **basep)
+descend(int from, const char *dir, size_t len, int create)
 {
 	char buf[PATH_MAX], *p, *s;
-	int fd = base, nfd;
+	int fd = from, nfd;
 
-	snprintf(buf, sizeof buf, "%s", path);
-	s = strrchr(buf, '/');
-	*basep = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	if (s == NULL)
-		return dup(base);
-	*s = '\0';
+	if (len == 0)
+		return dup(from);
+	if (len >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, dir, len);
+	buf[len] = '\0';
 	for (p = buf; p != NULL; p = s) {
 		if ((s = strchr(p, '/')) != NULL)
 			*s++ = '\0';
@@ -418,33 +444,74 @@ walk(int base, const char *path, int create, const char **basep)
 			else
 				nfd = openat(fd, p, DIRFLAGS);
 		}
-		if (fd != base)
+		if (fd != from)
 			close(fd);
 		if (nfd == -1)
 			return -1;
 		fd = nfd;
 	}
-	return fd == base ? dup(base) : fd;
+	return fd;
+}
+
+/* The directory that holds path under base; *basep gets the last name. */
+static int
+walk(int base, const char *path, int create, const char **basep)
+{
+	const char *s = strrchr(path, '/');
+
+	*basep = s ? s + 1 : path;
+	return descend(base, path, s ? (size_t)(s - path) : 0, create);
 }
 
 /*
  * The parent of path under base, from the one-entry cache c; made on the
- * way when create is set.  *basep is set to the last component.
+ * way when create is set.  *basep is set to the last component.  From the
+ * cached directory it goes up with ".." to what both paths share, then
+ * down: walking from base each time would cost the whole depth for every
+ * entry, quadratic in a deep tree.  ".." is safe in these trees: every
+ * directory was opened without following a symlink, and only this run
+ * moves anything in them.
  */
 static int
 cached_parent(struct dircache *c, int base, int create, const char *path,
     const char **basep)
 {
 	const char *s = strrchr(path, '/');
-	size_t n = s ? (size_t)(s - path) : 0;
+	size_t n = s ? (size_t)(s - path) : 0, cl, i, common = 0, up = 0;
+	int fd, nfd;
 
 	*basep = s ? s + 1 : path;
-	if (c->fd != -1 && strlen(c->dir) == n &&
-	    strncmp(c->dir, path, n) == 0)
+	cl = strlen(c->dir);
+	if (c->fd != -1 && cl == n && strncmp(c->dir, path, n) == 0)
 		return c->fd;
+	fd = -1;
+	if (c->fd != -1) {
+		for (i = 0; i < cl && i < n && c->dir[i] == path[i];)
+			if (++i, (i == cl || c->dir[i] == '/') &&
+			    (i == n || path[i] == '/'))
+				common = i;
+		for (i = common; i < cl; i++)
+			up += c->dir[i] == '/';
+		up += common == 0 && cl > 0;
+		fd = c->fd;
+		c->fd = -1;
+		while (up-- > 0 && fd != -1) {
+			nfd = openat(fd, "..", DIRFLAGS);
+			close(fd);
+			fd = nfd;
+		}
+		if (fd != -1) {
+			if (common < n && path[common] == '/')
+				common++;
+			nfd = descend(fd, path + common, n - common, create);
+			close(fd);
+			fd = nfd;
+		}
+	}
 	dircache_drop(c);
-	if ((c->fd = walk(base, path, create, basep)) == -1)
+	if (fd == -1 && (fd = descend(base, path, n, create)) == -1)
 		return -1;
+	c->fd = fd;
 	memcpy(c->dir, path, n);
 	c->dir[n] = '\0';
 	return c->fd;
@@ -476,6 +543,8 @@ zar_new(int dirfd, const struct zar_opts *o)
 		z->o.max_bytes = UINT64_MAX;
 	if (z->o.max_files == 0)
 		z->o.max_files = UINT64_MAX;
+	if (z->o.max_depth == 0)
+		z->o.max_depth = UINT_MAX;
 	if (dirfd == -1)
 		z->o.dedupe_fd = -1;
 	z->dirfd = dirfd;
@@ -687,8 +756,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			continue;
 		if (off < 0 || (uint64_t)off + len > end) {
 			uint64_t grown = (uint64_t)off + len - end;
-			if (off < 0 || z->st.bytes + grown > z->o.max_bytes ||
-			    z->st.bytes + grown < z->st.bytes) {
+			if (off < 0 || z->st.bytes + z->skipped + grown >
+			    z->o.max_bytes || z->st.bytes + grown < z->st.bytes) {
 				rc = fail(z, 0, "entry '%s': the artifact "
 				    "expands past %llu bytes", path,
 				    (unsigned long long)z->o.max_bytes);
@@ -786,8 +855,16 @@ skip_data(struct zar *z, struct source *src)
 	int64_t off;
 	int rc;
 
-	while ((rc = next_block(z, src, &buf, &len, &off)) == 1)
-		;
+	while ((rc = next_block(z, src, &buf, &len, &off)) == 1) {
+		if (z->o.stop != NULL && *z->o.stop)
+			return fail(z, EINTR, "interrupted");
+		/* Data read past is work done all the same: bounded too. */
+		z->skipped += len;
+		if (z->st.bytes + z->skipped > z->o.max_bytes)
+			return fail(z, 0, "entry '%s': the artifact expands "
+			    "past %llu bytes", z->last,
+			    (unsigned long long)z->o.max_bytes);
+	}
 	return rc;
 }
 
@@ -842,6 +919,16 @@ link_data(struct zar *z, size_t ni, const struct ent *e, mode_t mode,
 	return 0;
 }
 
+static int
+past_max_files(struct zar *z, const char *name)
+{
+	char n[64];
+
+	snprintf(n, sizeof n, "%llu entries",
+	    (unsigned long long)z->o.max_files);
+	return refuse(z, name, "is past the limit of", n);
+}
+
 /* Check one entry against the policy and the tree so far; then make it. */
 static int
 entry(struct zar *z, const struct ent *e, struct source *src)
@@ -849,7 +936,8 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 	char path[PATH_MAX], tpath[PATH_MAX];
 	const char *why, *base, *tbase;
 	struct node *nd, *tn;
-	size_t i, ti, ni;
+	size_t i, ti, ni, depth;
+	uint32_t h;
 	mode_t mode;
 	int rc, pfd, tfd;
 
@@ -861,18 +949,29 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 	if (rc == 0)
 		return skip_data(z, src);
 	snprintf(z->last, sizeof z->last, "%s", path);
-	if (++z->st.entries > z->o.max_files) {
-		snprintf(tpath, sizeof tpath, "%llu entries",
-		    (unsigned long long)z->o.max_files);
-		return refuse(z, e->name, "is past the limit of", tpath);
+	for (i = 0, depth = 1; path[i] != '\0'; i++)
+		depth += path[i] == '/';
+	if (depth > z->o.max_depth) {
+		snprintf(tpath, sizeof tpath, "%u", z->o.max_depth);
+		return refuse(z, e->name, "is more names deep than the limit "
+		    "of", tpath);
 	}
-	/* Every directory on the way must be a real one, made by us. */
-	for (i = 0; path[i] != '\0'; i++) {
+	if (++z->st.entries > z->o.max_files)
+		return past_max_files(z, e->name);
+	/*
+	 * Every directory on the way must be a real one, made by us; each
+	 * one the path makes counts as an entry.
+	 */
+	for (i = 0, h = HASH_INIT; path[i] != '\0'; h = HASH_STEP(h, path[i]),
+	    i++) {
 		if (path[i] != '/')
 			continue;
-		nd = lookup_n(z, path, i);
+		nd = lookup_h(z, path, i, h);
 		if (nd == NULL) {
 			struct timespec now = { 0, UTIME_OMIT };
+
+			if (++z->st.entries > z->o.max_files)
+				return past_max_files(z, e->name);
 			path[i] = '\0';
 			nd = add(z, path, ZAR_DIR, 0755, &now, NULL);
 			path[i] = '/';
@@ -977,6 +1076,7 @@ struct input {
 	int	 fd;
 	struct zdigest *sha;
 	int	 hashed;	/* the digest was taken beforehand */
+	size_t	 pending;	/* bytes of buf read ahead, not yet given */
 	char	 buf[128 * 1024];
 	int	 eno;
 };
@@ -991,6 +1091,12 @@ input_read(struct archive *a, void *arg, const void **buf)
 	if (in->z->o.stop != NULL && *in->z->o.stop) {
 		in->eno = EINTR;
 		return -1;
+	}
+	if (in->pending > 0) {
+		n = (ssize_t)in->pending;
+		in->pending = 0;
+		*buf = in->buf;
+		return n;
 	}
 	do
 		n = read(in->fd, in->buf, sizeof in->buf);
@@ -1151,8 +1257,29 @@ extract(struct zar *z, struct archive *a, struct input *in)
 	}
 }
 
+/*
+ * The one compression filter the data starts with, by its magic number,
+ * or ARCHIVE_FILTER_NONE.  zdd names the filter itself rather than let
+ * libarchive bid, because libarchive's bidding goes on into the output,
+ * up to 25 filters deep: a few hundred bytes of gzip in gzip in gzip,
+ * corrupt, kept it busy for minutes.  One layer is read, no more.
+ */
+static int
+sniff_filter(const unsigned char *p, size_t n)
+{
+	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		return ARCHIVE_FILTER_GZIP;
+	if (n >= 3 && memcmp(p, "BZh", 3) == 0)
+		return ARCHIVE_FILTER_BZIP2;
+	if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+		return ARCHIVE_FILTER_XZ;
+	if (n >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
+		return ARCHIVE_FILTER_ZSTD;
+	return ARCHIVE_FILTER_NONE;
+}
+
 static struct archive *
-reader(int zip)
+reader(int zip, int filter)
 {
 	struct archive *a = archive_read_new();
 
@@ -1163,14 +1290,73 @@ reader(int zip)
 		return a;
 	}
 	/* Only these; libarchive's other formats are attack surface. */
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_bzip2(a);
-	archive_read_support_filter_xz(a);
-	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_cpio(a);
 	archive_read_support_format_zip_streamable(a);
+	switch (filter) {
+	case ARCHIVE_FILTER_GZIP:
+		archive_read_support_filter_gzip(a);
+		break;
+	case ARCHIVE_FILTER_BZIP2:
+		archive_read_support_filter_bzip2(a);
+		break;
+	case ARCHIVE_FILTER_XZ:
+		archive_read_support_filter_xz(a);
+		break;
+	case ARCHIVE_FILTER_ZSTD:
+		archive_read_support_filter_zstd(a);
+		break;
+	default:
+		return a;
+	}
+	/* Appending a filter turns libarchive's filter bidding off. */
+	if (archive_read_append_filter(a, filter) != ARCHIVE_OK) {
+		archive_read_free(a);
+		return NULL;
+	}
 	return a;
+}
+
+/* The first bytes of fd, enough to know the filter, kept for libarchive. */
+static int
+read_ahead(struct input *in)
+{
+	ssize_t n;
+
+	while (in->pending < 8) {
+		n = read(in->fd, in->buf + in->pending,
+		    sizeof in->buf - in->pending);
+		if (n == -1 && errno == EINTR &&
+		    !(in->z->o.stop && *in->z->o.stop))
+			continue;
+		if (n == -1) {
+			in->eno = errno;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		(void)zdigest_update(in->sha, in->buf + in->pending,
+		    (size_t)n);
+		in->pending += (size_t)n;
+	}
+	return 0;
+}
+
+/* Why archive_read_open1() failed, in z. */
+static int
+open_failed(struct zar *z, struct archive *a, int eno, int filter)
+{
+	const char *s = archive_error_string(a);
+
+	if (eno != 0)
+		return fail(z, eno, "cannot read the artifact");
+	z->notarchive = filter == ARCHIVE_FILTER_NONE;
+	if (filter != ARCHIVE_FILTER_NONE)
+		return fail(z, 0, "compressed data that holds no archive zdd "
+		    "reads, or a corrupt one (one layer of compression is "
+		    "read): %s", s ? s : "unknown format");
+	return fail(z, 0, "not an archive zdd reads, or a corrupt one: %s",
+	    s ? s : "unknown format");
 }
 
 int
@@ -1179,7 +1365,7 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 	struct archive *a;
 	struct input *in;
 	ssize_t n;
-	int rc, zip;
+	int rc, zip, filter = ARCHIVE_FILTER_NONE;
 
 	if ((in = calloc(1, sizeof *in)) == NULL)
 		return fail(z, ENOMEM, "out of memory");
@@ -1189,13 +1375,16 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		free(in);
 		return fail(z, errno, "cannot start SHA-256");
 	}
-	if ((zip = seekable_zip(in)) == -1) {
-		rc = fail(z, in->eno, "cannot read the artifact");
+	if ((zip = seekable_zip(in)) == -1 || (!zip && read_ahead(in) == -1)) {
+		rc = fail(z, in->eno, in->eno == EINTR ? "interrupted" :
+		    "cannot read the artifact");
 		zdigest_free(in->sha);
 		free(in);
 		return rc;
 	}
-	if ((a = reader(zip)) == NULL) {
+	if (!zip)
+		filter = sniff_filter((unsigned char *)in->buf, in->pending);
+	if ((a = reader(zip, filter)) == NULL) {
 		zdigest_free(in->sha);
 		free(in);
 		return fail(z, ENOMEM, "out of memory");
@@ -1206,14 +1395,9 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		archive_read_set_seek_callback(a, input_seek);
 		lseek(fd, 0, SEEK_SET);
 	}
-	if (archive_read_open1(a) != ARCHIVE_OK) {
-		z->notarchive = in->eno == 0;
-		rc = fail(z, in->eno, "%s%s%s", in->eno ? "cannot read the "
-		    "artifact" : "not an archive zdd reads, or a corrupt one",
-		    in->eno ? "" :
-		    ": ", in->eno ? "" : archive_error_string(a) ?
-		    archive_error_string(a) : "unknown format");
-	} else
+	if (archive_read_open1(a) != ARCHIVE_OK)
+		rc = open_failed(z, a, in->eno, filter);
+	else
 		rc = extract(z, a, in);
 	/* What follows the archive's end (padding, zip's directory) is
 	 * part of the artifact, and of its digest. */
@@ -1283,12 +1467,12 @@ int
 zar_read_mem(struct zar *z, const void *buf, size_t len)
 {
 	struct archive *a;
-	int rc;
+	int rc, filter = sniff_filter(buf, len);
 
-	if ((a = reader(0)) == NULL)
+	if ((a = reader(0, filter)) == NULL)
 		return fail(z, ENOMEM, "out of memory");
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
-		rc = fail(z, 0, "not an archive zdd reads");
+		rc = open_failed(z, a, 0, filter);
 	else
 		rc = extract(z, a, NULL);
 	archive_read_free(a);

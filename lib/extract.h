@@ -18,7 +18,9 @@
 
 struct zar_opts {
 	uint64_t max_bytes;	/* data bytes the artifact may expand to */
-	uint64_t max_files;	/* entries of any kind */
+	uint64_t max_files;	/* entries of any kind, directories made on
+				   an entry's way included */
+	unsigned max_depth;	/* names in an entry's path */
 	unsigned strip;		/* leading path components dropped */
 	int	 dedupe_fd;	/* release to share equal files with, or -1 */
 	char *const *keep;	/* paths exempt from dedupe */

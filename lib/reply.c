@@ -1,9 +1,10 @@
 /*
  * What chat services answer, read as the untrusted bytes it is: Slack's
  * "ok" or error word, its Web API's {"ok":..} object, Discord's message
- * and its retry_after, a Retry-After header in seconds or as a date, and
- * the refs that name a posted message for --update.  Every reader takes a
- * buffer and a length, copies what it keeps, and is safe on any input.
+ * and its retry_after, and the refs that name a posted message for
+ * --update.  (A Retry-After header is libcurl's to read: lib/http.c.)
+ * Every reader takes a buffer and a length, copies what it keeps, and is
+ * safe on any input.
  */
 #include <ctype.h>
 #include <math.h>
@@ -252,48 +253,6 @@ zwh_discord_id(const char *body, size_t len, struct zwh_ref *ref)
 	}
 	json_decref(j);
 	return rc;
-}
-
-double
-zwh_retry_after(const char *value, size_t len, time_t now)
-{
-	static const char *const fmts[] = {
-		"%a, %d %b %Y %H:%M:%S GMT",	/* IMF-fixdate */
-		"%A, %d-%b-%y %H:%M:%S GMT",	/* RFC 850 */
-		"%a %b %d %H:%M:%S %Y",		/* asctime */
-	};
-	char buf[64], *end;
-	struct tm tm;
-	size_t i;
-	double v;
-	time_t t;
-
-	while (len > 0 && (*value == ' ' || *value == '\t')) {
-		value++;
-		len--;
-	}
-	while (len > 0 && isspace((unsigned char)value[len - 1]))
-		len--;
-	if (len == 0 || len >= sizeof buf || memchr(value, '\0', len))
-		return -1;
-	memcpy(buf, value, len);
-	buf[len] = '\0';
-	if (strspn(buf, "0123456789.") == len) {
-		v = strtod(buf, &end);
-		if (*end != '\0' || end == buf || !isfinite(v) || v < 0)
-			return -1;
-		return v;
-	}
-	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
-		memset(&tm, 0, sizeof tm);
-		end = strptime(buf, fmts[i], &tm);
-		if (end == NULL || *end != '\0')
-			continue;
-		if ((t = timegm(&tm)) == (time_t)-1)
-			return -1;
-		return t > now ? difftime(t, now) : 0;
-	}
-	return -1;
 }
 
 double

@@ -43,8 +43,6 @@ int	zwh_ref_format(const struct zwh_ref *ref, char *buf, size_t size);
  * the error (or a description of the garbage) in reason otherwise.
  * zwh_discord_id: the message id of a Discord "?wait=true" answer in ref;
  * -1 if there is none that looks like a snowflake.
- * zwh_retry_after: seconds to wait from a Retry-After header value, in
- * delta seconds or as an HTTP date relative to now; -1 if unusable.
  * zwh_retry_body: seconds to wait from a JSON body's "retry_after" (Discord,
  * Slack API), or -1.
  * zwh_reason: a short, printable, single-line description of an error
@@ -56,7 +54,6 @@ int	zwh_slack_ok(const char *body, size_t len);
 int	zwh_slack_api(const char *body, size_t len, struct zwh_ref *ref,
 	    char *reason, size_t size);
 int	zwh_discord_id(const char *body, size_t len, struct zwh_ref *ref);
-double	zwh_retry_after(const char *value, size_t len, time_t now);
 double	zwh_retry_body(const char *body, size_t len);
 void	zwh_reason(const char *body, size_t len, char *out, size_t size);
 

@@ -286,13 +286,23 @@ zsig_id_hex(const unsigned char id[ZSIG_ID_LEN], char hex[17])
 	unsigned char rev[ZSIG_ID_LEN];
 	size_t i;
 
-	/* minisign prints the id as a little-endian 64-bit number. */
+	size_t z;
+
+	/*
+	 * minisign prints the id as a little-endian 64-bit number, in upper
+	 * case and without leading zeros ("%" PRIX64): the same digits here,
+	 * so that an auditor can match the key id zdd records with the one
+	 * in the key file's comment.
+	 */
 	for (i = 0; i < ZSIG_ID_LEN; i++)
 		rev[i] = id[ZSIG_ID_LEN - 1 - i];
 	zhex(rev, ZSIG_ID_LEN, hex);
 	for (i = 0; hex[i] != '\0'; i++)
 		if (hex[i] >= 'a' && hex[i] <= 'f')
 			hex[i] = (char)(hex[i] - 'a' + 'A');
+	for (z = 0; hex[z] == '0' && hex[z + 1] != '\0'; z++)
+		;
+	memmove(hex, hex + z, strlen(hex + z) + 1);
 }
 
 /* 1 if sig is pk's Ed25519 signature of msg, 0 if not, -1 on failure. */

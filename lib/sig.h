@@ -58,7 +58,7 @@ int	zsig_parse(const char *buf, size_t len, enum zsig_kind kind,
  * signature file's name. */
 const char *zsig_suffix(enum zsig_kind kind);
 const char *zsig_kind_name(enum zsig_kind kind);
-/* The key id as minisign prints it: 16 upper-case hex digits. */
+/* The key id as minisign prints it: upper-case hex, no leading zeros. */
 void	zsig_id_hex(const unsigned char id[ZSIG_ID_LEN], char hex[17]);
 
 /*

@@ -2,7 +2,8 @@
  * Target parsing and display for zdd-health.  Only the shapes zdd-health
  * probes are accepted (http, https, tcp), so a typo such as "htp://" or
  * "tcp://host" without a port is a usage error at once, not a minute of
- * failed attempts.
+ * failed attempts.  URLs are read by libcurl's parser (lib/url.c), the
+ * one that connects.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,148 +23,62 @@ ztarget_free(struct ztarget *t)
 	t->url = t->show = NULL;
 }
 
-/*
- * Check the authority at a (up to the first of "/?#"): optional userinfo,
- * a host (a name, an IPv4 address or [IPv6]), an optional port.  Returns
- * the offset of the end, or -1 with *bad at the offending offset.
- */
-static int
-authority(const char *a, int needport, size_t *bad, const char **why)
-{
-	const char *end = a + strcspn(a, "/?#"), *at, *h, *p;
-	long port;
-
-	for (p = a; p < end; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			*bad = (size_t)(p - a);
-			*why = "a space or control character";
-			return -1;
-		}
-	at = NULL;
-	for (p = a; p < end; p++)
-		if (*p == '@')
-			at = p;
-	h = at ? at + 1 : a;
-	if (*h == '[') {
-		p = memchr(h, ']', (size_t)(end - h));
-		if (p == NULL || p == h + 1) {
-			*bad = (size_t)(h - a);
-			*why = "an IPv6 address in [] expected";
-			return -1;
-		}
-		p++;
-	} else {
-		for (p = h; p < end && *p != ':'; p++)
-			if (!isalnum((unsigned char)*p) && *p != '-' &&
-			    *p != '.' && *p != '_' && *p != '%') {
-				*bad = (size_t)(p - a);
-				*why = "not a character of a host name";
-				return -1;
-			}
-		if (p == h) {
-			*bad = (size_t)(h - a);
-			*why = "a host expected";
-			return -1;
-		}
-	}
-	if (p == end) {
-		if (needport) {
-			*bad = (size_t)(p - a);
-			*why = "':PORT' expected";
-			return -1;
-		}
-		return (int)(end - a);
-	}
-	if (*p != ':') {
-		*bad = (size_t)(p - a);
-		*why = "':' or '/' expected";
-		return -1;
-	}
-	p++;
-	port = 0;
-	if (p == end && !needport)
-		return (int)(end - a);
-	if (p == end) {
-		*bad = (size_t)(p - a);
-		*why = "a port expected";
-		return -1;
-	}
-	for (; p < end; p++) {
-		if (!isdigit((unsigned char)*p) || (port = port * 10 +
-		    (*p - '0')) > 65535) {
-			*bad = (size_t)(p - a);
-			*why = isdigit((unsigned char)*p) ?
-			    "port larger than 65535" : "a port is digits";
-			return -1;
-		}
-	}
-	if (port == 0) {
-		*bad = (size_t)(p - 1 - a);
-		*why = "port 0";
-		return -1;
-	}
-	return (int)(end - a);
-}
-
 int
 ztarget_parse(const char *s, struct ztarget *t, size_t *pos,
     const char **why)
 {
-	const char *a, *p;
-	size_t bad = 0;
-	int len;
+	struct zurl u;
+	size_t i;
 
 	memset(t, 0, sizeof *t);
-	if (strncasecmp(s, "http://", 7) == 0)
-		a = s + 7;
-	else if (strncasecmp(s, "https://", 8) == 0)
-		a = s + 8;
-	else if (strncasecmp(s, "tcp://", 6) == 0) {
-		a = s + 6;
+	*pos = ZTARGET_NOPOS;
+	if (strncasecmp(s, "tcp://", 6) == 0)
 		t->kind = ZTARGET_TCP;
-	} else {
+	else if (strncasecmp(s, "http://", 7) != 0 &&
+	    strncasecmp(s, "https://", 8) != 0) {
 		*pos = 0;
 		*why = "http://, https:// or tcp:// expected";
 		return -1;
 	}
-	if ((len = authority(a, t->kind == ZTARGET_TCP, &bad, why)) == -1) {
-		*pos = (size_t)(a - s) + bad;
-		return -1;
-	}
-	p = a + len;
-	if (t->kind == ZTARGET_TCP) {
-		if (*p != '\0' && strcmp(p, "/") != 0) {
-			*pos = (size_t)(p - s);
-			*why = "nothing expected after tcp://HOST:PORT";
-			return -1;
-		}
-		if (memchr(a, '@', (size_t)len) != NULL) {
-			*pos = (size_t)(a - s);
-			*why = "no user in a tcp:// target";
-			return -1;
-		}
-		if (asprintf(&t->url, "http://%.*s/", len, a) == -1) {
-			t->url = NULL;
-			goto nomem;
-		}
-		if (asprintf(&t->show, "tcp://%.*s", len, a) == -1) {
-			t->show = NULL;
-			goto nomem;
-		}
-		return 0;
-	}
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			*pos = (size_t)(p - s);
+	/* A space or control character: where it is helps. */
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f) {
+			*pos = i;
 			*why = "a space or control character";
 			return -1;
 		}
-	if ((t->url = strdup(s)) == NULL || (t->show = zurl_show(s)) == NULL)
+	/* The rest is libcurl's to read, as it will when it connects. */
+	if (zurl_parse(s, "http,https,tcp", &u, why) == -1) {
+		if (strcmp(*why, "out of memory") == 0)
+			goto nomem;
+		return -1;
+	}
+	if (t->kind == ZTARGET_TCP) {
+		*why = u.user != NULL ? "no user in a tcp:// target" :
+		    u.port == -1 ? "':PORT' expected" :
+		    strcmp(u.path, "/") != 0 || u.query != NULL ||
+		    u.fragment ?
+		    "nothing expected after tcp://HOST:PORT" : NULL;
+		if (*why != NULL) {
+			if (u.port == -1 && u.user == NULL)
+				*pos = strlen(s);
+			zurl_free(&u);
+			return -1;
+		}
+		if (asprintf(&t->url, "http://%s:%ld/", u.host, u.port) == -1)
+			t->url = NULL;
+		if (asprintf(&t->show, "tcp://%s:%ld", u.host, u.port) == -1)
+			t->show = NULL;
+	} else {
+		t->url = strdup(s);
+		t->show = zurl_show(s);
+	}
+	zurl_free(&u);
+	if (t->url == NULL || t->show == NULL)
 		goto nomem;
 	return 0;
 nomem:
 	ztarget_free(t);
-	*pos = 0;
 	*why = NULL;
 	errno = ENOMEM;
 	return -1;

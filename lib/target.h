@@ -18,11 +18,15 @@ struct ztarget {
 	char	*show;		/* what may be printed */
 };
 
+/* A parse error that has no one place in the text. */
+#define ZTARGET_NOPOS	((size_t)-1)
+
 /*
  * Parse s into t.  A tcp:// target becomes the URL http://HOST:PORT/ for
- * a connect-only probe.  On failure -1 with *pos set to the offset of the
- * offending character and why to a short reason (errno ENOMEM: why is
- * NULL).  Free with ztarget_free().
+ * a connect-only probe.  On failure -1 with why set to a short reason
+ * and *pos to the offset of the offending character, or ZTARGET_NOPOS
+ * when libcurl refused the URL as a whole (errno ENOMEM: why is NULL).
+ * Free with ztarget_free().
  */
 int	ztarget_parse(const char *s, struct ztarget *t, size_t *pos,
 	    const char **why);

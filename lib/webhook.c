@@ -420,9 +420,21 @@ colour(json_t *ev)
 /*
  * Takes away the power of mentions from text for services that turn
  * words into pings: a zero-width space after an "@" that starts a word
- * (Mattermost's @channel, @here, @all and @name) and inside "<users/"
- * (Google Chat's <users/all>).  The text reads the same.
+ * (Mattermost's @channel, @here, @all and @name), and after the "<" of
+ * the Slack-style special mentions that Mattermost also expands in
+ * attachments (<!channel>, <!here>, <!all>, <@U123>, <#C123>) and of
+ * Google Chat's <users/all> and <users/ID>.  The text reads the same.
  */
+static int
+pings(const char *s, const char *p)
+{
+	if (*p == '@')
+		return (p == s || !isalnum((unsigned char)p[-1])) &&
+		    isalnum((unsigned char)p[1]);
+	return *p == '<' && (p[1] == '!' || p[1] == '@' || p[1] == '#' ||
+	    strncasecmp(p + 1, "users/", 6) == 0);
+}
+
 static char *
 defuse(const char *s)
 {
@@ -436,9 +448,7 @@ defuse(const char *s)
 		return NULL;
 	for (p = s; *p != '\0'; p++) {
 		out[o++] = *p;
-		if ((*p == '@' && (p == s || !isalnum((unsigned char)p[-1])) &&
-		    isalnum((unsigned char)p[1])) ||
-		    (*p == '<' && strncmp(p + 1, "users/", 6) == 0)) {
+		if (pings(s, p)) {
 			memcpy(out + o, "\xe2\x80\x8b", 3);
 			o += 3;
 		}

@@ -441,6 +441,108 @@ is "world-writable root: says so" "$err" \
 	"zdd-release: $R10 is writable by other users (mode 0777): refusing to deploy there"
 is "world-writable root: nothing made in it" "$(ls -A "$R10")" ""
 
+# --- bombs and limits ---------------------------------------------------
+# Work is bounded by the limits, whatever shape the artifact takes: deep
+# paths, directories no entry names, compression in compression, data
+# read past; and a signal stops it.
+RB=$T/root-bomb
+mkdir -p "$RB"
+# deep N DEPTH OUT: N files, each DEPTH names deep, in N branches.
+deep() { python3 - "$@" <<'PY'
+import io, sys, tarfile
+n, depth, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+with tarfile.open(out, "w:gz", format=tarfile.GNU_FORMAT) as t:
+    for i in range(n):
+        ti = tarfile.TarInfo("b%d/" % i + "d/" * (depth - 2) + "f")
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+PY
+}
+deep 20 2000 "$T/deep2000.tgz"
+run timeout 120 zdd-release -r "$RB" "$T/deep2000.tgz"
+is "20 files 2,000 deep: 65" "$rc" 65
+like "20 files 2,000 deep: says why" "$err" \
+	"^zdd-release: $T/deep2000.tgz: entry 'b0/d/d/.*': is more names deep than the limit of 256\$"
+is "20 files 2,000 deep: nothing in tmp" "$(ls -A "$RB/.zdd/tmp")" ""
+is "20 files 2,000 deep: no release" "$(ls "$RB/releases")" ""
+deep 2 300 "$T/deep300.tgz"
+run zdd-release -r "$RB" --max-depth 300 --id deep300 "$T/deep300.tgz"
+is "--max-depth 300, 300 deep: 0" "$rc" 0
+ok "--max-depth 300: the deepest file is there" test -f "$RB/releases/deep300/b1/$(printf 'd/%.0s' $(seq 298))f"
+run zdd-release -r "$RB" --max-depth 299 "$T/deep300.tgz"
+is "--max-depth 299, 300 deep: 65" "$rc" 65
+for bad in 0 513 x; do
+	run zdd-release -r "$RB" --max-depth $bad "$T/deep300.tgz"
+	is "--max-depth $bad: 64" "$rc" 64
+done
+# 20 files, each under 10 directories of its own: 220 entries.
+deep 20 11 "$T/dirs.tgz"
+run zdd-release -r "$RB" --max-files 219 "$T/dirs.tgz"
+is "--max-files counts the directories paths make: 65" "$rc" 65
+like "--max-files counts the directories paths make: says so" "$err" 'is past the limit of 219 entries$'
+run zdd-release -r "$RB" --max-files 220 --json "$T/dirs.tgz"
+is "--max-files 220 for 20 files and 200 directories: 0" "$rc" 0
+is "--max-files 220: 220 entries made" "$(jf "$out" entries)" 220
+# gzip in gzip, 20 layers, corrupt: one layer is read, and refused.
+python3 -c 'import gzip,sys
+d = b"not an archive " * 4
+for i in range(20): d = gzip.compress(d)
+d = bytearray(d); d[len(d) // 2] ^= 0xff
+open(sys.argv[1], "wb").write(d)' "$T/nested.gz"
+run timeout 120 zdd-release -r "$RB" "$T/nested.gz"
+is "gzip in gzip, 20 layers: 65" "$rc" 65
+like "gzip in gzip, 20 layers: one layer is read" "$err" \
+	'compressed data that holds no archive zdd reads, or a corrupt one \(one layer of compression is read\)'
+tar -cf - -C "$T/src" app | gzip | gzip >"$T/twice.tgz.gz"
+run zdd-release -r "$RB" "$T/twice.tgz.gz"
+is "a .tgz gzipped again: 65" "$rc" 65
+for c in "bzip2 -c" "xz -c" "zstd -qc"; do
+	tar -cf - -C "$T/src" app | $c >"$T/one-layer"
+	run zdd-release -r "$RB" --strip 1 "$T/one-layer"
+	is "one layer of ${c%% *}: 0" "$rc" 0
+done
+# Data of entries that --strip drops is read all the same, and counted.
+python3 - "$T/stripped.tgz" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as t:
+    for name, size in (("top", 3 << 20), ("top2", 3 << 20), ("app/f", 1)):
+        ti = tarfile.TarInfo(name)
+        ti.size = size
+        t.addfile(ti, io.BytesIO(b"\0" * size))
+PY
+run zdd-release -r "$RB" --strip 1 --max-bytes 5M "$T/stripped.tgz"
+is "data that --strip drops counts toward --max-bytes: 65" "$rc" 65
+run zdd-release -r "$RB" --strip 1 --max-bytes 7M "$T/stripped.tgz"
+is "... and within the limit: 0" "$rc" 0
+# SIGTERM while busy writing (not waiting for input): the run stops,
+# removes its work and dies of the signal.
+mkfifo "$T/endless"
+python3 -c 'import sys, tarfile
+ti = tarfile.TarInfo("big"); ti.size = 1 << 40
+o = sys.stdout.buffer
+o.write(ti.tobuf(format=tarfile.GNU_FORMAT))
+z = b"\1" * (1 << 20)
+try:
+    while True: o.write(z)
+except BrokenPipeError:
+    pass' >"$T/endless" &
+feeder=$!
+zdd-release -r "$RB" --max-bytes 1G - <"$T/endless" >/dev/null 2>"$T/busy.err" &
+victim=$!
+i=0
+until [ -n "$(find "$RB/.zdd/tmp" -name big -size +1M 2>/dev/null)" ] || [ $i -ge 600 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+ok "SIGTERM while writing: the file is being written" test -n "$(find "$RB/.zdd/tmp" -name big 2>/dev/null)"
+kill -TERM "$victim"
+wait "$victim"
+is "SIGTERM while writing: dies of the signal" "$?" 143
+kill "$feeder" 2>/dev/null
+wait "$feeder" 2>/dev/null
+is "SIGTERM while writing: staging directory removed" "$(ls -A "$RB/.zdd/tmp")" ""
+like "SIGTERM while writing: says so" "$(cat "$T/busy.err")" '^zdd-release: interrupted, nothing made$'
+
 # --- --file: an artifact deployed whole -------------------------------
 # A real jar from Debian's JDK when it is installed (it is optional: the
 # cases skip without it), and a zip behind a shell script made here, the

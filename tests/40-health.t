@@ -110,13 +110,41 @@ is "no scheme: shown as given" "$err" \
 run zdd-health tcp://127.0.0.1
 like "tcp:// without port" "$err" "':PORT' expected at character 16"
 run zdd-health tcp://127.0.0.1:99999
-like "tcp:// port too large" "$err" "port larger than 65535"
+like "tcp:// port too large" "$err" "not a port from 1 to 65535"
 run zdd-health 'http://admin:hunter2@bad host/health?token=s3cret'
 is "bad URL with secrets: 64" "$rc" 64
 unlike "bad URL: no password" "$err" "hunter2|s3cret"
 
 # Healthy at once: exit 0, nothing on stdout or stderr.
 serve up up
+
+# A password whose '/', '?', '#' or '@' is not percent-encoded: libcurl,
+# which connects, would read another host, so the URL is refused at once
+# (64, not a minute of retries) and the password is printed nowhere.
+for u in "http://admin:8080/s3cret@127.0.0.1:$port_up/health" \
+	"http://admin:s3cret/x@127.0.0.1:$port_up/" \
+	"http://admin:1?s3cret@127.0.0.1:$port_up/" \
+	"http://admin:s3cret#x@127.0.0.1:$port_up/" \
+	"http://a@b@127.0.0.1:$port_up/s3cret" \
+	"http:/admin:s3cret@127.0.0.1:$port_up/" \
+	"https://admin:s3cret@127.0.0.1:99999/" \
+	"tcp://admin:s3cret@127.0.0.1:$port_up"; do
+	run zdd-health --json -d 30 "$u"
+	is "refused at once: ${u%%s3cret*}…" "$rc" 64
+	unlike "…and the password is not printed" "$out$err" "s3cret"
+	is "…and says why on one line" "$(printf '%s\n' "$err" | wc -l)" 1
+done
+is "no request reached the server" "$(cat "$T/up.log" 2>/dev/null)" ""
+run zdd-health "http://admin:8080/s3cret@127.0.0.1:$port_up/health"
+is "the reason names the '@'" "$err" \
+	"zdd-health: http://admin:8080/…: not a target: a '@' after the host (percent-encode '/', '?', '#' and '@' in a password)"
+run zdd-health "https://u:p@127.0.0.1:99999/"
+is "libcurl's refusal in our words" "$err" \
+	"zdd-health: https://…: not a target: not a port from 1 to 65535"
+# Encoded, the same password is fine.
+run zdd-health --attempts 1 "http://admin:8080%2Fs3cret@127.0.0.1:$port_up/health"
+is "an encoded password: exit 0" "$rc" 0
+is "…and not shown" "$err" ""
 run zdd-health "http://127.0.0.1:$port_up/health"
 is "up: exit 0" "$rc" 0
 is "up: stdout empty" "$out" ""

@@ -166,7 +166,12 @@ zn -k slack --url-file "$T/empty" -s 0
 is "an empty --url-file exits 64" "$rc" 64
 for u in "ftp://127.0.0.1:$port/slack/$SECRET" "file:///etc/$SECRET" \
 	"127.0.0.1:$port/slack/$SECRET" "gopher://127.0.0.1:$port/$SECRET" \
-	"http://127.0.0.1:$port/slack/$SECRET x"; do
+	"http://127.0.0.1:$port/slack/$SECRET x" \
+	"https://bot:8080/$SECRET@127.0.0.1:$port/slack/T0" \
+	"http://bot:$SECRET/x@127.0.0.1:$port/slack/T0" \
+	"http://bot:1?$SECRET@127.0.0.1:$port/slack/T0" \
+	"http://bot:$SECRET#x@127.0.0.1:$port/slack/T0" \
+	"http://a@b@127.0.0.1:$port/slack/$SECRET"; do
 	mark
 	zn -k slack -u "$u" -s 0
 	is "url ${u%%:*}:… is refused with 64" "$rc" 64
@@ -274,6 +279,23 @@ is "Mattermost: intact but for a zero-width space after @" \
 	"$(q 'J[0]["attachments"][0]["text"].replace("\u200b", "") == open("'"$T/nasty"'").read()')" true
 is "Mattermost: @everyone cannot ping" \
 	"$(q '"@everyone" in R[0]["body"] or "@\u200beveryone" not in J[0]["attachments"][0]["text"]')" false
+# Every text a service shows (message, headline, fields) and every
+# spelling of a mention it expands: none can ping.  (Google Chat's
+# thread key is an id, never shown.)
+for m in '<!channel>' '<!here>' '<!all>' '<!channel|x>' '<@U024BE7LH>' \
+	'<#C024BE91L>' '<users/all>' '<USERS/all>' '<users/1234567>' '@channel' \
+	'@all' '@here'; do
+	for k in mattermost google-chat; do
+		mark
+		zn -k "$k" -u "$H/hook/$SECRET" -s 0 -a "app $m" --release "R $m" \
+			-f "branch=$m" -f "$m=key" "msg $m"
+		is "$k: $m in message, app, release, field name and value: exit 0" "$rc" 0
+		is "…arrives defused everywhere" \
+			"$(q 'sum(str({k: v for k, v in J[0].items() if k != "thread"}).count(x) for x in ("<!", "<@", "<#", "<users/", "<USERS/", "@channel", "@all", "@here"))')" 0
+		is "…and reads the same without the zero-width spaces" \
+			"$(q 'R[0]["body"].count("\u200b") > 0 and R[0]["body"].replace("\u200b", "").count("'"$m"'") >= 4')" true
+	done
+done
 mark
 zn -k teams -u "$H/teams/$SECRET" -s 0 "$nasty"
 is "Teams: the message arrives intact" \
@@ -574,7 +596,7 @@ ok "returned within timeout + 2 s" within 5
 closed=$(free_port)
 elapsed -k slack -u "http://127.0.0.1:$closed/$SECRET" -s 0 -t 3
 is "nothing listening: exit 69" "$rc" 69
-like "stderr says it could not connect" "$err" "Couldn't connect to server"
+like "stderr says it could not connect" "$err" "cannot connect: Connection refused"
 ok "returned within timeout + 2 s" within 5
 
 echo "# Slack's Web API: one message from deploying to deployed"
@@ -628,6 +650,42 @@ is "a service echoing the path: exit 1" "$rc" 1
 like "the echo is scrubbed" "$err" "rejected: 400 bad request: POST \.\.\.$"
 zn -k slack -u "http://u:PW$SECRET@127.0.0.1:$closed/$SECRET?token=$SECRET" -s 0 -t 1 -v --json
 is "an unreachable url with secrets: exit 69" "$rc" 69
+zn -k slack -u "http://deploy:PW$SECRET@127.0.0.1:$port/echoauth/$SECRET" -s 0
+is "a service echoing the Basic auth header: exit 1" "$rc" 1
+like "the base64 of user:password is scrubbed" "$err" "rejected: 401 bad credentials: Basic \.\.\.$"
+B64=$(printf 'deploy:PW%s' "$SECRET" | base64 -w0)
+unlike "…in every form" "$err" "${B64%%=*}"
+
+echo "# a credential goes over TLS or stays on this host, proxies included"
+for u in "http://deploy:pw@example.com/hook/$SECRET" \
+	"http://deploy@example.com/hook/$SECRET" \
+	"HTTP://deploy:pw@10.0.0.1:8080/hook/$SECRET"; do
+	mark
+	zn -k webhook -u "$u" -s 0
+	is "a password over plain http to another host: exit 64" "$rc" 64
+	like "…says why" "$err" "the password goes over https only, or to this host$"
+done
+pport=$(free_port)
+spawn python3 "$TOP/tests/notify-receiver.py" "$pport" "$T/proxy.log"
+wait_port "$pport" || exit 1
+: >"$T/proxy.log"
+mark
+no_proxy= NO_PROXY= http_proxy=http://127.0.0.1:$pport \
+	ZDD_SLACK_TOKEN=$TOKEN ZDD_SLACK_API=http://localhost:$port/api \
+	zn --channel C024BE91L -s 0
+is "the token to this host with an http proxy set: exit 0" "$rc" 0
+is "…it went straight to this host" "$(q '[r["path"] for r in R]')" '["/api/chat.postMessage"]'
+is "…and never to the proxy" "$(wc -l <"$T/proxy.log")" 0
+mark
+no_proxy= NO_PROXY= http_proxy=http://127.0.0.1:$pport \
+	zn -k slack -u "http://deploy:PW$SECRET@127.0.0.1:$port/slack/$SECRET" -s 0
+is "a password to this host with an http proxy set: exit 0" "$rc" 0
+is "…it went straight to this host" "$(q 'len(R)')" 1
+is "…and never to the proxy" "$(wc -l <"$T/proxy.log")" 0
+no_proxy= NO_PROXY= http_proxy=http://127.0.0.1:$pport \
+	zn -k slack -u "$H/slack/$SECRET" -s 0
+is "no credential: the proxy from the environment is used" "$(wc -l <"$T/proxy.log")" 1
+
 is "the whole run printed no secret" "$(grep -c -e "$SECRET" -e TOKENSECRET "$all")" 0
 is "nor the path of any webhook" "$(grep -c -e '/slack/' -e '/discord/1' -e 'T0/B0' "$all")" 0
 

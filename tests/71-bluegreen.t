@@ -10,6 +10,15 @@
 
 for v in 1 2 4 5 6 7; do wf_artifact "$T/app-$v.tgz" "$v"; done
 wf_artifact "$T/app-3.tgz" 3 broken
+# The signing key: its secret line is the CI's secret, its public key the
+# host's.  The artifacts deploy.sh is given directly are signed with it.
+mkdir -p "$T/keys"
+(cd "$T/keys" && minisign -G -W -p ci.pub -s ci.key && minisign -G -W -p other.pub -s other.key) >/dev/null
+export PUBKEY=$T/keys/ci.pub
+MINISIGN_SECRET=$(sed -n 2p "$T/keys/ci.key")
+export MINISIGN_SECRET
+for v in 1 2 3 4 5 6 7; do minisign -S -s "$T/keys/ci.key" -m "$T/app-$v.tgz" >/dev/null; done
+keyid=$(sed -n 's/^untrusted comment: minisign public key //p' "$T/keys/ci.pub")
 # Healthy deploys end as soon as the check passes; unhealthy ones wait
 # out a short deadline.
 export DEADLINE=20 DRAIN=10
@@ -75,6 +84,9 @@ is "... nginx serves the new release from green" "$(get "$np")" "1 green"
 is "... the include file names green" "$(grep -v "^#" "$INC")" "set \$service_url http://127.0.0.1:$gp;"
 is "... only green runs" "$(running)" green
 is "... green links the release" "$(readlink "$ZDD_ROOT/green")" releases/20990101000001
+is "... which the job signed and the host verified" \
+	"$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["signature"]; print(s["key_id"], s["trusted_comment"])' \
+	"$ZDD_ROOT/.zdd/manifests/20990101000001.json")" "$keyid acme/shop 4b31f5c"
 is "... current is not involved" "$(ls "$ZDD_ROOT")" "green
 releases
 revisions.log
@@ -199,6 +211,14 @@ run "$EX/nginx-include/deploy.sh"
 is "no artifact: 64" "$rc" 64
 run env -u ZDD_ROOT "$EX/nginx-include/deploy.sh" "$T/app-5.tgz"
 like "no ZDD_ROOT: refused" "$rc:$err" '^[1-9][0-9]*:.*ZDD_ROOT'
+run env -u PUBKEY "$EX/nginx-include/deploy.sh" "$T/app-5.tgz"
+like "no PUBKEY: refused" "$rc:$err" '^[1-9][0-9]*:.*PUBKEY'
+cp "$T/app-6.tgz" "$T/forged.tgz"
+minisign -S -s "$T/keys/other.key" -m "$T/forged.tgz" >/dev/null
+run env RELEASE_ID=20990101000012 "$EX/nginx-include/deploy.sh" "$T/forged.tgz"
+is "an artifact signed with another key: 65" "$rc" 65
+like "... refused before anything started" "$err" 'not verified: signed by another key'
+is "... no release made, blue serves on" "$(ls "$ZDD_ROOT/releases" | grep -c 20990101000012):$(get "$np")" "0:2 blue"
 for c in blue green; do app-service stop "$c"; done
 
 # --- sites-enabled ---------------------------------------------------------

@@ -3,7 +3,9 @@
 # (stages in order, then post success or failure), with Jenkins'
 # variables, on one machine with a develop root and a production root
 # behind a real nginx: one artifact goes live on develop, is checked, and
-# is promoted to production; a bad one never reaches production.
+# is promoted to production; a bad one never reaches production.  The
+# build signs the artifact with minisign, both roots verify it: a build
+# signed with another key is deployed nowhere.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/workflows-lib.sh"
 
@@ -19,8 +21,13 @@ wf_receiver
 wf_artifact "$T/app-1.tgz" 1
 wf_artifact "$T/app-2.tgz" 2 broken
 
+# The signing key, a Jenkins secret file; its public key on the agent.
+mkdir -p "$T/keys"
+(cd "$T/keys" && minisign -G -W -p ci.pub -s ci.key && minisign -G -W -p other.pub -s other.key) >/dev/null
+keyid=$(sed -n 's/^untrusted comment: minisign public key //p' "$T/keys/ci.pub")
+
 # The agent node's environment, and Jenkins' own variables for a build.
-export DEVELOP_ROOT=$DEV DEVELOP_URL=http://127.0.0.1:$pd/health.json \
+export PUBKEY=$T/keys/ci.pub DEVELOP_ROOT=$DEV DEVELOP_URL=http://127.0.0.1:$pd/health.json \
 	PRODUCTION_ROOT=$PROD PRODUCTION_URL=http://127.0.0.1:$pp/health.json \
 	RELOAD_CMD="$NGX -s reload" DEADLINE=3 \
 	JOB_NAME=shop BUILD_URL=http://jenkins.example/job/shop/41/ \
@@ -32,10 +39,11 @@ cd "$WS" || exit 1
 # build N ARTIFACT: Jenkins runs build N of the Jenkinsfile on ARTIFACT's
 # sources; the credential zdd-notify-url is the receiver.
 build() {
-	rm -rf "$WS/app" "$WS/app.tar.gz"
+	rm -rf "$WS/app" "$WS/app.tar.gz" "$WS/app.tar.gz.minisig"
 	if [ -n "$2" ]; then mkdir "$WS/app" && tar xzf "$2" -C "$WS/app"; fi
 	run env BUILD_NUMBER="$1" RELEASE_ID="2099010100000$1" \
 		"zdd-notify-url=$ZDD_NOTIFY_URL" ZDD_NOTIFY_URL= \
+		"zdd-minisign-key=$T/keys/${SIGNER:-ci}.key" \
 		python3 "$TOP/tests/workflows-ci.py" jenkins "$EX/jenkins/Jenkinsfile"
 }
 
@@ -52,6 +60,13 @@ sha() {
 is "... the same artifact, byte for byte (manifests' SHA-256)" \
 	"$(sha "$PROD/.zdd/manifests/20990101000001.json")" \
 	"$(sha "$DEV/.zdd/manifests/20990101000001.json")"
+mf() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signature"][sys.argv[2]])' "$1" "$2"
+}
+is "... verified on production with the signing key" \
+	"$(mf "$PROD/.zdd/manifests/20990101000001.json" key_id)" "$keyid"
+is "... whose trusted comment names the build" \
+	"$(mf "$PROD/.zdd/manifests/20990101000001.json" trusted_comment)" "shop build 1"
 is "... revisions.log has Jenkins' branch and commit" "$(cat "$PROD/revisions.log")" \
 	"Branch main (at 0a1b2c3d4e5f) deployed as release 20990101000001 by $(id -un)"
 is "... notified develop, then production, with the build" \
@@ -79,6 +94,16 @@ is "... nothing deployed" "$(readlink "$DEV/current") $(readlink "$PROD/current"
 is "... notified the failure with the build number" "$(wf_events status build title)" \
 	"failure 3 $(zdd-notify -n -s failure 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["title"])')"
 
+SIGNER=other build 4 "$T/app-1.tgz"
+is "a build signed with another key: the pipeline fails" "$rc" 1
+like "... develop refuses it, unpacked nothing" "$err" \
+	"zdd-release: app.tar.gz: not verified: signed by another key"
+like "... nothing promoted" "$err" 'develop failed \(65\); nothing promoted further'
+is "... neither root changed" "$(readlink "$DEV/current") $(readlink "$PROD/current") $(ls "$DEV/releases" | wc -l)" \
+	"releases/20990101000001 releases/20990101000001 2"
+
+run env -u PUBKEY "$EX/jenkins/post-build.sh" app.tar.gz
+like "post-build.sh without PUBKEY: refused, named" "$rc:$err" '^[1-9][0-9]*:.*PUBKEY'
 run env -u DEVELOP_ROOT "$EX/jenkins/post-build.sh" app.tar.gz
 like "post-build.sh without DEVELOP_ROOT: refused, named" "$rc:$err" '^[1-9][0-9]*:.*DEVELOP_ROOT'
 

@@ -39,8 +39,13 @@ serves() {
 }
 wf_artifact "$T/app-1.tgz" 1
 wf_artifact "$T/app-2.tgz" 2
+# Signed in the build stage; the hosts hold the public key.
+mkdir -p "$T/keys"
+(cd "$T/keys" && minisign -G -W -p ci.pub -s ci.key && minisign -G -W -p other.pub -s other.key) >/dev/null
+for v in 1 2; do minisign -S -s "$T/keys/ci.key" -m "$T/app-$v.tgz" -t "build $v" >/dev/null; done
 play() {
-	run ansible-playbook -i "$EX/ansible/inventory.yml" "$EX/ansible/deploy.yml" "$@"
+	run ansible-playbook -i "$EX/ansible/inventory.yml" "$EX/ansible/deploy.yml" \
+		-e pubkey="$T/keys/ci.pub" "$@"
 }
 
 play -e artifact="$T/app-1.tgz"
@@ -56,6 +61,19 @@ like "... the recap has no failure" "$(grep -E '^web[123] ' <<<"$out" | tr -s ' 
 	'^web1 : ok=[0-9]+ changed=[0-9]+ unreachable=0 failed=0'
 is "... each root holds its own shared .env" \
 	"$(cat "$FLEET_DIR/web3/app/current/.env")" "HOST=web3"
+is "... each host verified the build's signature" \
+	"$(for h in $hosts; do python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signature"]["trusted_comment"])' \
+	"$FLEET_DIR/$h/app/.zdd/manifests/$id1.json"; done | sort -u)" "build 1"
+
+# An artifact signed with another key: refused by the first batch, the
+# rollout stops, no host changes.
+cp "$T/app-2.tgz" "$T/forged.tgz"
+minisign -S -s "$T/keys/other.key" -m "$T/forged.tgz" >/dev/null
+play -e artifact="$T/forged.tgz" -e release_id=20990101000009
+is "another key: ansible-playbook fails (exit 2)" "$rc" 2
+like "... zdd-release says why" "$out" 'not verified: signed by another key'
+is "... every host still on the old release, none made" "$(live)$(ls "$FLEET_DIR"/web*/app/releases | grep -c 20990101000009)" \
+	"web1:$id1 web2:$id1 web3:$id1 0"
 
 # web2's configuration breaks the app's health (a host-only problem).
 echo "HEALTH=fail" >>"$FLEET_DIR/web2/app/shared/.env"

@@ -26,6 +26,7 @@ service; the rest of the path is the "secret" and is ignored:
   /gchat/...              200 with the message resource
   /hook/...               200 with no body
   /echo/...               400 echoing the request line, path and all
+  /echoauth/...           401 echoing the Authorization header
   /nasty/...              400 with terminal escapes in the body
   /redirect/...           302 to /slack/...
   /api/chat.postMessage   Slack's Web API: {"ok":true,"channel","ts"} or
@@ -148,6 +149,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(200)
         elif kind == "echo":
             self.answer(400, "bad request: POST " + self.path)
+        elif kind == "echoauth":
+            self.answer(401, "bad credentials: " +
+                        self.headers.get("Authorization", "none"))
         elif kind == "nasty":
             self.answer(400, "\x1b[2J\x1b]0;pwned\x07evil\r\nsecond line\x9b31m")
         elif kind == "redirect":

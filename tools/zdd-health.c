@@ -25,31 +25,21 @@
 #include "clock.h"
 #include "diag.h"
 #include "expect.h"
+#include "http.h"
 #include "json.h"
 #include "opt.h"
 #include "status.h"
 #include "target.h"
+#include "text.h"
 #include "url.h"
-
-/* The most of a body that is read; a longer one fails a body check. */
-#define BODY_MAX	(1 << 20)
-
-/* What a write callback returns to stop a transfer (libcurl 7.87). */
-#ifndef CURL_WRITEFUNC_ERROR
-#define CURL_WRITEFUNC_ERROR 0xFFFFFFFF
-#endif
 
 enum { OPT_ATTEMPTS = 256, OPT_CACERT, OPT_JSON, OPT_RESOLVE,
     OPT_SUCCESSES };
 
 struct probe {
 	struct ztarget t;
-	CURL	*h;		/* the attempt in flight, or NULL */
-	char	 errbuf[CURL_ERROR_SIZE];
-	char	*body;
-	size_t	 len, cap;
-	int	 overflow;	/* the body passed BODY_MAX */
-	int	 skipped;	/* body not needed: transfer cut short */
+	struct zhttp r;		/* the attempt in flight, if inflight */
+	int	 inflight;
 	double	 started;	/* when the attempt in flight started */
 	double	 limit;		/* its timeout */
 	double	 next;		/* when the next attempt may go */
@@ -104,15 +94,6 @@ bad_value(const char *opt, const char *arg, size_t pos, const char *why)
 	    why, pos + 1, arg + pos, len - pos > 20 ? "..." : "");
 }
 
-/* Replace control characters, which a server may have put in a reason. */
-static void
-sanitize(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			*s = '?';
-}
-
 static void
 fmt_time(char *buf, size_t size, double sec)
 {
@@ -122,198 +103,29 @@ fmt_time(char *buf, size_t size, double sec)
 		snprintf(buf, size, "%.4g s", sec);
 }
 
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct probe *p = arg;
-	size_t n = size * nmemb, cap;
-	char *nb;
-
-	if (contains == NULL && nexpect == 0) {
-		/* The status is known; stop before an endless body. */
-		p->skipped = 1;
-		return CURL_WRITEFUNC_ERROR;
-	}
-	if (p->len + n > BODY_MAX) {
-		p->overflow = 1;
-		return CURL_WRITEFUNC_ERROR;
-	}
-	if (p->len + n + 1 > p->cap) {
-		cap = p->cap ? p->cap : 4096;
-		while (cap < p->len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(p->body, cap)) == NULL)
-			return CURL_WRITEFUNC_ERROR;
-		p->body = nb;
-		p->cap = cap;
-	}
-	memcpy(p->body + p->len, data, n);
-	p->len += n;
-	p->body[p->len] = '\0';
-	return n;
-}
-
-/*
- * Without body checks the status is all that is needed: stop at the end
- * of a final response's header, before a body that may never come.
- */
-static size_t
-on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct probe *p = arg;
-	size_t n = size * nmemb;
-	long status = 0;
-
-	if (contains != NULL || nexpect != 0)
-		return n;
-	if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
-	    (n == 1 && data[0] == '\n')) {
-		curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &status);
-		if (status >= 200) {
-			p->skipped = 1;
-			return CURL_WRITEFUNC_ERROR;
-		}
-	}
-	return n;
-}
-
 static void
 start(struct probe *p, double now, double end)
 {
-	CURL *h;
-	double limit = timeout;
-	long ms;
+	struct zhttp_opts o = {
+		.agent = "zdd-health", .headers = headers, .resolve = resolves,
+		.cacert = cacert, .insecure = insecure,
+		/* Every attempt tests a new connection, as a new client would. */
+		.fresh = 1,
+		.connect_only = p->t.kind == ZTARGET_TCP,
+		/* Without body checks the status is all that is needed. */
+		.bodymode = contains == NULL && nexpect == 0 ? ZHTTP_SKIP :
+		    ZHTTP_KEEP,
+	};
 
-	if (end - now < limit)
-		limit = end - now;
-	ms = (long)ceil(limit * 1000);
-	if (ms < 1)
-		ms = 1;
-	if ((h = curl_easy_init()) == NULL)
-		zdiex(EX_OSERR, "cannot make a curl handle");
-	p->errbuf[0] = '\0';
-	p->len = 0;
-	p->overflow = p->skipped = 0;
+	o.timeout = end - now < timeout ? end - now : timeout;
 	p->started = now;
-	p->limit = limit;
-	curl_easy_setopt(h, CURLOPT_URL, p->t.url);
-	curl_easy_setopt(h, CURLOPT_PRIVATE, p);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, p->errbuf);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* Every attempt tests a new connection, as a new client would. */
-	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-	if (resolves != NULL)
-		curl_easy_setopt(h, CURLOPT_RESOLVE, resolves);
-	if (p->t.kind == ZTARGET_TCP) {
-		curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	} else {
-		curl_easy_setopt(h, CURLOPT_USERAGENT,
-		    "zdd-health/" ZDD_VERSION);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(h, CURLOPT_WRITEDATA, p);
-		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(h, CURLOPT_HEADERDATA, p);
-		if (cacert != NULL)
-			curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
-		if (insecure) {
-			curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-			curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-		}
-	}
-	p->h = h;
-	if (curl_multi_add_handle(multi, h) != CURLM_OK)
+	p->limit = o.timeout;
+	if (zhttp_setup(&p->r, p->t.url, &o) == -1)
+		zdie(EX_OSERR, "cannot make a curl handle");
+	p->r.priv = p;
+	p->inflight = 1;
+	if (curl_multi_add_handle(multi, p->r.h) != CURLM_OK)
 		zdiex(EX_SOFTWARE, "cannot add a curl handle");
-}
-
-/* Why an attempt that ran out of time did: what it was still waiting for. */
-static void
-late(struct probe *p, const char *when, char *why, size_t size)
-{
-	curl_off_t conn = 0, tls = 0;
-	long status = 0;
-
-	curl_easy_getinfo(p->h, CURLINFO_CONNECT_TIME_T, &conn);
-	curl_easy_getinfo(p->h, CURLINFO_APPCONNECT_TIME_T, &tls);
-	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &status);
-	if (conn == 0)
-		snprintf(why, size, "no connection %s", when);
-	else if (strncasecmp(p->t.url, "https:", 6) == 0 && tls == 0)
-		snprintf(why, size, "no TLS handshake %s", when);
-	else if (status == 0)
-		snprintf(why, size, "no response %s", when);
-	else
-		snprintf(why, size, "status %ld, body incomplete %s", status,
-		    when);
-}
-
-/* The reason for a failed transfer, in words that name no secret. */
-static void
-transfer_error(struct probe *p, CURLcode code, char *why, size_t size)
-{
-	char when[64];
-	const char *s;
-	long oserr = 0;
-
-	curl_easy_getinfo(p->h, CURLINFO_OS_ERRNO, &oserr);
-	switch (code) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		snprintf(why, size, "cannot resolve the host name");
-		break;
-	case CURLE_COULDNT_CONNECT:
-		if (oserr != 0)
-			snprintf(why, size, "cannot connect: %s",
-			    strerror((int)oserr));
-		else
-			snprintf(why, size, "cannot connect");
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		/* An attempt cut short by the deadline says so. */
-		if (p->limit < timeout)
-			snprintf(when, sizeof when, "by the deadline");
-		else
-			snprintf(when, sizeof when, "within %g s", timeout);
-		late(p, when, why, size);
-		break;
-	case CURLE_GOT_NOTHING:
-		snprintf(why, size, "connection closed without a response");
-		break;
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-		if (oserr != 0)
-			snprintf(why, size, "connection failed: %s",
-			    strerror((int)oserr));
-		else
-			snprintf(why, size, "connection failed");
-		break;
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		snprintf(why, size, "not an HTTP response");
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		/*
-		 * OpenSSL's words are the useful part here ("self-signed
-		 * certificate"); they name the host at most.
-		 */
-		snprintf(why, size, "TLS: %s", p->errbuf[0] ? p->errbuf :
-		    curl_easy_strerror(code));
-		break;
-	default:
-		s = curl_easy_strerror(code);
-		snprintf(why, size, "%c%s", tolower((unsigned char)*s), s + 1);
-		break;
-	}
 }
 
 /* Judge a finished attempt: 1 if it passed, else 0 with why set. */
@@ -325,9 +137,15 @@ judge(struct probe *p, CURLcode code, char *why, size_t size)
 	size_t i;
 	int ok;
 
-	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR &&
-	    (p->skipped || p->overflow))) {
-		transfer_error(p, code, why, size);
+	if (zhttp_failed(&p->r, code)) {
+		char when[64];
+
+		/* An attempt cut short by the deadline says so. */
+		if (p->limit < timeout)
+			snprintf(when, sizeof when, "by the deadline");
+		else
+			snprintf(when, sizeof when, "within %g s", timeout);
+		zhttp_error(&p->r, code, when, why, size);
 		return 0;
 	}
 	if (p->t.kind == ZTARGET_TCP)
@@ -337,23 +155,23 @@ judge(struct probe *p, CURLcode code, char *why, size_t size)
 		    status_arg);
 		return 0;
 	}
-	if (p->overflow) {
+	if (p->r.overflow) {
 		snprintf(why, size, "body larger than 1 MiB");
 		return 0;
 	}
-	if (code == CURLE_WRITE_ERROR && !p->skipped) {
+	if (code == CURLE_WRITE_ERROR && !p->r.skipped) {
 		snprintf(why, size, "out of memory for the body");
 		return 0;
 	}
-	if (contains != NULL && (p->len == 0 ||
-	    memmem(p->body, p->len, contains, strlen(contains)) == NULL)) {
+	if (contains != NULL && (p->r.len == 0 ||
+	    memmem(p->r.body, p->r.len, contains, strlen(contains)) == NULL)) {
 		snprintf(why, size, "body does not contain \"%s\"", contains);
 		return 0;
 	}
 	if (nexpect == 0)
 		return 1;
-	body = json_loadb(p->body ? p->body : "", p->len, JSON_DECODE_ANY,
-	    &jerr);
+	body = json_loadb(p->r.body ? p->r.body : "", p->r.len,
+	    JSON_DECODE_ANY, &jerr);
 	if (body == NULL) {
 		snprintf(why, size, "body is not JSON: %s (line %d, column %d)",
 		    jerr.text, jerr.line, jerr.column);
@@ -372,13 +190,13 @@ finish(struct probe *p, CURLcode code, double now)
 	char why[sizeof p->reason], t[32];
 	int ok;
 
-	p->status = 0;
-	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->status);
+	zhttp_done(&p->r);
+	p->status = p->r.status;
 	p->time = now - p->started;
 	p->attempts++;
 	why[0] = '\0';
 	ok = judge(p, code, why, sizeof why);
-	sanitize(why);
+	ztext_fix(why);
 	if (ok) {
 		p->streak++;
 		p->reason[0] = '\0';
@@ -401,9 +219,9 @@ finish(struct probe *p, CURLcode code, double now)
 		zdebug("%s: attempt %llu: %s in %s: %s", p->t.show,
 		    (unsigned long long)p->attempts, st, t, ok ? "ok" : why);
 	}
-	curl_multi_remove_handle(multi, p->h);
-	curl_easy_cleanup(p->h);
-	p->h = NULL;
+	/* The handle is kept for the next attempt, which resets it. */
+	curl_multi_remove_handle(multi, p->r.h);
+	p->inflight = 0;
 	p->next = now + interval;
 	if (!p->passed && max_attempts != 0 && p->attempts >= max_attempts)
 		p->exhausted = 1;
@@ -416,7 +234,8 @@ cut(struct probe *p, double now)
 	char why[sizeof p->reason], t[32];
 
 	p->time = now - p->started;
-	late(p, "by the deadline", why, sizeof why);
+	zhttp_error(&p->r, CURLE_OPERATION_TIMEDOUT, "by the deadline", why,
+	    sizeof why);
 	/*
 	 * A finished attempt's failure ("status 503") says more than the
 	 * "no response" of one cut short; passes before the cut are told
@@ -441,6 +260,7 @@ run(double deadline)
 	double t0 = znow(), end = deadline > 0 ? t0 + deadline : INFINITY;
 	double now, wake;
 	struct probe *p;
+	struct zhttp *r;
 	CURLMsg *m;
 	long cto;
 	int left, running, ms, settled, done;
@@ -457,7 +277,7 @@ run(double deadline)
 		wake = end;
 		for (i = 0; i < nprobe; i++) {
 			p = &probes[i];
-			if (p->passed || p->exhausted || p->h != NULL)
+			if (p->passed || p->exhausted || p->inflight)
 				continue;
 			if (now >= p->next)
 				start(p, now, end);
@@ -470,7 +290,8 @@ run(double deadline)
 			if (m->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-			    (char **)&p);
+			    (char **)&r);
+			p = r->priv;
 			finish(p, m->data.result, znow());
 			done = 1;
 		}
@@ -487,7 +308,7 @@ run(double deadline)
 	}
 	now = znow();
 	for (i = 0; i < nprobe; i++)
-		if (probes[i].h != NULL && !probes[i].passed)
+		if (probes[i].inflight && !probes[i].passed)
 			cut(&probes[i], now);
 	return (int)round((now - t0) * 1000);
 }
@@ -697,17 +518,23 @@ main(int argc, char *argv[])
 			/*
 			 * A URL may hold a secret: show what zurl_show()
 			 * keeps of it.  Something that is no URL at all
-			 * ("localhost:8080") is shown as it is, unless it has
-			 * a user in it.
+			 * ("localhost:8080") is shown as it is, cleaned,
+			 * unless it has a user in it.
 			 */
 			if (strstr(argv[i], "://") == NULL &&
 			    strchr(argv[i], '@') == NULL)
+				probes[i].t.show = ztext_dup(argv[i],
+				    strlen(argv[i]), 200);
+			else
+				probes[i].t.show = zurl_show(argv[i]);
+			if (probes[i].t.show == NULL)
+				zdie(EX_OSERR, "out of memory");
+			if (pos == ZTARGET_NOPOS || strstr(argv[i], "://") ==
+			    NULL)
 				zdiex(EX_USAGE, "%s: not a target: %s",
-				    argv[i], why);
-			probes[i].t.show = zurl_show(argv[i]);
+				    probes[i].t.show, why);
 			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
-			    probes[i].t.show ? probes[i].t.show : "target",
-			    why, pos + 1);
+			    probes[i].t.show, why, pos + 1);
 		}
 		nprobe++;
 	}
@@ -716,7 +543,7 @@ main(int argc, char *argv[])
 		zdie(zexit_errno(errno), "--cacert %s", cacert);
 
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	if (zhttp_global() == -1 ||
 	    (multi = curl_multi_init()) == NULL)
 		zdiex(EX_SOFTWARE, "cannot initialise libcurl");
 
@@ -727,15 +554,14 @@ main(int argc, char *argv[])
 	for (i = 0; i < nprobe; i++) {
 		if (!probes[i].passed)
 			healthy = 0;
-		if (probes[i].h != NULL)
+		if (probes[i].inflight)
 			inflight = 1;
 	}
 
 	/* Free what is finished; attempts cut at the deadline stay. */
 	for (i = 0; i < nprobe; i++) {
-		if (probes[i].h == NULL) {
-			free(probes[i].body);
-			probes[i].body = NULL;
+		if (!probes[i].inflight) {
+			zhttp_free(&probes[i].r);
 			ztarget_free(&probes[i].t);
 		}
 	}

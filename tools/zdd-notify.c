@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "ci.h"
 #include "clock.h"
 #include "diag.h"
+#include "http.h"
 #include "ident.h"
 #include "io.h"
 #include "json.h"
@@ -62,14 +64,7 @@ struct target {
 	int	kind;
 	int	api;		/* Slack's Web API rather than a webhook */
 	char	*token;		/* Slack bot token: secret */
-};
-
-/* One answer from the service. */
-struct answer {
-	long	code;
-	char	*body;
-	size_t	len;
-	char	retry_after[64];
+	int	credential;	/* a token or a password goes with it */
 };
 
 /* What happened, for stdout and the exit code. */
@@ -144,63 +139,28 @@ url_from_file(const char *path)
 }
 
 /*
- * Refuses anything but an absolute http or https URL whose host reads
- * the same to curl and to the redaction, so that what is shown is where
- * the message goes.
+ * Refuses anything but an http or https URL that libcurl reads, the same
+ * parser that shows it and connects to it.
  */
 static void
 check_url(const char *url, const char *what)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *ours = zurl_host(url);
-	char *shown = zurl_redact(url);
-	int bad;
+	const char *why;
+	char *shown;
 
-	bad = u == NULL ||
-	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-	    ours == NULL || strcasecmp(host, ours) != 0 ||
-	    strpbrk(url, " \t\r\n") != NULL;
-	if (bad)
-		zdiex(EX_USAGE, "%s: not an http or https url: %s", what,
-		    shown ? shown : "…");
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	free(ours);
-	free(shown);
-}
-
-/*
- * url with path inserted before its query, or with param added to its
- * query; a fragment, which is never sent, is dropped.
- */
-static char *
-url_edit(const char *url, const char *path, const char *param)
-{
-	size_t f = strcspn(url, "#"), q = strcspn(url, "?#");
-	char *out;
-	int n;
-
-	if (param != NULL)
-		n = asprintf(&out, "%.*s%c%s", (int)f, url,
-		    url[q] == '?' ? '&' : '?', param);
-	else
-		n = asprintf(&out, "%.*s%s%.*s", (int)q, url, path,
-		    (int)(f - q), url + q);
-	if (n < 0)
-		zdie(EX_OSERR, "out of memory");
-	return out;
+	if (zurl_check(url, "http,https", &why) == 0)
+		return;
+	shown = xnonnull(zurl_redact(url));
+	zdiex(EX_USAGE, "%s: not an http or https url: %s: %s", what, shown,
+	    why);
 }
 
 /*
  * Removes from s, in case a service echoes the request in its error, the
- * pieces of the secret that look like keys: the part of the URL after its
- * host, and every piece of it between delimiters that is long and holds a
- * digit, or is very long.  Words such as "services" or "no_service" stay,
- * so that the service's own reason still reads.
+ * pieces of a secret that look like keys: the whole of it, and every
+ * piece of it between delimiters that is long and holds a digit, or is
+ * very long.  Words such as "services" or "no_service" stay, so that the
+ * service's own reason still reads.
  */
 static void
 scrub_one(char *s, const char *tok)
@@ -208,6 +168,8 @@ scrub_one(char *s, const char *tok)
 	size_t n = strlen(tok);
 	char *hit;
 
+	if (n == 0)
+		return;
 	while ((hit = strstr(s, tok)) != NULL) {
 		memcpy(hit, "...", 3);
 		memmove(hit + 3, hit + n, strlen(hit + n) + 1);
@@ -215,120 +177,66 @@ scrub_one(char *s, const char *tok)
 }
 
 static void
-scrub(char *s, const char *secret)
+scrub_tokens(char *s, const char *secret)
 {
-	const char *p, *tail, *at;
+	const char *p;
 	char tok[1024];
 	size_t n, i;
 	int digit;
 
-	if (secret == NULL)
-		return;
-	if ((tail = strstr(secret, "://")) != NULL) {
-		tail += 3;
-		n = strcspn(tail, "/?#");
-		/* The password of user:password@host. */
-		if ((at = memchr(tail, '@', n)) != NULL) {
-			p = memchr(tail, ':', (size_t)(at - tail));
-			p = p != NULL ? p + 1 : tail;
-			if ((size_t)(at - p) < sizeof tok && at - p >= 4) {
-				memcpy(tok, p, (size_t)(at - p));
-				tok[at - p] = '\0';
-				scrub_one(s, tok);
-			}
-		}
-		tail += n;
-	} else
-		tail = secret;
-	for (p = tail; *p != '\0'; p += n + (p[n] != '\0')) {
-		n = p == tail ? strlen(p) : strcspn(p, "/?&=#:@");
+	if (strlen(secret) >= 8 && strlen(secret) < sizeof tok)
+		scrub_one(s, secret);
+	for (p = secret; *p != '\0'; p += n + (p[n] != '\0')) {
+		n = strcspn(p, "/?&=#:@");
 		for (i = 0, digit = 0; i < n; i++)
 			digit |= p[i] >= '0' && p[i] <= '9';
-		if (n >= sizeof tok || n < 8 || (!digit && n < 20 &&
-		    p != tail))
+		if (n >= sizeof tok || n < 8 || (!digit && n < 20))
 			continue;
 		memcpy(tok, p, n);
 		tok[n] = '\0';
 		scrub_one(s, tok);
-		if (p == tail)
-			n = 0;
 	}
 }
 
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
+/*
+ * The secrets of t out of s: of the URL, as libcurl reads it, the path
+ * and query, and a password as written and as a Basic-auth header
+ * carries it (base64 of user:password, which some services echo); the
+ * bot token.
+ */
+static void
+scrub(char *s, const struct target *t)
 {
-	struct answer *a = arg;
-	size_t n = size * nmemb, room = ANSWER_MAX - a->len;
+	unsigned char b64[512];
+	const char *why;
+	struct zurl u;
+	char *tail;
+	size_t n;
 
-	/* Past the bound the rest is read and dropped, not refused. */
-	if (n < room)
-		room = n;
-	if (room > 0) {
-		char *b = realloc(a->body, a->len + room + 1);
-
-		if (b == NULL)
-			return 0;
-		a->body = b;
-		memcpy(a->body + a->len, data, room);
-		a->len += room;
-		a->body[a->len] = '\0';
+	if (t->url != NULL && zurl_parse(t->url, "http,https", &u,
+	    &why) == 0) {
+		if (u.password != NULL && strlen(u.password) >= 4)
+			scrub_one(s, u.password);
+		if (u.user != NULL) {
+			tail = xasprintf("%s:%s", u.user,
+			    u.password ? u.password : "");
+			n = strlen(tail);
+			if (n <= (sizeof b64 - 1) / 4 * 3) {
+				EVP_EncodeBlock(b64, (unsigned char *)tail,
+				    (int)n);
+				scrub_one(s, (char *)b64);
+			}
+			explicit_bzero(tail, n);
+			free(tail);
+		}
+		tail = xasprintf("%s%s%s", u.path, u.query ? "?" : "",
+		    u.query ? u.query : "");
+		scrub_tokens(s, tail);
+		free(tail);
+		zurl_free(&u);
 	}
-	return n;
-}
-
-static size_t
-on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = size * nmemb, v;
-
-	if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
-		v = n - 12;
-		if (v >= sizeof a->retry_after)
-			v = sizeof a->retry_after - 1;
-		memcpy(a->retry_after, data + 12, v);
-		a->retry_after[v] = '\0';
-	}
-	return n;
-}
-
-/* One request with at most left seconds; a curl code. */
-static CURLcode
-attempt(CURL *h, const struct target *t, struct curl_slist *hdr,
-    const char *body, double left, struct answer *a)
-{
-	long ms = (long)(left * 1000);
-	CURLcode rc;
-
-	free(a->body);
-	memset(a, 0, sizeof *a);
-	if (ms < 1)
-		ms = 1;
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, t->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "zdd-notify/" ZDD_VERSION);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	if (strcmp(t->method, "POST") != 0)
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, t->method);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->code);
-	return rc;
+	if (t->token != NULL)
+		scrub_tokens(s, t->token);
 }
 
 /* snprintf for messages that may be cut short, and are fine cut. */
@@ -358,26 +266,33 @@ backoff(int n)
  */
 static int
 deliver(const struct target *t, const char *body, double timeout,
-    uint64_t retries, struct answer *a, struct outcome *o)
+    uint64_t retries, struct zhttp *a, struct outcome *o)
 {
-	struct curl_slist *hdr = NULL;
+	struct zhttp_opts opt = {
+		.agent = "zdd-notify", .method = t->method, .body = body,
+		.bodylen = strlen(body), .bodymode = ZHTTP_TRUNCATE,
+		.max = ANSWER_MAX,
+		/*
+		 * A credential over plain http goes to this host only (see
+		 * credential_check()): no proxy may stand in between.
+		 */
+		.noproxy = t->credential && strncasecmp(t->url, "http:", 5) == 0,
+	};
 	double deadline = znow() + timeout, left, wait;
 	char *auth = NULL, why[200] = "";
 	CURLcode rc;
-	CURL *h;
 	int ret = EX_UNAVAILABLE;
 
-	if ((h = curl_easy_init()) == NULL)
-		zdiex(EX_OSERR, "cannot start libcurl");
-	hdr = curl_slist_append(hdr, "Content-Type: application/json; "
-	    "charset=utf-8");
+	opt.headers = curl_slist_append(NULL, "Content-Type: "
+	    "application/json; charset=utf-8");
 	/* No "Expect: 100-continue" pause on larger payloads. */
-	hdr = curl_slist_append(hdr, "Expect:");
+	opt.headers = curl_slist_append(opt.headers, "Expect:");
 	if (t->token != NULL) {
-		if (asprintf(&auth, "Authorization: Bearer %s", t->token) < 0)
-			zdie(EX_OSERR, "out of memory");
-		hdr = curl_slist_append(hdr, auth);
+		auth = xasprintf("Authorization: Bearer %s", t->token);
+		opt.headers = curl_slist_append(opt.headers, auth);
 	}
+	if (opt.headers == NULL)
+		zdie(EX_OSERR, "out of memory");
 	for (o->attempts = 1;; o->attempts++) {
 		if ((left = deadline - znow()) <= 0.01) {
 			say(o->reason, sizeof o->reason, "no answer "
@@ -387,49 +302,49 @@ deliver(const struct target *t, const char *body, double timeout,
 		}
 		zdebug("%s %s (%s), attempt %d, %.1f s left", t->method,
 		    t->shown, zwh_kind_name(t->kind), o->attempts, left);
-		rc = attempt(h, t, hdr, body, left, a);
-		o->code = a->code;
+		opt.timeout = left;
+		if (zhttp_setup(a, t->url, &opt) == -1)
+			zdie(EX_OSERR, "cannot start libcurl");
+		rc = zhttp_perform(a);
+		o->code = rc == CURLE_OK ? a->status : 0;
 		if (rc == CURLE_OPERATION_TIMEDOUT && deadline - znow() < 0.1) {
 			say(o->reason, sizeof o->reason, "no answer "
 			    "within the %g s timeout", timeout);
 			break;
 		} else if (rc != CURLE_OK) {
-			say(why, sizeof why, "%s", curl_easy_strerror(rc));
+			zhttp_error(a, rc, NULL, why, sizeof why);
 			wait = backoff(o->attempts);
-		} else if (a->code >= 200 && a->code <= 299) {
+		} else if (a->status >= 200 && a->status <= 299) {
 			ret = 0;
 			break;
-		} else if (a->code == 429) {
-			wait = zwh_retry_after(a->retry_after,
-			    strlen(a->retry_after), time(NULL));
+		} else if (a->status == 429) {
+			wait = a->retry_after;
 			if (wait < 0)
 				wait = zwh_retry_body(a->body, a->len);
 			if (wait < 0)
 				wait = backoff(o->attempts);
 			say(why, sizeof why, "429 rate limited");
-		} else if (a->code >= 500) {
+		} else if (a->status >= 500) {
 			char r[160];
 
 			zwh_reason(a->body, a->len, r, sizeof r);
-			say(why, sizeof why, "%ld %s", a->code, r);
+			say(why, sizeof why, "%ld %s", a->status, r);
 			/* A 503 may say when to come back, as a 429 does. */
-			wait = zwh_retry_after(a->retry_after,
-			    strlen(a->retry_after), time(NULL));
+			wait = a->retry_after;
 			if (wait < 0)
 				wait = backoff(o->attempts);
 		} else {
 			char r[160];
 
 			zwh_reason(a->body, a->len, r, sizeof r);
-			if (a->code >= 300 && a->code <= 399)
+			if (a->status >= 300 && a->status <= 399)
 				say(r, sizeof r, "redirect not followed");
 			say(o->reason, sizeof o->reason, "rejected: %ld "
-			    "%s", a->code, r);
+			    "%s", a->status, r);
 			ret = EX_NO;
 			break;
 		}
-		scrub(why, t->url);
-		scrub(why, t->token);
+		scrub(why, t);
 		if (wait > 1e7)
 			wait = 1e7;
 		if ((uint64_t)o->attempts > retries) {
@@ -447,15 +362,36 @@ deliver(const struct target *t, const char *body, double timeout,
 		zinfo("%s: %s, retrying in %.1f s", t->shown, why, wait);
 		zsleep(wait);
 	}
-	scrub(o->reason, t->url);
-	scrub(o->reason, t->token);
-	curl_slist_free_all(hdr);
+	scrub(o->reason, t);
+	curl_slist_free_all(opt.headers);
 	if (auth != NULL) {
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
 	}
-	curl_easy_cleanup(h);
 	return ret;
+}
+
+/*
+ * A credential (the bot token, a password in the URL) crosses no network
+ * in clear text: over https, or over http to this host only, and then
+ * past no proxy (deliver() turns proxies off for it), since a proxy on
+ * another host would read it.
+ */
+static void
+credential_check(struct target *t)
+{
+	struct zurl u;
+	const char *why;
+
+	if (t->url == NULL || zurl_parse(t->url, "http,https", &u, &why) == -1)
+		return;
+	t->credential = t->token != NULL || u.user != NULL;
+	if (t->credential && strcmp(u.scheme, "http") == 0 &&
+	    !zurl_loopback(t->url))
+		zdiex(EX_USAGE, "%s: the %s goes over https only, or to this "
+		    "host", t->api ? "ZDD_SLACK_API" : t->shown,
+		    t->token != NULL ? "bot token" : "password");
+	zurl_free(&u);
 }
 
 /*
@@ -464,14 +400,14 @@ deliver(const struct target *t, const char *body, double timeout,
  * message, whose id is the ref for --update.
  */
 static int
-accepted(const struct target *t, const struct answer *a, struct outcome *o)
+accepted(const struct target *t, const struct zhttp *a, struct outcome *o)
 {
 	struct zwh_ref ref;
 	char r[160];
 
 	if (t->api) {
 		if (zwh_slack_api(a->body, a->len, &ref, r, sizeof r) == -1) {
-			scrub(r, t->token);
+			scrub(r, t);
 			snprintf(o->reason, sizeof o->reason, "rejected: %s",
 			    r);
 			return EX_NO;
@@ -479,9 +415,9 @@ accepted(const struct target *t, const struct answer *a, struct outcome *o)
 		zwh_ref_format(&ref, o->ref, sizeof o->ref);
 	} else if (t->kind == ZWH_SLACK && !zwh_slack_ok(a->body, a->len)) {
 		zwh_reason(a->body, a->len, r, sizeof r);
-		scrub(r, t->url);
+		scrub(r, t);
 		snprintf(o->reason, sizeof o->reason, "rejected: %ld %s",
-		    a->code, r);
+		    a->status, r);
 		return EX_NO;
 	} else if (t->kind == ZWH_DISCORD &&
 	    zwh_discord_id(a->body, a->len, &ref) == 0)
@@ -626,7 +562,7 @@ main(int argc, char *argv[])
 	};
 	struct target t = { .method = "POST", .kind = -1 };
 	struct outcome o = { 0 };
-	struct answer a = { 0 };
+	struct zhttp a = { 0 };
 	struct zwh_ref ref = { .kind = -1 };
 	json_t *ev, *fields, *ci, *payload;
 	uint64_t retries = 3;
@@ -753,7 +689,7 @@ main(int argc, char *argv[])
 		} else
 			msg = strdup(argv[0]);
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	if (zhttp_global() == -1)
 		zdiex(EX_OSERR, "cannot start libcurl");
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
@@ -824,19 +760,6 @@ main(int argc, char *argv[])
 		if (base == NULL || *base == '\0')
 			base = SLACK_API;
 		check_url(base, "ZDD_SLACK_API");
-		if (strncasecmp(base, "http://", 7) == 0) {
-			/* The bot token crosses no network in clear text. */
-			char *host = zurl_host(base);
-			int local = host != NULL &&
-			    (strcmp(host, "127.0.0.1") == 0 ||
-			    strcmp(host, "localhost") == 0 ||
-			    strcmp(host, "[::1]") == 0);
-
-			free(host);
-			if (!local)
-				zdiex(EX_USAGE, "ZDD_SLACK_API: the bot token "
-				    "goes over https only, or to this host");
-		}
 		if (asprintf(&t.url, "%s/%s", base, ref.kind == ZWH_SLACK ?
 		    "chat.update" : "chat.postMessage") < 0)
 			zdie(EX_OSERR, "out of memory");
@@ -879,22 +802,25 @@ main(int argc, char *argv[])
 			char path[96];
 
 			snprintf(path, sizeof path, "/messages/%s", ref.id);
-			t.url = url_edit(url, path, NULL);
+			t.url = zurl_edit(url, path, NULL);
 			t.method = "PATCH";
 		} else if (url != NULL && t.kind == ZWH_DISCORD)
 			/* ?wait=true: Discord answers with the message. */
-			t.url = url_edit(url, NULL, "wait=true");
+			t.url = zurl_edit(url, NULL, "wait=true");
 		else if (url != NULL && t.kind == ZWH_GCHAT &&
 		    json_object_get(ev, "release") != NULL)
-			t.url = url_edit(url, NULL, "messageReplyOption="
+			t.url = zurl_edit(url, NULL, "messageReplyOption="
 			    "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD");
 		else
 			t.url = url;
+		if (url != NULL && t.url == NULL)
+			zdie(EX_OSERR, "out of memory");
 		if (t.url != url)
 			free(url);
 	}
 	if (t.url != NULL && (t.shown = zurl_redact(t.url)) == NULL)
 		zdie(EX_OSERR, "out of memory");
+	credential_check(&t);
 
 	if ((payload = zwh_payload(t.kind, ev)) == NULL)
 		zdie(EX_OSERR, "out of memory");
@@ -932,7 +858,7 @@ main(int argc, char *argv[])
 		result(&t, &o, rc, payload, ev);
 		free(body);
 	}
-	free(a.body);
+	zhttp_free(&a);
 	json_decref(ev);
 	if (t.token != NULL) {
 		explicit_bzero(t.token, strlen(t.token));

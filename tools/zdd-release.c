@@ -24,18 +24,39 @@
 #include "clock.h"
 #include "diag.h"
 #include "extract.h"
+#include "fetch.h"
 #include "fsatom.h"
 #include "ident.h"
+#include "io.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"
 #include "opt.h"
+#include "sig.h"
+#include "url.h"
 
-enum { OPT_BRANCH = 256, OPT_DEDUPE, OPT_FILE, OPT_ID, OPT_JSON, OPT_LINK_DIR,
-    OPT_LINK_FILE, OPT_LOCK_WAIT, OPT_MAX_BYTES, OPT_MAX_FILES,
-    OPT_REVISION, OPT_STRIP };
+enum { OPT_BRANCH = 256, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
+    OPT_INSECURE, OPT_JSON, OPT_LINK_DIR, OPT_LINK_FILE, OPT_LOCK_WAIT,
+    OPT_MAX_BYTES, OPT_MAX_DEPTH, OPT_MAX_FILES, OPT_PUBKEY, OPT_RETRIES,
+    OPT_REVISION, OPT_SHA256, OPT_SIGNATURE, OPT_STRIP, OPT_TIMEOUT };
 
 #define MAXLINKS	64
+
+/*
+ * What the artifact must match (--sha256, --pubkey, --signature), how a
+ * URL is fetched, and what the check found, for the manifest.
+ */
+struct check {
+	const char *sha256, *pubkey, *signature;
+	struct zfetch_opts fetch;
+	const char *url;	/* the operand, when it is a URL */
+	char	*shown;		/* the URL as it may be printed */
+	char	*sigpath;	/* the default signature's path or URL */
+	struct zsig_key key;
+	struct zsig sig;
+	int	 verified;
+	char	 hex[65];	/* the SHA-256 that was verified */
+};
 
 struct link {
 	char	*path;		/* clean, relative to the release */
@@ -65,6 +86,7 @@ struct job {
 	/* The artifact. */
 	int	 srcfd;
 	int	 isdir;
+	struct check ck;
 	struct stat sb;
 	const char *name;	/* for messages: as given, or "stdin" */
 	char	*abssrc;	/* for the manifest: its absolute path */
@@ -94,14 +116,19 @@ static void
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: zdd-release [-nqv] [-r root] [--branch name] [--dedupe] "
-	    "[--file[=name]]\n"
-	    "                   [--id id] [--json] [--link-dir path] "
-	    "[--link-file path]\n"
-	    "                   [--lock-wait sec] [--max-bytes n] "
+	    "usage: zdd-release [-nqv] [-r root] [--branch name] "
+	    "[--cacert file] [--dedupe]\n"
+	    "                   [--file[=name]] [--id id] [--insecure] "
+	    "[--json]\n"
+	    "                   [--link-dir path] [--link-file path] "
+	    "[--lock-wait sec]\n"
+	    "                   [--max-bytes n] [--max-depth n] "
 	    "[--max-files n]\n"
-	    "                   [--revision sha] [--strip n] "
-	    "artifact | dir | -\n");
+	    "                   [--pubkey file] [--retries n] [--revision sha] "
+	    "[--sha256 hex]\n"
+	    "                   [--signature file] [--strip n] "
+	    "[--timeout sec]\n"
+	    "                   artifact | url | dir | -\n");
 	exit(code);
 }
 
@@ -434,17 +461,25 @@ static void
 file_name(struct job *j)
 {
 	const char *name = j->filearg, *why, *s;
+	char *path = NULL;
 
 	if (j->zo.strip)
 		zdiex(EX_USAGE, "--strip goes with an archive, not --file");
 	if (name == NULL && strcmp(j->operand, "-") == 0)
 		zdiex(EX_USAGE, "--file: name the file read from stdin, as "
 		    "in --file=app.jar");
+	/* Of a URL, the base name of its path: never its query (a token). */
+	if (name == NULL && zfetch_is_url(j->operand)) {
+		path = xnonnull(zurl_show(j->operand));
+		path[strcspn(path, "?")] = '\0';
+		name = strrchr(path, '/') + 1;
+	}
 	if (name == NULL)
 		name = (s = strrchr(j->operand, '/')) ? s + 1 : j->operand;
 	if (zar_clean_path(name, 0, j->fname, sizeof j->fname, &why) != 1)
 		zdiex(EX_USAGE, "--file=%s: not a path inside the release",
 		    name);
+	free(path);
 }
 
 static void
@@ -452,21 +487,29 @@ parse_options(struct job *j, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "branch",	required_argument,	NULL, OPT_BRANCH },
+		{ "cacert",	required_argument,	NULL, OPT_CACERT },
 		{ "dedupe",	no_argument,		NULL, OPT_DEDUPE },
 		{ "dry-run",	no_argument,		NULL, 'n' },
 		{ "file",	optional_argument,	NULL, OPT_FILE },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "id",		required_argument,	NULL, OPT_ID },
+		{ "insecure",	no_argument,		NULL, OPT_INSECURE },
 		{ "json",	no_argument,		NULL, OPT_JSON },
 		{ "link-dir",	required_argument,	NULL, OPT_LINK_DIR },
 		{ "link-file",	required_argument,	NULL, OPT_LINK_FILE },
 		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
 		{ "max-bytes",	required_argument,	NULL, OPT_MAX_BYTES },
+		{ "max-depth",	required_argument,	NULL, OPT_MAX_DEPTH },
 		{ "max-files",	required_argument,	NULL, OPT_MAX_FILES },
+		{ "pubkey",	required_argument,	NULL, OPT_PUBKEY },
 		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "retries",	required_argument,	NULL, OPT_RETRIES },
 		{ "revision",	required_argument,	NULL, OPT_REVISION },
 		{ "root",	required_argument,	NULL, 'r' },
+		{ "sha256",	required_argument,	NULL, OPT_SHA256 },
+		{ "signature",	required_argument,	NULL, OPT_SIGNATURE },
 		{ "strip",	required_argument,	NULL, OPT_STRIP },
+		{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
@@ -499,6 +542,9 @@ parse_options(struct job *j, int argc, char *argv[])
 		case OPT_BRANCH:
 			j->branch = optarg;
 			break;
+		case OPT_CACERT:
+			j->ck.fetch.cacert = optarg;
+			break;
 		case OPT_DEDUPE:
 			j->dedupe = 1;
 			break;
@@ -512,6 +558,9 @@ parse_options(struct job *j, int argc, char *argv[])
 				    "of A-Z a-z 0-9 . _ -, not starting with "
 				    "a dot)", optarg);
 			j->idarg = optarg;
+			break;
+		case OPT_INSECURE:
+			j->ck.fetch.insecure = 1;
 			break;
 		case OPT_JSON:
 			zopt.json = 1;
@@ -531,20 +580,53 @@ parse_options(struct job *j, int argc, char *argv[])
 				zdiex(EX_USAGE, "--max-bytes %s: not a size",
 				    optarg);
 			break;
+		case OPT_MAX_DEPTH:
+			/* Removing a tree holds a directory open per level:
+			 * stay well inside the usual 1,024 open files. */
+			if (zparse_uint(optarg, 1, 512, &u) == -1)
+				zdiex(EX_USAGE, "--max-depth %s: not a number "
+				    "from 1 to 512", optarg);
+			j->zo.max_depth = (unsigned)u;
+			break;
 		case OPT_MAX_FILES:
 			if (zparse_uint(optarg, 1, UINT64_MAX / 2,
 			    &j->zo.max_files) == -1)
 				zdiex(EX_USAGE, "--max-files %s: not a "
 				    "positive number", optarg);
 			break;
+		case OPT_PUBKEY:
+			j->ck.pubkey = optarg;
+			break;
+		case OPT_RETRIES:
+			if (zparse_uint(optarg, 0, 100, &u) == -1)
+				zdiex(EX_USAGE, "--retries %s: not a number "
+				    "from 0 to 100", optarg);
+			j->ck.fetch.retries = (unsigned)u;
+			break;
 		case OPT_REVISION:
 			j->revision = optarg;
+			break;
+		case OPT_SHA256:
+			if (strlen(optarg) != 64 ||
+			    strspn(optarg, "0123456789abcdefABCDEF") != 64)
+				zdiex(EX_USAGE, "--sha256 %s: not 64 hex "
+				    "digits", optarg);
+			j->ck.sha256 = optarg;
+			break;
+		case OPT_SIGNATURE:
+			j->ck.signature = optarg;
 			break;
 		case OPT_STRIP:
 			if (zparse_uint(optarg, 0, 1024, &u) == -1)
 				zdiex(EX_USAGE, "--strip %s: not a number from "
 				    "0 to 1024", optarg);
 			j->zo.strip = (unsigned)u;
+			break;
+		case OPT_TIMEOUT:
+			if (zparse_seconds(optarg, &j->ck.fetch.timeout) ==
+			    -1 || j->ck.fetch.timeout <= 0)
+				zdiex(EX_USAGE, "--timeout %s: not a number "
+				    "of seconds", optarg);
 			break;
 		default:
 			usage(EX_USAGE);
@@ -557,10 +639,36 @@ parse_options(struct job *j, int argc, char *argv[])
 	j->operand = argv[0];
 	if (j->file)
 		file_name(j);
+	if (j->ck.signature != NULL && j->ck.pubkey == NULL)
+		zdiex(EX_USAGE, "--signature needs --pubkey");
+	if (j->ck.pubkey != NULL && j->ck.signature == NULL &&
+	    strcmp(j->operand, "-") == 0)
+		zdiex(EX_USAGE, "stdin has no signature file next to it: give "
+		    "--signature");
 	if (j->branch == NULL && (j->branch = zci_branch()) == NULL)
 		j->branch = "unknown";
 	if (j->revision == NULL && (j->revision = zci_revision()) == NULL)
 		j->revision = "unknown";
+}
+
+/*
+ * An http(s) URL is fetched once the deploy root is open and locked
+ * (spool()); here it is only checked, and named as it may be printed.
+ */
+static int
+open_url(struct job *j)
+{
+	struct check *c = &j->ck;
+	const char *why;
+
+	if (!zfetch_is_url(j->operand))
+		return 0;
+	c->shown = xnonnull(zurl_show(j->operand));
+	if (zurl_check(j->operand, "http,https", &why) == -1)
+		zdiex(EX_USAGE, "%s: %s", c->shown, why);
+	c->url = j->operand;
+	j->name = c->shown;
+	return 1;
 }
 
 /*
@@ -577,6 +685,8 @@ open_artifact(struct job *j)
 		errno = EBADF;
 		zdie(EX_IOERR, "stdout");
 	}
+	if (open_url(j))
+		return;
 	if (strcmp(j->operand, "-") == 0) {
 		j->srcfd = STDIN_FILENO;
 		j->name = "stdin";
@@ -596,6 +706,9 @@ open_artifact(struct job *j)
 	if (j->isdir && j->file)
 		zdiex(EX_USAGE, "--file %s: a directory is copied, not put "
 		    "whole", j->operand);
+	if (j->isdir && (j->ck.sha256 != NULL || j->ck.pubkey != NULL))
+		zdiex(EX_USAGE, "%s: a directory cannot be verified; give an "
+		    "artifact", j->operand);
 }
 
 /* No SA_RESTART: a signal makes a blocked read return, and is seen. */
@@ -700,6 +813,220 @@ find_dedupe(struct job *j)
 		zdebug("--dedupe: sharing with releases/%s", cur);
 }
 
+/*
+ * Verified artifacts.  libarchive must not see a byte that was not
+ * verified, so the bytes that are checked must be the bytes unpacked:
+ * stdin, a FIFO, a URL, and a file that another user could rewrite
+ * between the check and the unpack are first copied into an unnamed file
+ * under .zdd/tmp (zspool_open()), which no one else can open, and which
+ * is gone however the run ends.
+ */
+
+/* The exit code for a fetch that failed with errno e. */
+static int
+fetch_code(int e)
+{
+	switch (e) {
+	case EFBIG:
+		return EX_DATAERR;
+	case EHOSTUNREACH:
+	case EPROTO:
+		return EX_UNAVAILABLE;
+	default:
+		return zexit_errno(e);
+	}
+}
+
+static void
+spool(struct job *j)
+{
+	struct check *c = &j->ck;
+	const char *tmp;
+	char why[256];
+	int dirfd, fd, rc;
+
+	/* A signature may be fetched even when the artifact is not. */
+	c->fetch.agent = "zdd-release";
+	c->fetch.max = j->zo.max_bytes;
+	c->fetch.shown = c->shown;
+	c->fetch.stop = &stop;
+	c->fetch.progress = !zquiet && isatty(STDERR_FILENO);
+	if (j->isdir || (c->url == NULL && ((c->sha256 == NULL &&
+	    c->pubkey == NULL) || (S_ISREG(j->sb.st_mode) &&
+	    j->sb.st_uid == geteuid() && (j->sb.st_mode & 022) == 0))))
+		return;
+	/* A dry run makes nothing in the root, not even .zdd/tmp. */
+	if (zopt.dry_run || j->r.fd == -1) {
+		tmp = getenv("TMPDIR");
+		dirfd = open(tmp && *tmp ? tmp : "/tmp",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else
+		dirfd = zroot_tmpdir(&j->r);
+	if (dirfd == -1 || (fd = zspool_open(dirfd)) == -1) {
+		zerr("cannot make a spool file in %s/.zdd/tmp", j->r.path);
+		bail(j, zexit_errno(errno));
+	}
+	close(dirfd);
+	zdebug("spooling %s", j->name);
+	if (c->url != NULL) {
+		if (zfetch_url(c->url, fd, &c->fetch, why, sizeof why) == -1) {
+			rc = errno;
+			checkstop(j);
+			zerrx("cannot fetch %s: %s", c->shown, why);
+			bail(j, fetch_code(rc));
+		}
+	} else if (zspool_copy(j->srcfd, fd, &c->fetch) == -1) {
+		rc = errno;
+		checkstop(j);
+		if (rc == EFBIG)
+			zerrx("%s: larger than %llu bytes", j->name,
+			    (unsigned long long)c->fetch.max);
+		else
+			zerrx("cannot read %s: %s", j->name, strerror(rc));
+		bail(j, rc == EFBIG ? EX_DATAERR : zexit_errno(rc));
+	}
+	if (j->srcfd > STDERR_FILENO)
+		close(j->srcfd);
+	j->srcfd = fd;
+}
+
+/* A key or a signature file, or a signature at a URL: at most 4 KiB. */
+static char *
+read_small(struct job *j, const char *what, const char *arg, size_t *len)
+{
+	struct zfetch_opts o = j->ck.fetch;
+	char why[256], *s, *shown;
+	int fd, e;
+
+	if (zfetch_is_url(arg)) {
+		o.shown = shown = xnonnull(zurl_show(arg));
+		s = zfetch_small(arg, ZSIG_FILE_MAX + 1, &o, len, why,
+		    sizeof why);
+		e = errno;
+		if (s == NULL) {
+			checkstop(j);
+			zerrx("cannot fetch %s%s: %s", what, shown, why);
+		}
+		free(shown);
+		if (s == NULL)
+			bail(j, fetch_code(e));
+		return s;
+	}
+	/* One byte more than any real file: a longer one is refused. */
+	if ((fd = open(arg, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (s = zread_all(fd, ZSIG_FILE_MAX + 1, 0, ZREAD_TRUNCATE,
+	    len)) == NULL) {
+		zerr("cannot read %s%s", what, arg);
+		bail(j, zexit_errno(errno));
+	}
+	close(fd);
+	return s;
+}
+
+/* The public key, and the signature its kind names by default. */
+static void
+load_signature(struct job *j)
+{
+	struct check *c = &j->ck;
+	const char *why, *path = c->signature;
+	char *buf, *shown;
+	size_t len;
+	int rc;
+
+	buf = read_small(j, "", c->pubkey, &len);
+	rc = zsig_key_parse(buf, len, &c->key, &why);
+	free(buf);
+	if (rc == -1) {
+		zerrx("%s: %s", c->pubkey, why);
+		bail(j, EX_DATAERR);
+	}
+	if (path == NULL)
+		path = c->sigpath = c->url != NULL ?
+		    xnonnull(zfetch_sibling(c->url, zsig_suffix(c->key.kind))) :
+		    xasprintf("%s%s", j->operand, zsig_suffix(c->key.kind));
+	buf = read_small(j, "signature ", path, &len);
+	rc = zsig_parse(buf, len, c->key.kind, &c->sig, &why);
+	free(buf);
+	if (rc == -1) {
+		shown = zfetch_is_url(path) ? xnonnull(zurl_show(path)) :
+		    xstrdup(path);
+		zerrx("%s: %s", shown, why);
+		free(shown);
+		bail(j, EX_DATAERR);
+	}
+}
+
+static void
+verify(struct job *j)
+{
+	struct check *c = &j->ck;
+	struct zsig_want w = { c->sha256, NULL, NULL };
+	const char *why = "";
+	char a[17], b[17];
+
+	if (c->sha256 == NULL && c->pubkey == NULL)
+		return;
+	if (c->pubkey != NULL) {
+		load_signature(j);
+		w.key = &c->key;
+		w.sig = &c->sig;
+	}
+	if (zsig_check_fd(j->srcfd, &w, c->hex, &why) == 0) {
+		c->verified = 1;
+		zsig_id_hex(c->key.id, a);
+		zdebug("%s: SHA-256 %s%s%s%s", j->name, c->hex,
+		    c->pubkey ? ", signed by key " : "", c->pubkey ? a : "",
+		    c->sha256 ? ", as pinned" : "");
+		return;
+	}
+	if (errno != EBADMSG) {
+		zerr("cannot read %s", j->name);
+		bail(j, zexit_errno(errno));
+	}
+	zsig_id_hex(c->sig.id, a);
+	zsig_id_hex(c->key.id, b);
+	if (c->sha256 != NULL && strcasecmp(c->sha256, c->hex) != 0)
+		zerrx("%s: not verified: %s (it is %s)", j->name, why, c->hex);
+	else if (memcmp(c->sig.id, c->key.id, sizeof c->key.id) != 0)
+		zerrx("%s: not verified: %s (key id %s, not %s)", j->name,
+		    why, a, b);
+	else
+		zerrx("%s: not verified: %s", j->name, why);
+	bail(j, EX_DATAERR);
+}
+
+/*
+ * The digest taken while unpacking must be the one verified: a file that
+ * changed in between (on a file system that shares it) is refused.
+ */
+static void
+recheck(struct job *j)
+{
+	if (j->ck.verified && strcmp(j->ck.hex, j->hex) != 0) {
+		zerrx("%s: changed after it was verified", j->name);
+		bail(j, EX_DATAERR);
+	}
+}
+
+/* What was verified, for the manifest and --json. */
+static int
+describe_check(struct job *j)
+{
+	struct check *c = &j->ck;
+	char id[17];
+
+	if (c->sha256 != NULL &&
+	    json_object_set_new(j->m, "sha256_pinned", json_true()) == -1)
+		return -1;
+	if (c->pubkey == NULL)
+		return 0;
+	zsig_id_hex(c->key.id, id);
+	return json_object_set_new(j->m, "signature", json_pack(
+	    "{s:s s:s s:s? s:b}", "type", zsig_kind_name(c->key.kind),
+	    "key_id", id, "trusted_comment", c->key.kind == ZSIG_MINISIGN ?
+	    c->sig.trusted : NULL, "prehashed", c->sig.prehashed));
+}
+
 /* Every entry of the artifact (or file of the directory), checked. */
 static void
 unpack(struct job *j)
@@ -796,6 +1123,8 @@ describe(struct job *j)
 		goto nomem;
 	if (j->dedupe && json_object_set_new(j->m, "deduped",
 	    json_integer((json_int_t)zs->deduped)) == -1)
+		goto nomem;
+	if (describe_check(j) == -1)
 		goto nomem;
 	return;
 nomem:
@@ -944,7 +1273,9 @@ main(int argc, char *argv[])
 	    .sharedfd = -1, .dedupefd = -1,
 	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
 	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
-	    .dedupe_fd = -1, .stop = &stop } };
+	    .max_depth = 256,
+	    .dedupe_fd = -1, .stop = &stop },
+	    .ck = { .fetch = { .retries = 3 } } };
 	struct job *j = &job;
 
 	zinit(argv[0]);
@@ -957,9 +1288,12 @@ main(int argc, char *argv[])
 	choose_id(j);
 	check_shared(j);
 	find_dedupe(j);
+	spool(j);
+	verify(j);
 	if (!zopt.dry_run)
 		make_stage(j);
 	unpack(j);
+	recheck(j);
 	link_shared(j);
 	describe(j);
 	publish(j);

@@ -8,9 +8,13 @@
 #
 # usage: post-build.sh ARTIFACT
 #
+# ARTIFACT.minisig is its signature, made in the build stage; zdd-release
+# unpacks nothing that PUBKEY's key did not sign (exit 65 otherwise).
+#
 # From the environment (the agent node's, or the Jenkinsfile's):
 #   DEVELOP_ROOT, DEVELOP_URL        the develop deploy root, its health URL
 #   PRODUCTION_ROOT, PRODUCTION_URL  the production ones
+#   PUBKEY       the minisign public key of the build's signing key
 #   RELOAD_CMD   reloads the app server after a link, with ZDD_ROOT set
 #   EXPECT       the health check's JSON expectation (default status=UP)
 #   DEADLINE     seconds a release has to turn healthy (default 60)
@@ -29,6 +33,7 @@ if [ $# -ne 1 ]; then
 fi
 artifact=$1
 : "${DEVELOP_ROOT:?}" "${DEVELOP_URL:?}" "${PRODUCTION_ROOT:?}" "${PRODUCTION_URL:?}"
+: "${PUBKEY:?post-build: set PUBKEY to the public key of the signing key}"
 id=${RELEASE_ID:-$(date -u +%Y%m%d%H%M%S)}
 
 notify() {
@@ -44,7 +49,7 @@ reload() {
 # check fails (a release that never went live is just not linked).
 deploy() {
 	# Two steps rather than a pipe: the release's path is needed below.
-	rel=$(zdd-release -r "$2" --id "$id" "$artifact") &&
+	rel=$(zdd-release -r "$2" --id "$id" --pubkey "$PUBKEY" "$artifact") &&
 		zdd-link -r "$2" "$rel" >/dev/null &&
 		reload "$2" &&
 		zdd-health -d "${DEADLINE:-60}" -e "${EXPECT:-status=UP}" "$3"

@@ -7,6 +7,9 @@
 #
 # usage: deploy.sh ARTIFACT
 #
+# ARTIFACT.minisig is its minisign signature, made where it was built;
+# nothing is unpacked that PUBKEY's key did not sign.
+#
 # The deploy root ($ZDD_ROOT) holds the releases and two links, blue and
 # green: the release each colour runs.  The include file must name one of
 # the colours before the first deploy ("zdd-switch blue" writes it); the
@@ -14,6 +17,7 @@
 # environment (a self-hosted runner's .env, Travis settings, a unit file):
 #
 #   ZDD_ROOT     the deploy root (required)
+#   PUBKEY       the minisign public key the build signs with (required)
 #   SWITCH_OPTS  zdd-switch's options: the targets, the include file (or
 #                -l/-a for sites-enabled), --nginx-arg ... (default: its
 #                own defaults, blue=127.0.0.1:8081 green=127.0.0.1:8082
@@ -40,6 +44,7 @@ if [ $# -ne 1 ]; then
 	exit 64
 fi
 : "${ZDD_ROOT:?deploy.sh: set ZDD_ROOT to the deploy root}"
+: "${PUBKEY:?deploy.sh: set PUBKEY to the public key of the signing key}"
 export ZDD_ROOT
 sw=${SWITCH_OPTS-}
 # The commands are run by sh -c with NAME, ADDR and DIR as $1, $2, $3.
@@ -73,7 +78,7 @@ live=$(zdd-switch $sw status) || die $? "cannot tell the live colour"
 old=${live%% *} oldaddr=${live#* }
 
 # 2. The release, linked as the idle colour; current is not involved.
-rel=$(zdd-release ${RELEASE_ID:+--id "$RELEASE_ID"} "$1") ||
+rel=$(zdd-release ${RELEASE_ID:+--id "$RELEASE_ID"} --pubkey "$PUBKEY" "$1") ||
 	die $? "no release made"
 prev=$(zdd-link -q --name "$new" --show 2>/dev/null)
 zdd-link -q --name "$new" "$rel" >/dev/null || die $? "cannot link $new"

@@ -33,6 +33,7 @@
 
 #define MAX_BYTES	(1U << 20)
 #define MAX_FILES	256
+#define MAX_DEPTH	64	/* names in a path */
 #define SENTINEL	"the sentinel outside the release\n"
 
 static char base[PATH_MAX];	/* base/outer/{sentinel,mid/rel} */
@@ -154,6 +155,15 @@ walk(int dirfd, const char *rel, int accepted, uint64_t *bytes)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", rel, e->d_name);
+		/* No deeper than the limit: one '/' per name below rel. */
+		if (accepted) {
+			const char *p = path + strlen(relpath);
+			size_t names = 0;
+
+			while (*p != '\0')
+				names += *p++ == '/';
+			FUZZ_CHECK(names <= MAX_DEPTH);
+		}
 		FUZZ_CHECK(fstatat(dirfd, e->d_name, &sb,
 		    AT_SYMLINK_NOFOLLOW) == 0);
 		FUZZ_CHECK(S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode) ||
@@ -189,7 +199,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct zar_opts o = { .max_bytes = MAX_BYTES, .max_files = MAX_FILES,
-	    .dedupe_fd = -1 };
+	    .max_depth = MAX_DEPTH, .dedupe_fd = -1 };
 	struct zrm_stats st;
 	struct zar *z;
 	uint64_t bytes = 0;

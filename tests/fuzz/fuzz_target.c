@@ -23,9 +23,8 @@ check_show(const char *url)
 	if ((a = strstr(show, "://")) != NULL) {
 		a += 3;
 		FUZZ_CHECK(strchr(a, '#') == NULL);
-		/* A '@' could only come from the host part being dropped. */
-		FUZZ_CHECK(strchr(a, '@') == NULL ||
-		    strchr(a, '@') > a + strcspn(a, "/?"));
+		/* No userinfo: a '@' is never shown after the scheme. */
+		FUZZ_CHECK(strchr(a, '@') == NULL);
 		if ((q = strchr(a, '?')) != NULL)
 			FUZZ_CHECK(strcmp(q, "?…") == 0);
 	}
@@ -34,7 +33,8 @@ check_show(const char *url)
 
 /*
  * A redacted webhook URL shows the scheme and host only: after "://"
- * no userinfo (no '@'), and nothing after the host but "/…".
+ * no userinfo (no '@'), and nothing after the host but "/…"; of a URL
+ * libcurl refuses, nothing but "…".
  */
 static void
 check_redact(const char *url)
@@ -47,7 +47,8 @@ check_redact(const char *url)
 		a += 3;
 		FUZZ_CHECK(strpbrk(a, "@?#") == NULL);
 		slash = strchr(a, '/');
-		FUZZ_CHECK(slash != NULL && strcmp(slash, "/…") == 0);
+		FUZZ_CHECK(strcmp(a, "…") == 0 ||
+		    (slash != NULL && strcmp(slash, "/…") == 0));
 	}
 	if (h != NULL)
 		FUZZ_CHECK(strpbrk(h, "@/?#") == NULL);
@@ -72,7 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_show(t.url);
 		ztarget_free(&t);
 	} else if (why != NULL)
-		FUZZ_CHECK(pos <= len);
+		/* libcurl refuses a URL as a whole, at no one place. */
+		FUZZ_CHECK(pos <= len || pos == ZTARGET_NOPOS);
 	check_show(s);
 	check_redact(s);
 	pos = (size_t)-1;

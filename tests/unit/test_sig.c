@@ -154,6 +154,16 @@ test_minisign_key(void **state)
 	zsig_id_hex(k.id, hex);
 	assert_string_equal(hex, want);
 	free(pub);
+	/* Leading zeros are dropped, as minisign's %llX drops them. */
+	memcpy(k.id, "\xd0\x53\xb7\x2e\xb7\x18\xf3\x0b", 8);
+	zsig_id_hex(k.id, hex);
+	assert_string_equal(hex, "BF318B72EB753D0");
+	memset(k.id, 0, 8);
+	zsig_id_hex(k.id, hex);
+	assert_string_equal(hex, "0");
+	memset(k.id, 0xab, 8);
+	zsig_id_hex(k.id, hex);
+	assert_string_equal(hex, "ABABABABABABABAB");
 	load_key("s.pub", &k);
 	assert_int_equal(k.kind, ZSIG_SIGNIFY);
 	assert_string_equal(zsig_suffix(ZSIG_SIGNIFY), ".sig");

@@ -20,39 +20,6 @@
 #define S(x) x, sizeof(x) - 1
 
 static void
-test_retry_after(void **state)
-{
-	time_t now = 1795444625;	/* Mon, 23 Nov 2026 14:37:05 GMT */
-
-	(void)state;
-	assert_true(zwh_retry_after(S("5"), now) == 5);
-	assert_true(zwh_retry_after(S(" 2\r\n"), now) == 2);
-	assert_true(zwh_retry_after(S("1.5"), now) == 1.5);
-	assert_true(zwh_retry_after(S("0"), now) == 0);
-	assert_true(zwh_retry_after(S(""), now) == -1);
-	assert_true(zwh_retry_after(S("-1"), now) == -1);
-	assert_true(zwh_retry_after(S("1e9"), now) == -1);
-	assert_true(zwh_retry_after(S("soon"), now) == -1);
-	assert_true(zwh_retry_after(S("1.2.3"), now) == -1);
-	assert_true(zwh_retry_after(S("5\0" "0"), now) == -1);
-	assert_true(zwh_retry_after(
-	    S("Mon, 23 Nov 2026 14:37:15 GMT"), now) == 10);
-	assert_true(zwh_retry_after(
-	    S("Monday, 23-Nov-26 14:37:15 GMT"), now) == 10);
-	assert_true(zwh_retry_after(S("Mon Nov 23 14:37:15 2026"), now) == 10);
-	/* A date in the past means now. */
-	assert_true(zwh_retry_after(
-	    S("Sun, 22 Nov 2026 14:37:15 GMT"), now) == 0);
-	assert_true(zwh_retry_after(S("Mon, 23 Nov 2026 14:37:15 GMT junk"),
-	    now) == -1);
-	assert_true(zwh_retry_after(S("Mon, 99 Nov 2026 14:37:15 GMT"),
-	    now) == -1);
-	assert_true(zwh_retry_after(
-	    S("9999999999999999999999999999999999999999999999999999999999999"
-	    "9999999999"), now) == -1);
-}
-
-static void
 test_retry_body(void **state)
 {
 	(void)state;
@@ -348,7 +315,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_retry_body),
 		cmocka_unit_test(test_slack_ok),
 		cmocka_unit_test(test_slack_api),

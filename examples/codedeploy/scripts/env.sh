@@ -4,7 +4,8 @@
 # shellcheck shell=sh
 : "${APPLICATION_NAME:=shop}" "${DEPLOYMENT_GROUP_NAME:=production}"
 ZDD_ROOT=${ZDD_ROOT:-/srv/$APPLICATION_NAME/$DEPLOYMENT_GROUP_NAME}
-BUNDLE_DIR=${BUNDLE_DIR:-/opt/codedeploy/shop/app}
+ARTIFACT=${ARTIFACT:-/opt/codedeploy/shop/app.tgz}
+PUBKEY=${PUBKEY:-/etc/zdd/shop.pub}
 HEALTH_URL=${HEALTH_URL:-http://127.0.0.1/health}
 RELOAD_CMD=${RELOAD_CMD:-systemctl reload php8.2-fpm nginx}
 DEADLINE=${DEADLINE:-120}
