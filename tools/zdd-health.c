@@ -170,8 +170,7 @@ judge(struct probe *p, CURLcode code, char *why, size_t size)
 	}
 	if (nexpect == 0)
 		return 1;
-	body = json_loadb(p->r.body ? p->r.body : "", p->r.len,
-	    JSON_DECODE_ANY, &jerr);
+	body = zexpect_load(p->r.body ? p->r.body : "", p->r.len, &jerr);
 	if (body == NULL) {
 		snprintf(why, size, "body is not JSON: %s (line %d, column %d)",
 		    jerr.text, jerr.line, jerr.column);

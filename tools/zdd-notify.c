@@ -31,6 +31,7 @@
 #include "json.h"
 #include "opt.h"
 #include "reply.h"
+#include "text.h"
 #include "url.h"
 #include "webhook.h"
 
@@ -646,6 +647,9 @@ main(int argc, char *argv[])
 			link = optarg;
 			break;
 		case OPT_RELEASE:
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--release: a line break or "
+				    "control character in the value");
 			release = optarg;
 			break;
 		case OPT_RETRIES:
@@ -654,6 +658,9 @@ main(int argc, char *argv[])
 				    "from 0 to 20", optarg);
 			break;
 		case OPT_REVISION:
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--revision: a line break or "
+				    "control character in the value");
 			revision = optarg;
 			break;
 		case OPT_UPDATE:
