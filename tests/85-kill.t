@@ -281,9 +281,11 @@ check_switch() {
 	nginx -t -q -p "$N_" -c "$N_/conf/nginx.conf" 2>/dev/null ||
 		note "nginx -t refuses the configuration"
 	# The next switch works, whatever the kill left, and sweeps the
-	# temporary file a kill before the rename left.
+	# temporary file a kill before the rename left.  A child the killed
+	# switch had just forked (nginx -t) shares its lock until it execs
+	# or dies with it, a moment later: hence --lock-wait.
 	# shellcheck disable=SC2086
-	$SW flip >/dev/null 2>"$T/.serr" ||
+	$SW --lock-wait 10 flip >/dev/null 2>"$T/.serr" ||
 		note "the next flip failed: $(tail -n 1 "$T/.serr")"
 	[ "$(ls -A "$N_/conf/conf.d")" = service-url.inc ] ||
 		note "a stray name beside the include file after the next flip: $(ls -A "$N_/conf/conf.d" | grep -v '^service-url.inc$' | sed 's/zdd-.*/zdd-XXXXXX/' | tr '\n' ' ')"
