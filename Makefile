@@ -29,6 +29,7 @@ UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 # only the modules a tool calls.
 zdd-link_LIBS	= jansson
 zdd-prune_LIBS	= jansson
+zdd-lock_LIBS	= jansson
 zdd-release_LIBS = jansson libarchive libcrypto libcurl
 zdd-health_LIBS	= jansson libcurl
 zdd-switch_LIBS	= jansson
@@ -122,5 +123,6 @@ clean:
 .PHONY: all deps check units check-asan demo bench lint install uninstall clean
 .SECONDARY:
 
--include $(LIBOBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)
+-include $(LIBOBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d) \
+	$(UNITSRC:tests/unit/%.c=$(B)/tests/%.d)
 -include fuzz.mk

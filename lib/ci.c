@@ -117,3 +117,34 @@ zci_fields(void)
 	put(o, "lifecycle_event", env("LIFECYCLE_EVENT"));
 	return o;
 }
+
+void
+zci_run(const char **ci, const char **id, const char **url)
+{
+	static char gh[2048];
+
+	*ci = *id = *url = NULL;
+	if (env("BUILD_URL") || env("JENKINS_URL") || env("JENKINS_HOME")) {
+		*ci = "jenkins";
+		*id = env("BUILD_NUMBER");
+		*url = env("BUILD_URL");
+	} else if (env("GITHUB_ACTIONS") || env("GITHUB_RUN_ID")) {
+		*ci = "github-actions";
+		*id = env("GITHUB_RUN_ID");
+		if (env("GITHUB_SERVER_URL") && env("GITHUB_REPOSITORY") &&
+		    *id != NULL) {
+			snprintf(gh, sizeof gh, "%s/%s/actions/runs/%s",
+			    env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"),
+			    *id);
+			*url = gh;
+		}
+	} else if (env("TRAVIS") || env("TRAVIS_BUILD_ID")) {
+		*ci = "travis";
+		*id = env("TRAVIS_BUILD_ID");
+		*url = env("TRAVIS_BUILD_WEB_URL");
+	} else if (env("DEPLOYMENT_ID")) {
+		*ci = "codedeploy";
+		*id = env("DEPLOYMENT_ID");
+	}
+}
+

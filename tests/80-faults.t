@@ -217,6 +217,9 @@ for p in $POINTS; do
 		e=$(pick $ERRNOS)
 		release
 		release
+		# Live, so that the releases before it are no deploy in
+		# progress, which zdd-prune keeps.
+		zdd-link -q -r "$R" "$rid" >/dev/null
 		cur=$(readlink "$R/current")
 		faulty "$p" "$(pick $PROBS)" "$e" zdd-prune -q -r "$R" -k 1
 		if [ "$rc" = 0 ]; then
@@ -241,6 +244,11 @@ np=$(free_port)
 bp=$(free_port)
 gp=$(free_port)
 mkdir -p "$N/conf/conf.d"
+# Backends that answer: zdd-switch's guard switches to no dead one.
+spawn python3 "$TOP/tests/switch-backend.py" "$bp" blue
+spawn python3 "$TOP/tests/switch-backend.py" "$gp" green
+wait_port "$bp"
+wait_port "$gp"
 INC=$N/conf/conf.d/service-url.inc
 printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" >"$INC"
 start_nginx "$N" "$np" "server {
