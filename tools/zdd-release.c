@@ -601,6 +601,11 @@ parse_options(struct job *j, int argc, char *argv[])
 				    "positive number", optarg);
 			break;
 		case OPT_PUBKEY:
+			/* A key from where the artifact comes vouches for
+			 * nothing. */
+			if (zfetch_is_url(optarg))
+				zdiex(EX_USAGE, "--pubkey: a file on this host, "
+				    "not a URL");
 			j->ck.pubkey = optarg;
 			break;
 		case OPT_RETRIES:
