@@ -718,6 +718,27 @@ run $S --weight green=5
 is "--weight with --format set: 64" "$rc" 64
 is "... the upstream file is as it was" "$(cat "$UINC")" "$(cat "$T/up.before")"
 
+# zdd-switch(1)'s canary pipeline, as printed there (the file, nginx and
+# the targets given by a wrapper; no five-minute sleeps).
+ex=$(awk '/^\.Bd -literal/ { blk = ""; inb = 1; next }
+	inb && /^\.Ed/ { inb = 0; if (blk ~ /for pct in/) print blk; next }
+	inb { blk = blk $0 "\n" }' "$TOP/man/zdd-switch.1" |
+	sed -e 's/\\e/\\/g' -e 's/^\(.*\)sleep 300\(.*\)$/\1sleep 0\2/' \
+		-e "s|/etc/nginx/conf.d/backend.conf|$UINC|g")
+like "zdd-switch(1) has the canary pipeline" "$ex" 'for pct in 5 25; do'
+mkdir -p "$T/wrap"
+cat >"$T/wrap/zdd-switch" <<SH
+#!/bin/sh
+exec "$B/zdd-switch" $TG $(nargs "$U") "\$@"
+SH
+chmod +x "$T/wrap/zdd-switch"
+$SU -q --drain blue
+run env PATH="$T/wrap:$PATH" sh -ec "$ex"
+is "... runs: exit 0" "$rc" 0
+is "... green takes every client at the end" "$($SU status 2>/dev/null):$(grep -c server "$UINC")" \
+	"green 127.0.0.1:$gp:1"
+$SU -q --drain blue
+
 # --- --watch: a new backend that fails under real traffic goes back -----
 fp=$(free_port)
 spawn python3 "$TOP/tests/switch-backend.py" "$fp" flaky 50
