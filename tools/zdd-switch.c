@@ -788,37 +788,6 @@ test_failed(int rc, int e, char *out, const char *what)
 	exit(EX_CONFIG);
 }
 
-/*
- * The access log's lines that --watch reads: "$upstream_addr
- * $upstream_status", each a list when nginx tried more than one server
- * ("a:1, b:2" and "502, 200", or " : " across internal redirects).  The
- * last address and the last status are the answer the client got.
- * 0 with them in addr and status; -1 for a line without an upstream.
- */
-static int
-log_answer(char *line, const char **addr, int *status)
-{
-	char *tok[64], *w, *save = NULL;
-	size_t n = 0, len;
-
-	for (w = strtok_r(line, " ", &save); w != NULL && n < 64;
-	    w = strtok_r(NULL, " ", &save)) {
-		if (strcmp(w, ":") == 0)
-			continue;
-		len = strlen(w);
-		if (len > 0 && w[len - 1] == ',')
-			w[len - 1] = '\0';
-		tok[n++] = w;
-	}
-	if (n < 2 || n % 2 != 0 || strcmp(tok[n / 2 - 1], "-") == 0)
-		return -1;
-	*addr = tok[n / 2 - 1];
-	if (tok[n - 1][0] < '1' || tok[n - 1][0] > '5')
-		return -1;
-	*status = atoi(tok[n - 1]);
-	return 0;
-}
-
 /* What --watch counts: the new backend's answers, and its 5xx. */
 struct watch {
 	const char *name, *addr;	/* the backend watched */
@@ -842,7 +811,7 @@ watch_log(struct watch *w)
 		for (p = buf; (nl = memchr(p, '\n', (size_t)(buf + n - p))) !=
 		    NULL; p = nl + 1) {
 			*nl = '\0';
-			if (log_answer(p, &addr, &status) == 0 &&
+			if (zngx_log_answer(p, &addr, &status) == 0 &&
 			    strcmp(addr, w->addr) == 0) {
 				w->total++;
 				w->c5xx += status >= 500;

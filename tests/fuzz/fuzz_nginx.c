@@ -67,6 +67,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strpbrk(s, ";{}\"'$ \t\r\n#") == NULL);
 		FUZZ_CHECK(strlen(s) <= ZNGX_ADDR_MAX);
 	}
+	/* The same bytes as a line of the access log --watch reads. */
+	{
+		char *line = strdup(s);
+		const char *addr;
+		int st;
+
+		if (line != NULL && zngx_log_answer(line, &addr, &st) == 0)
+			FUZZ_CHECK(addr >= line && addr < line + strlen(s) &&
+			    st >= 1);
+		free(line);
+	}
 	if (zngx_name_valid(s))
 		FUZZ_CHECK(strlen(s) >= 1 && strlen(s) <= ZNGX_NAME_MAX);
 	free(exact);
