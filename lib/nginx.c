@@ -443,10 +443,13 @@ zngx_log_answer(char *line, const char **addr, int *status)
 	}
 	if (n < 2 || n % 2 != 0 || strcmp(tok[n / 2 - 1], "-") == 0)
 		return -1;
-	*addr = tok[n / 2 - 1];
-	if (tok[n - 1][0] < '1' || tok[n - 1][0] > '5')
+	/* A status is three digits, 100 to 599. */
+	w = tok[n - 1];
+	if (strlen(w) != 3 || w[0] < '1' || w[0] > '5' ||
+	    !isdigit((unsigned char)w[1]) || !isdigit((unsigned char)w[2]))
 		return -1;
-	*status = atoi(tok[n - 1]);
+	*addr = tok[n / 2 - 1];
+	*status = (w[0] - '0') * 100 + (w[1] - '0') * 10 + (w[2] - '0');
 	return 0;
 }
 

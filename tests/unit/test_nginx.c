@@ -147,7 +147,8 @@ test_log_answer(void **state)
 {
 	char l1[] = "127.0.0.1:8082 200", l2[] = "127.0.0.1:1, 127.0.0.1:2 502, 503";
 	char l3[] = "a:1 : b:2 404 : 500", l4[] = "- -", l5[] = "x:1",
-	    l6[] = "unix:/run/a.sock 204", l7[] = "a:1 200 b:2";
+	    l6[] = "unix:/run/a.sock 204", l7[] = "a:1 200 b:2",
+	    l8[] = "set 44444444444444444444444", l9[] = "a:1 2000";
 	const char *addr;
 	int st;
 
@@ -166,6 +167,8 @@ test_log_answer(void **state)
 	assert_int_equal(zngx_log_answer(l4, &addr, &st), -1);
 	assert_int_equal(zngx_log_answer(l5, &addr, &st), -1);
 	assert_int_equal(zngx_log_answer(l7, &addr, &st), -1);
+	assert_int_equal(zngx_log_answer(l8, &addr, &st), -1);
+	assert_int_equal(zngx_log_answer(l9, &addr, &st), -1);
 }
 
 static void
