@@ -1,12 +1,15 @@
 /*
- * The event log, ROOT/.zdd/events.jsonl: one JSON object a line for every
+ * The deploy root's two logs.  The event log, ROOT/.zdd/events.jsonl: one
+ * JSON object a line for every
  * change a tool makes to a deploy root (a release made, a link moved or
  * rolled back, a release marked bad or good, a release pruned).  It is
  * the record that rollback, prune and --list decide from, so that the
  * order of releases and their state never depend on how ids sort.
  *
- * Writers hold the deploy lock.  Readers take no lock: a line still being
- * written is an unterminated last line, which a reader ignores.
+ * revisions.log keeps Capistrano's lines beside it, for the people and
+ * scripts that read Capistrano's.  Writers hold the deploy lock.  Readers
+ * take no lock: a line still being written is an unterminated last line,
+ * which a reader ignores.
  */
 #ifndef ZDD_EVENTS_H
 #define ZDD_EVENTS_H
@@ -36,6 +39,13 @@ int	zevent_append(struct zroot *r, const char *event, json_t *fields);
  */
 int	zlog_append(int dirfd, const char *name, const char *line,
 	    size_t len);
+
+/*
+ * Append one line to revisions.log (newline added) in Capistrano's words,
+ * with zlog_append().
+ */
+int	zrevlog(struct zroot *r, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* One change of one link, from the event log or revisions.log. */
 struct zhchange {
