@@ -60,7 +60,7 @@ struct zhchange {
 /* What the logs say about one release. */
 struct zhrel {
 	char	 id[ZID_MAX + 1];
-	long	 first;		/* seq of its first event: creation order */
+	long	 first;		/* seq of its first release event, or -1 */
 	long	 made;		/* seq of its release event, or -1 */
 	int	 live;		/* a link pointed at it (event log) */
 	int	 bad;		/* -1 unknown, 0 good, 1 bad (event log) */
@@ -103,9 +103,12 @@ const struct zhrel *zhist_rel(const struct zhist *h, const char *id);
  * The history of link name, oldest first, into a malloc'd array of
  * pointers: from the event log when it records any change of the link,
  * else from revisions.log for current (which that log describes), else
- * empty (*n is 0).  -1 with errno ENOMEM.
+ * empty (*n is 0).  cur (NULL allowed) is the release the link points at
+ * now: for current, revisions.log is taken when its newest line names cur
+ * and the event log's does not (Capistrano moved current since).  -1
+ * with errno ENOMEM.
  */
-int	zhist_link(const struct zhist *h, const char *name,
+int	zhist_link(const struct zhist *h, const char *name, const char *cur,
 	    const struct zhchange ***out, size_t *n);
 
 /*

@@ -165,12 +165,15 @@ static int
 history(struct zroot *r, const char *link)
 {
 	const struct zhchange **v;
+	char cur[ZID_MAX + 1];
 	struct zhist h;
 	json_t *a = NULL;
 	size_t n, i;
 
+	if (zroot_link_target(r, link, cur, sizeof cur) == -1)
+		cur[0] = '\0';
 	load_history(r, &h);
-	if (zhist_link(&h, link, &v, &n) == -1)
+	if (zhist_link(&h, link, cur[0] ? cur : NULL, &v, &n) == -1)
 		zdie(EX_OSERR, "out of memory");
 	if (zopt.json)
 		a = json_array();
@@ -352,7 +355,7 @@ rollback_target(struct zroot *r, struct zhist *h, struct zrel *v, size_t n,
 	for (i = 0; i < n; i++)
 		byid[i] = &v[i];
 	qsort(byid, n, sizeof *byid, idcmp);
-	if (zhist_link(h, link, &hv, &hn) == -1)
+	if (zhist_link(h, link, cur, &hv, &hn) == -1)
 		zdie(EX_OSERR, "out of memory");
 	if (hn > 0) {
 		/* Each change's release, and the one it replaced. */
