@@ -211,4 +211,18 @@ is "zdd-link(1): an unhealthy release rolls back" "$(readlink "$K/current")" "re
 like "... and --list shows the state" "$out" "^$good current
 .*bad\$"
 
+# --- zdd-prune(1) ------------------------------------------------------------
+for i in 1 2 3; do
+	zdd-release -q -r "$K" --id "old$i" "$T/good.tgz" >/dev/null
+	zdd-link -q -r "$K" --bad "old$i" >/dev/null
+done
+before=$(ls "$K/releases" | tr '\n' ' ')
+run sh -c "$(sed "s|/var/www/app|$K|g" <<<"$(chain EXAMPLES 2 zdd-prune.1)")"
+is "zdd-prune(1): a dry run of -k 10 changes nothing" "$rc:$(ls "$K/releases" | tr '\n' ' ')" "0:$before"
+run sh -c "$(sed "s|/var/www/app|$K|g" <<<"$(chain EXAMPLES 3 zdd-prune.1)")"
+is "zdd-prune(1): --keep-bad 2 keeps the two newest failed ones" "$rc:$(ls "$K/releases" | grep -c old)" "0:2"
+ok "... and what the links point at" test -d "$K/current/" -a -d "$K/green/"
+run sh -c "$(sed "s|/var/www/app|$K|g" <<<"$(chain EXAMPLES 1 zdd-prune.1)")"
+is "zdd-prune(1): keep five: the failed ones go" "$rc:$(ls "$K/releases" | grep -c old)" "0:0"
+
 done_testing
