@@ -348,8 +348,9 @@ rollback_target(struct zroot *r, struct zhist *h, struct zrel *v, size_t n,
 {
 	const struct zhchange **hv;
 	const struct zrel **byid;
-	const char **seen, *target = NULL;
-	size_t hn, i, nseen = 0, at;
+	const char *target = NULL;
+	json_t *seen;
+	size_t hn, i, at;
 
 	byid = xcalloc(n + 1, sizeof *byid);
 	for (i = 0; i < n; i++)
@@ -358,8 +359,11 @@ rollback_target(struct zroot *r, struct zhist *h, struct zrel *v, size_t n,
 	if (zhist_link(h, link, cur, &hv, &hn) == -1)
 		zdie(EX_OSERR, "out of memory");
 	if (hn > 0) {
-		/* Each change's release, and the one it replaced. */
-		seen = xcalloc(2 * hn + 1, sizeof *seen);
+		/*
+		 * Each change's release, and the one it replaced, each once
+		 * (a jansson object as the set: a long history stays linear).
+		 */
+		seen = xnonnull(json_object());
 		for (i = hn; i-- > 0 && target == NULL;) {
 			const char *cand[2] = { hv[i]->release,
 			    hv[i]->previous };
@@ -367,21 +371,16 @@ rollback_target(struct zroot *r, struct zhist *h, struct zrel *v, size_t n,
 
 			for (k = 0; k < 2 && target == NULL; k++) {
 				const char *id = cand[k];
-				size_t j;
 
-				if (*id == '\0' || strcmp(id, cur) == 0)
+				if (*id == '\0' || strcmp(id, cur) == 0 ||
+				    json_object_get(seen, id) != NULL)
 					continue;
-				for (j = 0; j < nseen; j++)
-					if (strcmp(seen[j], id) == 0)
-						break;
-				if (j < nseen)
-					continue;
-				seen[nseen++] = id;
+				json_object_set_new(seen, id, json_true());
 				if (landable(r, byid, n, id) && --steps == 0)
 					target = id;
 			}
 		}
-		free(seen);
+		json_decref(seen);
 	} else {
 		for (at = 0; at < n && strcmp(v[at].id, cur) != 0; at++)
 			;
