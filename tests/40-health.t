@@ -426,7 +426,7 @@ spawn python3 "$SRV" "$p" up --tls "$T/cert.pem" "$T/key.pem" --log "$T/tls.log"
 wait_port "$p"
 run zdd-health -d 1 --cacert "$T/cert.pem" -e status=UP "https://localhost:$p/health"
 is "TLS --cacert: exit 0" "$rc" 0
-run zdd-health -d 0.5 "https://localhost:$p/health"
+run zdd-health -d 2 "https://localhost:$p/health"
 is "TLS untrusted: exit 1" "$rc" 1
 like "TLS untrusted: reason" "$err" "https://localhost:$p/health: TLS: .*self-signed certificate"
 run zdd-health -d 0.5 -k "https://localhost:$p/health"
