@@ -96,8 +96,8 @@ b64_exact(const char *s, size_t n, unsigned char *out, size_t want)
 /*
  * Whether s is UTF-8 that is safe to print and to store in JSON: no
  * control characters but tab (minisign separates its trusted comment's
- * fields with tabs), C1 controls included, no overlong forms, no
- * surrogates.
+ * fields with tabs), C1 controls included, no line separators or bidi
+ * overrides, no overlong forms, no surrogates.
  */
 static int
 printable_utf8(const unsigned char *s, size_t n)
@@ -135,6 +135,9 @@ printable_utf8(const unsigned char *s, size_t n)
 		}
 		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
 		    c < 0xa0)
+			return 0;
+		/* Line separators and bidi overrides forge what a line says. */
+		if ((c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
 			return 0;
 	}
 	return 1;

@@ -49,6 +49,8 @@ is "... prints the release" "$out" "$R/releases/pinned"
 is "... unpacked" "$(cat "$R/releases/pinned/app/public/index.html")" '<h1>build 7</h1>'
 is "... the manifest has the digest" "$(mf pinned sha256)" "$sha"
 is "... and that it was pinned" "$(mf pinned sha256_pinned)" true
+is "... so does the event log" \
+	"$(jf "$(grep '"release":"pinned"' "$R/.zdd/events.jsonl")" sha256_pinned)" true
 upper=$(echo "$sha" | tr a-f A-F)
 run zdd-release -r "$R" --id upper --sha256 "$upper" "$T/app.tgz"
 is "--sha256 in upper case: 0" "$rc" 0
@@ -68,6 +70,11 @@ is "... the manifest: the trusted comment" "$(mf signed signature.trusted_commen
 	"timestamp:1796214996	file:app.tgz	build 7"
 is "... the manifest: the digest" "$(mf signed sha256)" "$sha"
 is "... the manifest: not pinned" "$(mf signed sha256_pinned)" null
+ev=$(grep '"release":"signed"' "$R/.zdd/events.jsonl")
+is "... the event log's release event: the key id" "$(jf "$ev" signature.key_id)" "$keyid"
+is "... its trusted comment" "$(jf "$ev" signature.trusted_comment)" \
+	"timestamp:1796214996	file:app.tgz	build 7"
+is "... its digest" "$(jf "$ev" sha256)" "$sha"
 
 minisign -S -l -s "$K/m.key" -m "$T/app.tgz" -x "$T/legacy.minisig" -t legacy >/dev/null
 run zdd-release -r "$R" --id legacy --pubkey "$K/m.pub" --signature "$T/legacy.minisig" "$T/app.tgz"
@@ -76,6 +83,10 @@ is "... its trusted comment" "$(mf legacy signature.trusted_comment)" legacy
 
 run zdd-release -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
 is "a signature and a pinned digest: 0" "$rc" 0
+run zdd-release -r "$R" --id whole --file --pubkey "$K/m.pub" "$T/app.tgz"
+is "--file, signed: 0" "$rc" 0
+ok "... the artifact is in the release whole" cmp "$R/releases/whole/app.tgz" "$T/app.tgz"
+is "... verified" "$(mf whole signature.key_id)" "$keyid"
 
 # --- signify -----------------------------------------------------------
 signify-openbsd -S -s "$K/s.sec" -m "$T/app.tgz"

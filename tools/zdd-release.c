@@ -891,7 +891,7 @@ spool(struct job *j)
 			zerrx("%s: larger than %llu bytes", j->name,
 			    (unsigned long long)c->fetch.max);
 		else
-			zerrx("cannot read %s: %s", j->name, strerror(rc));
+			zerrx("cannot spool %s: %s", j->name, strerror(rc));
 		bail(j, rc == EFBIG ? EX_DATAERR : zexit_errno(rc));
 	}
 	if (j->srcfd > STDERR_FILENO)
@@ -951,7 +951,7 @@ load_signature(struct job *j)
 	}
 	if (path == NULL)
 		path = c->sigpath = c->url != NULL ?
-		    xnonnull(zfetch_sibling(c->url, zsig_suffix(c->key.kind))) :
+		    xnonnull(zurl_edit(c->url, zsig_suffix(c->key.kind), NULL)) :
 		    xasprintf("%s%s", j->operand, zsig_suffix(c->key.kind));
 	buf = read_small(j, "signature ", path, &len);
 	rc = zsig_parse(buf, len, c->key.kind, &c->sig, &why);
@@ -1017,20 +1017,20 @@ recheck(struct job *j)
 	}
 }
 
-/* What was verified, for the manifest and --json. */
+/* What was verified, into o: the manifest (and --json), the event. */
 static int
-describe_check(struct job *j)
+describe_check(struct job *j, json_t *o)
 {
 	struct check *c = &j->ck;
 	char id[17];
 
 	if (c->sha256 != NULL &&
-	    json_object_set_new(j->m, "sha256_pinned", json_true()) == -1)
+	    json_object_set_new(o, "sha256_pinned", json_true()) == -1)
 		return -1;
 	if (c->pubkey == NULL)
 		return 0;
 	zsig_id_hex(c->key.id, id);
-	return json_object_set_new(j->m, "signature", json_pack(
+	return json_object_set_new(o, "signature", json_pack(
 	    "{s:s s:s s:s? s:b}", "type", zsig_kind_name(c->key.kind),
 	    "key_id", id, "trusted_comment", c->key.kind == ZSIG_MINISIGN ?
 	    c->sig.trusted : NULL, "prehashed", c->sig.prehashed));
@@ -1133,7 +1133,7 @@ describe(struct job *j)
 	if (j->dedupe && json_object_set_new(j->m, "deduped",
 	    json_integer((json_int_t)zs->deduped)) == -1)
 		goto nomem;
-	if (describe_check(j) == -1)
+	if (describe_check(j, j->m) == -1)
 		goto nomem;
 	return;
 nomem:
@@ -1149,6 +1149,7 @@ static void
 publish(struct job *j)
 {
 	const struct zar_stats *zs = zar_stats(j->z);
+	json_t *ev;
 
 	if (zopt.dry_run) {
 		zinfo("would make releases/%s: %llu entries, %llu bytes",
@@ -1175,9 +1176,15 @@ publish(struct job *j)
 	 * for a release that is not there, which readers pass over, rather
 	 * than a release the log never names.
 	 */
-	if (zevent_append(&j->r, "release", json_pack("{s:s s:s? s:s s:s}",
+	ev = json_pack("{s:s s:s? s:s s:s}",
 	    "release", j->id, "sha256", j->isdir ? NULL : j->hex,
-	    "branch", j->branch, "revision", j->revision)) == -1)
+	    "branch", j->branch, "revision", j->revision);
+	if (ev == NULL || describe_check(j, ev) == -1) {
+		json_decref(ev);
+		zerrx("out of memory");
+		bail(j, EX_OSERR);
+	}
+	if (zevent_append(&j->r, "release", ev) == -1)
 		zerr("cannot write %s/.zdd/events.jsonl", j->r.path);
 	if (renameat2(j->tmpfd, j->stage, j->r.relfd, j->id,
 	    RENAME_NOREPLACE) == -1) {
