@@ -40,6 +40,9 @@ like "--pubkey with a directory: says so" "$err" "^zdd-release: $T/src: a direct
 run zdd-release -r "$R" --pubkey "$K/m.pub" - <"$T/app.tgz"
 is "--pubkey with stdin and no --signature: 64" "$rc" 64
 like "... says so" "$err" '^zdd-release: stdin has no signature file next to it: give --signature$'
+run zdd-release -r "$R" --pubkey https://ci.example/ci.pub "$T/app.tgz"
+is "--pubkey of a URL: 64" "$rc" 64
+like "... says so" "$err" '^zdd-release: --pubkey: a file on this host, not a URL$'
 ok "usage errors made no root" test ! -e "$R"
 
 # --- a pinned digest ---------------------------------------------------
@@ -81,8 +84,12 @@ run zdd-release -r "$R" --id legacy --pubkey "$K/m.pub" --signature "$T/legacy.m
 is "minisign, legacy signature: 0" "$rc" 0
 is "... its trusted comment" "$(mf legacy signature.trusted_comment)" legacy
 
-run zdd-release -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
+run zdd-release -v -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
 is "a signature and a pinned digest: 0" "$rc" 0
+like "... -v says what was verified" "$err" \
+	"^zdd-release: $T/app.tgz: SHA-256 $sha, signed by key $keyid, as pinned\$"
+like "... and the trusted comment" "$err" \
+	"^zdd-release: trusted comment: timestamp:1796214996	file:app.tgz	build 7\$"
 run zdd-release -r "$R" --id whole --file --pubkey "$K/m.pub" "$T/app.tgz"
 is "--file, signed: 0" "$rc" 0
 ok "... the artifact is in the release whole" cmp "$R/releases/whole/app.tgz" "$T/app.tgz"
@@ -244,6 +251,39 @@ is "the bomb signed by the right key: unpacked" "$rc" 0
 [ "$probe" = env ] ||
 	ok "... and then 64 MiB were written ($(io wchar) bytes)" test "$(io wchar)" -ge 67108864
 rm -rf "$R/releases/bomb"
+
+# --- an artifact someone else could rewrite is verified in a copy ---------
+# Verified where it lies, a file is read(2) once, by the unpack; copied
+# into the spool first, it is read twice: the copy, then the unpack of
+# the copy.  Only the deploying user's file that no one else can write is
+# trusted to stay as it was checked.
+if [ "$probe" != env ]; then
+	mkdir -p "$T/rand"
+	head -c 1048576 /dev/urandom >"$T/rand/noise"
+	tar -C "$T" -cf "$T/rand.tar" rand
+	sign m "$T/rand.tar"
+	twice=$((2 * $(stat -c %s "$T/rand.tar")))
+	reads() {
+		run env LD_PRELOAD="$T/io.so" IO_LOG="$T/io.log" \
+			zdd-release -r "$R" --pubkey "$K/m.pub" "$T/rand.tar"
+		echo "$rc $(io rchar)"
+	}
+	chmod 644 "$T/rand.tar"
+	set -- $(reads)
+	ok "mode 0644, the user's own: verified in place, read once ($2 bytes)" \
+		test "$1" = 0 -a "$2" -lt "$twice"
+	chmod 666 "$T/rand.tar"
+	set -- $(reads)
+	ok "mode 0666: verified in a copy, read twice ($2 bytes)" \
+		test "$1" = 0 -a "$2" -ge "$twice"
+	chmod 644 "$T/rand.tar"
+	if chown 65534 "$T/rand.tar" 2>/dev/null; then
+		set -- $(reads)
+		ok "another user's file: verified in a copy, read twice ($2 bytes)" \
+			test "$1" = 0 -a "$2" -ge "$twice"
+	fi
+	is "... no spool left" "$(ntmp)" 0
+fi
 
 # --- zdd-release(1)'s EXAMPLES of the signed path, run as printed -----------
 # exlines ERE: the lines of the EXAMPLES section that match, with the

@@ -601,6 +601,11 @@ parse_options(struct job *j, int argc, char *argv[])
 				    "positive number", optarg);
 			break;
 		case OPT_PUBKEY:
+			/* A key from where the artifact comes vouches for
+			 * nothing. */
+			if (zfetch_is_url(optarg))
+				zdiex(EX_USAGE, "--pubkey: a file on this "
+				    "host, not a URL");
 			j->ck.pubkey = optarg;
 			break;
 		case OPT_RETRIES:
@@ -951,7 +956,8 @@ load_signature(struct job *j)
 	}
 	if (path == NULL)
 		path = c->sigpath = c->url != NULL ?
-		    xnonnull(zfetch_sibling(c->url, zsig_suffix(c->key.kind))) :
+		    xnonnull(zurl_edit(c->url, zsig_suffix(c->key.kind),
+		    NULL)) :
 		    xasprintf("%s%s", j->operand, zsig_suffix(c->key.kind));
 	buf = read_small(j, "signature ", path, &len);
 	rc = zsig_parse(buf, len, c->key.kind, &c->sig, &why);
@@ -986,6 +992,9 @@ verify(struct job *j)
 		zdebug("%s: SHA-256 %s%s%s%s", j->name, c->hex,
 		    c->pubkey ? ", signed by key " : "", c->pubkey ? a : "",
 		    c->sha256 ? ", as pinned" : "");
+		/* Printable, one line: zsig_parse() saw to that. */
+		if (c->pubkey && c->key.kind == ZSIG_MINISIGN)
+			zdebug("trusted comment: %s", c->sig.trusted);
 		return;
 	}
 	if (errno != EBADMSG) {
