@@ -122,5 +122,5 @@ clean:
 .PHONY: all deps check units check-asan demo bench lint install uninstall clean
 .SECONDARY:
 
--include $(LIBOBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)
+-include $(LIBOBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d) $(UNITS:%=%.d)
 -include fuzz.mk

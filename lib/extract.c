@@ -26,6 +26,7 @@
 
 #include "digest.h"
 #include "extract.h"
+#include "feed.h"
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
@@ -806,6 +807,8 @@ write_file(struct zar *z, const char *path, const struct ent *e,
 			rc = fail(z, errno, "cannot write %s", path);
 			break;
 		}
+		if (z->o.progress != NULL)
+			z->o.progress(&z->st, z->o.progress_arg);
 	}
 	if (rc == 0 && e->sparse && e->size > 0 && (uint64_t)e->size > end) {
 		uint64_t grown = (uint64_t)e->size - end;
@@ -943,6 +946,8 @@ entry(struct zar *z, const struct ent *e, struct source *src)
 
 	if (z->o.stop != NULL && *z->o.stop)
 		return fail(z, EINTR, "interrupted");
+	if (z->o.progress != NULL)
+		z->o.progress(&z->st, z->o.progress_arg);
 	rc = zar_clean_path(e->name, z->o.strip, path, sizeof path, &why);
 	if (rc == -1)
 		return refuse(z, e->name, why, NULL);
@@ -1189,20 +1194,28 @@ seekable_zip(struct input *in)
 	return 1;
 }
 
+/* The system error that stopped the input, if any. */
 static int
-extract(struct zar *z, struct archive *a, struct input *in)
+input_errno(struct input *in, struct zfeed *feed)
+{
+	return in != NULL ? in->eno : feed != NULL ? zfeed_errno(feed) : 0;
+}
+
+static int
+extract(struct zar *z, struct archive *a, struct input *in,
+    struct zfeed *feed)
 {
 	struct archive_entry *ae;
 	struct source src = { a, -1, NULL, 0, 0, NULL };
 	struct ent e;
-	int rc;
+	int rc, eno;
 
 	for (;;) {
 		rc = archive_read_next_header(a, &ae);
 		if (rc == ARCHIVE_EOF)
 			return 0;
-		if (in != NULL && in->eno != 0)
-			return fail(z, in->eno, in->eno == EINTR ?
+		if ((eno = input_errno(in, feed)) != 0)
+			return fail(z, eno, eno == EINTR ?
 			    "interrupted" : "cannot read the artifact");
 		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
 			z->notarchive = z->last[0] == '\0';
@@ -1250,8 +1263,9 @@ extract(struct zar *z, struct archive *a, struct input *in)
 				e.type = (int)archive_entry_filetype(ae);
 			}
 		if (entry(z, &e, &src) == -1) {
-			if (in != NULL && in->eno != 0 && z->eno == 0)
-				fail(z, in->eno, "cannot read the artifact");
+			if ((eno = input_errno(in, feed)) != 0 && z->eno == 0)
+				fail(z, eno, eno == EINTR ? "interrupted" :
+				    "cannot read the artifact");
 			return -1;
 		}
 	}
@@ -1293,22 +1307,9 @@ reader(int zip, int filter)
 	archive_read_support_format_tar(a);
 	archive_read_support_format_cpio(a);
 	archive_read_support_format_zip_streamable(a);
-	switch (filter) {
-	case ARCHIVE_FILTER_GZIP:
-		archive_read_support_filter_gzip(a);
-		break;
-	case ARCHIVE_FILTER_BZIP2:
-		archive_read_support_filter_bzip2(a);
-		break;
-	case ARCHIVE_FILTER_XZ:
-		archive_read_support_filter_xz(a);
-		break;
-	case ARCHIVE_FILTER_ZSTD:
-		archive_read_support_filter_zstd(a);
-		break;
-	default:
+	if (filter == ARCHIVE_FILTER_NONE)
 		return a;
-	}
+	zfeed_support_filter(a, filter);
 	/* Appending a filter turns libarchive's filter bidding off. */
 	if (archive_read_append_filter(a, filter) != ARCHIVE_OK) {
 		archive_read_free(a);
@@ -1364,8 +1365,9 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 {
 	struct archive *a;
 	struct input *in;
-	ssize_t n;
-	int rc, zip, filter = ARCHIVE_FILTER_NONE;
+	struct zfeed *feed = NULL;
+	char why[256];
+	int rc, zip, eno, filter = ARCHIVE_FILTER_NONE;
 
 	if ((in = calloc(1, sizeof *in)) == NULL)
 		return fail(z, ENOMEM, "out of memory");
@@ -1378,39 +1380,49 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 	if ((zip = seekable_zip(in)) == -1 || (!zip && read_ahead(in) == -1)) {
 		rc = fail(z, in->eno, in->eno == EINTR ? "interrupted" :
 		    "cannot read the artifact");
-		zdigest_free(in->sha);
-		free(in);
-		return rc;
+		goto out;
 	}
-	if (!zip)
+	/*
+	 * Anything but a zip on disk streams: read, hashed and decompressed
+	 * on the other core while this one parses and writes.  The feed
+	 * owns the digest until zfeed_end().
+	 */
+	if (!zip) {
 		filter = sniff_filter((unsigned char *)in->buf, in->pending);
-	if ((a = reader(zip, filter)) == NULL) {
-		zdigest_free(in->sha);
-		free(in);
-		return fail(z, ENOMEM, "out of memory");
+		feed = zfeed_start(fd, in->sha, filter, in->buf, in->pending,
+		    z->o.stop);
+		if (feed == NULL) {
+			rc = fail(z, errno, "cannot start reading the artifact");
+			goto out;
+		}
 	}
-	archive_read_set_callback_data(a, in);
-	archive_read_set_read_callback(a, input_read);
+	if ((a = reader(zip, ARCHIVE_FILTER_NONE)) == NULL) {
+		rc = fail(z, ENOMEM, "out of memory");
+		goto end;
+	}
 	if (zip) {
+		archive_read_set_callback_data(a, in);
+		archive_read_set_read_callback(a, input_read);
 		archive_read_set_seek_callback(a, input_seek);
 		lseek(fd, 0, SEEK_SET);
+	} else {
+		archive_read_set_callback_data(a, feed);
+		archive_read_set_read_callback(a, zfeed_read);
 	}
 	if (archive_read_open1(a) != ARCHIVE_OK)
-		rc = open_failed(z, a, in->eno, filter);
+		rc = open_failed(z, a, input_errno(zip ? in : NULL, feed),
+		    filter);
 	else
-		rc = extract(z, a, in);
-	/* What follows the archive's end (padding, zip's directory) is
-	 * part of the artifact, and of its digest. */
-	while (rc == 0 && !in->hashed &&
-	    (n = read(fd, in->buf, sizeof in->buf)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR && !(z->o.stop && *z->o.stop))
-				continue;
-			rc = fail(z, errno, "cannot read the artifact");
-			break;
-		}
-		(void)zdigest_update(in->sha, in->buf, (size_t)n);
-	}
+		rc = extract(z, a, zip ? in : NULL, feed);
+	archive_read_free(a);
+end:
+	/* What follows the archive's end (padding, trailing bytes) is part
+	 * of the artifact, and of its digest: the feed reads it too. */
+	if (feed != NULL && zfeed_end(feed, rc == 0, &eno, why,
+	    sizeof why) == -1 && rc == 0)
+		rc = eno != 0 ? fail(z, eno, eno == EINTR ? "interrupted" :
+		    "cannot read the artifact") :
+		    fail(z, 0, "corrupt compressed data: %s", why);
 	if (rc == 0 && hex != NULL) {
 		unsigned char md[ZDIGEST_MAX];
 
@@ -1419,7 +1431,7 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		else
 			zhex(md, 32, hex);
 	}
-	archive_read_free(a);
+out:
 	zdigest_free(in->sha);
 	free(in);
 	return rc;
@@ -1474,7 +1486,7 @@ zar_read_mem(struct zar *z, const void *buf, size_t len)
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
 		rc = open_failed(z, a, 0, filter);
 	else
-		rc = extract(z, a, NULL);
+		rc = extract(z, a, NULL, NULL);
 	archive_read_free(a);
 	return rc;
 }
