@@ -29,6 +29,7 @@ UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 # only the modules a tool calls.
 zdd-link_LIBS	= jansson
 zdd-prune_LIBS	= jansson
+zdd-lock_LIBS	= jansson
 zdd-release_LIBS = jansson libarchive libcrypto libcurl
 zdd-health_LIBS	= jansson libcurl
 zdd-switch_LIBS	= jansson

@@ -8,13 +8,40 @@
 #include <string.h>
 
 #include "ci.h"
+#include "text.h"
 
+/* The longest CI value kept: a URL, a branch name, a commit sha. */
+#define CI_VALUE_MAX	512
+
+/*
+ * A CI variable, cleaned: whoever can push a branch names it, and the
+ * name reaches revisions.log, manifests and chat messages, so a newline
+ * or a terminal control in it must not forge a line there.  Each value
+ * is cleaned once and kept for the life of the process.
+ */
 static const char *
 env(const char *name)
 {
+	static struct {
+		const char	*name;
+		char		*value;
+	} seen[32];
+	static size_t nseen;
 	const char *v = getenv(name);
+	size_t i;
 
-	return (v != NULL && *v != '\0') ? v : NULL;
+	if (v == NULL || *v == '\0')
+		return NULL;
+	for (i = 0; i < nseen; i++)
+		if (strcmp(seen[i].name, name) == 0)
+			return seen[i].value;
+	if (!ztext_has_control(v) && strlen(v) <= CI_VALUE_MAX)
+		return v;
+	if (nseen == sizeof seen / sizeof seen[0] ||
+	    (seen[nseen].value = ztext_dup(v, strlen(v), CI_VALUE_MAX)) == NULL)
+		return "?";
+	seen[nseen].name = name;
+	return seen[nseen++].value;
 }
 
 static const char *
@@ -90,3 +117,34 @@ zci_fields(void)
 	put(o, "lifecycle_event", env("LIFECYCLE_EVENT"));
 	return o;
 }
+
+void
+zci_run(const char **ci, const char **id, const char **url)
+{
+	static char gh[2048];
+
+	*ci = *id = *url = NULL;
+	if (env("BUILD_URL") || env("JENKINS_URL") || env("JENKINS_HOME")) {
+		*ci = "jenkins";
+		*id = env("BUILD_NUMBER");
+		*url = env("BUILD_URL");
+	} else if (env("GITHUB_ACTIONS") || env("GITHUB_RUN_ID")) {
+		*ci = "github-actions";
+		*id = env("GITHUB_RUN_ID");
+		if (env("GITHUB_SERVER_URL") && env("GITHUB_REPOSITORY") &&
+		    *id != NULL) {
+			snprintf(gh, sizeof gh, "%s/%s/actions/runs/%s",
+			    env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"),
+			    *id);
+			*url = gh;
+		}
+	} else if (env("TRAVIS") || env("TRAVIS_BUILD_ID")) {
+		*ci = "travis";
+		*id = env("TRAVIS_BUILD_ID");
+		*url = env("TRAVIS_BUILD_WEB_URL");
+	} else if (env("DEPLOYMENT_ID")) {
+		*ci = "codedeploy";
+		*id = env("DEPLOYMENT_ID");
+	}
+}
+

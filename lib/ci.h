@@ -17,5 +17,12 @@ const char *zci_revision(void);
  * application, lifecycle_event.  Absent facts are left out.
  */
 json_t	*zci_fields(void);
+/*
+ * The CI run that is deploying: its system ("jenkins", "github-actions",
+ * "travis", "codedeploy"), its id (Jenkins BUILD_NUMBER, GitHub Actions
+ * GITHUB_RUN_ID, Travis TRAVIS_BUILD_ID, CodeDeploy DEPLOYMENT_ID) and its
+ * web page; each NULL when unknown.  The strings are static.
+ */
+void	zci_run(const char **ci, const char **id, const char **url);
 
 #endif

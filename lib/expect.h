@@ -48,10 +48,20 @@ void	zexpect_free(struct zexpect *e);
  * Evaluate e against a parsed body.  Returns 1 when it holds; 0 when it
  * does not, with a reason such as `components.db.status is "DOWN", want
  * "UP"` written into why (truncated to size).  A string member compares
- * as text, a number numerically, true, false and null by name, and an
- * object or array as the JSON value VALUE parses to.
+ * as text, a number numerically (VALUE spelled as a JSON number: "16",
+ * "1.6e1", never "0x10"), true, false and null by name, and an object or
+ * array as the JSON value VALUE parses to.
  */
 int	zexpect_eval(const struct zexpect *e, json_t *root, char *why,
 	    size_t size);
+
+/*
+ * A response body parsed for zexpect_eval(): any JSON text, NULs in
+ * strings included, and numbers past what a double or a long long holds
+ * (18446744073709551615, 1e400) read as the nearest double (±DBL_MAX past
+ * the range), for they are valid JSON.  NULL with err set if it is not
+ * JSON.
+ */
+json_t	*zexpect_load(const char *body, size_t len, json_error_t *err);
 
 #endif

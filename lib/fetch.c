@@ -390,6 +390,7 @@ zfetch_sibling(const char *url, const char *suffix)
 	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
 	    asprintf(&npath, "%s%s", path, suffix) != -1 &&
 	    curl_url_set(u, CURLUPART_PATH, npath, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
 		out = strdup(full);
 	curl_free(full);

@@ -53,8 +53,8 @@ char	*zfetch_small(const char *url, size_t max,
 	    const struct zfetch_opts *o, size_t *len, char *why, size_t size);
 
 /*
- * url with suffix appended to its path, its query kept: where the
- * signature of a URL's artifact lies.  malloc'd; NULL if url does not
+ * url with suffix appended to its path, its query kept and its fragment
+ * dropped: where the signature of a URL's artifact lies.  malloc'd; NULL if url does not
  * parse.
  */
 char	*zfetch_sibling(const char *url, const char *suffix);

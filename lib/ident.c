@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ident.h"
+#include "text.h"
 
 const char *
 zuser(void)
@@ -19,9 +20,12 @@ zuser(void)
 
 	/*
 	 * $USER names who logged in; after su or setpriv it may name another
-	 * account than the one running us, and the log should name ours.
+	 * account than the one running us, and the log should name ours.  A
+	 * $USER with a newline or a control in it would forge a line of
+	 * revisions.log: the passwd name is used instead.
 	 */
-	if (u != NULL && *u != '\0' &&
+	if (u != NULL && *u != '\0' && strlen(u) <= 64 &&
+	    !ztext_has_control(u) &&
 	    ((pw = getpwnam(u)) == NULL || pw->pw_uid == geteuid()))
 		return u;
 	if ((pw = getpwuid(geteuid())) != NULL)
@@ -37,5 +41,5 @@ zhost(void)
 
 	if (buf[0] == '\0' && gethostname(buf, sizeof buf - 1) == -1)
 		strcpy(buf, "localhost");
-	return buf;
+	return ztext_fix(buf);
 }

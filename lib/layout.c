@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "diag.h"
+#include "events.h"
 #include "fsatom.h"
 #include "ident.h"
 #include "json.h"
@@ -189,9 +190,15 @@ zroot_lock(struct zroot *r, double wait)
 	if (unsafe_dir(r, r->fd, "") || unsafe_dir(r, r->zddfd, "/.zdd") ||
 	    unsafe_dir(r, r->relfd, "/releases"))
 		return -1;
-	r->lockfd = zlock_file(r->zddfd, "lock", wait, r->holder,
-	    sizeof r->holder);
-	if (r->lockfd == -1)
+	/*
+	 * Under a whole deploy's lock (zdd-lock, flock(1)) this process
+	 * already holds it, through the descriptor it inherited: taking it
+	 * again on a new one would wait for ourselves.
+	 */
+	if (zlock_inherited(r->zddfd, "lock") != -1)
+		r->inherited = 1;
+	else if ((r->lockfd = zlock_file(r->zddfd, "lock", wait, r->holder,
+	    sizeof r->holder)) == -1)
 		return -1;
 	/*
 	 * A run killed between making a link or manifest under its
@@ -325,6 +332,57 @@ answer_errno(int e)
 }
 
 /*
+ * The release that target leads to as the kernel resolves it, for the
+ * spellings that name no release directly ("releases/ID/.",
+ * "releases/ID/../ID"): the directory it opens must sit directly in
+ * releases/, under the name of a release.
+ */
+static int
+resolved_id(struct zroot *r, const char *target, char *buf, size_t size)
+{
+	struct stat t, up, rel, sb;
+	struct dirent *de;
+	int fd, ufd, found = 0;
+	DIR *d;
+
+	fd = openat(r->fd, target, DIRFLAGS);
+	if (fd == -1) {
+		if (answer_errno(errno))
+			errno = EINVAL;
+		return -1;
+	}
+	ufd = openat(fd, "..", DIRFLAGS);
+	if (fstat(fd, &t) == -1 || ufd == -1 || fstat(ufd, &up) == -1 ||
+	    fstat(r->relfd, &rel) == -1 || up.st_dev != rel.st_dev ||
+	    up.st_ino != rel.st_ino) {
+		if (ufd != -1)
+			close(ufd);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	close(fd);
+	/* ufd is releases/ itself: find the entry that is t. */
+	if ((d = fdopendir(ufd)) == NULL) {
+		close(ufd);
+		return -1;
+	}
+	while (!found && (de = readdir(d)) != NULL)
+		if (de->d_ino == t.st_ino && zid_valid(de->d_name) &&
+		    strlen(de->d_name) < size &&
+		    fstatat(r->relfd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) &&
+		    sb.st_dev == t.st_dev && sb.st_ino == t.st_ino) {
+			strcpy(buf, de->d_name);
+			found = 1;
+		}
+	closedir(d);
+	if (!found)
+		errno = EINVAL;
+	return found ? 0 : -1;
+}
+
+/*
  * The id that a link target names, if it names a directory directly under
  * ROOT/releases: "releases/ID" (zdd, Envoyer's relative form),
  * "/abs/ROOT/releases/ID" (Capistrano) or anything else that resolves
@@ -364,8 +422,7 @@ target_id(struct zroot *r, const char *target, char *buf, size_t size)
 		if (fd != -1)
 			close(fd);
 		free(dir);
-		errno = EINVAL;
-		return -1;
+		return resolved_id(r, target, buf, size);
 	}
 	close(fd);
 	strcpy(buf, base);
@@ -583,6 +640,18 @@ zrelease_mark_bad(struct zroot *r, const char *id, int bad)
 	return rc;
 }
 
+static int
+manifest_exists(struct zroot *r, const char *id)
+{
+	char name[ZID_MAX + 32];
+	struct stat sb;
+
+	if (r->zddfd == -1 || manifest_name(name, sizeof name, id) == -1)
+		return 0;
+	return fstatat(r->zddfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sb.st_mode);
+}
+
 int
 zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 {
@@ -617,7 +686,7 @@ zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 		is_rel = zid_valid(name) &&
 		    fstatat(r->relfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(sb.st_mode) &&
-		    (zid_is_stamp(name) || (m = zmanifest_load(r, name)));
+		    (zid_is_stamp(name) || manifest_exists(r, name));
 		if (!is_rel && errno != 0 && !answer_errno(errno))
 			goto fail;
 		if (!is_rel) {
@@ -638,11 +707,13 @@ zroot_releases(struct zroot *r, struct zrel **out, size_t *np, int warn)
 		}
 		memset(&v[n], 0, sizeof v[n]);
 		strcpy(v[n].id, name);
-		if (m == NULL && (m = zmanifest_load(r, name)) == NULL &&
-		    !answer_errno(errno))
-			goto fail;
-		if (m != NULL) {
-			v[n].manifest = 1;
+		/*
+		 * Only the bad mark of zdd before the event log is read
+		 * here; a manifest that cannot be read (corrupt, empty,
+		 * too big) must not keep a rollback from seeing the release.
+		 */
+		v[n].manifest = manifest_exists(r, name);
+		if ((m = zmanifest_load(r, name)) != NULL) {
 			v[n].bad = json_is_true(json_object_get(m, "bad"));
 			json_decref(m);
 		}
@@ -693,10 +764,8 @@ int
 zrevlog(struct zroot *r, const char *fmt, ...)
 {
 	char line[1024];
-	struct stat sb;
 	va_list ap;
-	ssize_t w;
-	int fd, n, rc = 0;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof line - 1, fmt, ap);
@@ -706,28 +775,7 @@ zrevlog(struct zroot *r, const char *fmt, ...)
 	if ((size_t)n > sizeof line - 2)
 		n = sizeof line - 2;
 	line[n++] = '\n';
-	fd = openat(r->fd, "revisions.log",
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1)
-		return -1;
-	/* One write: concurrent appenders never interleave within a line. */
-	if (fstat(fd, &sb) == -1)
-		rc = -1;
-	else if ((w = write(fd, line, (size_t)n)) != n) {
-		/*
-		 * A full disk shows as a short write, errno untouched: take
-		 * the half line back (appenders hold the lock) and say why.
-		 */
-		if (w >= 0) {
-			(void)!ftruncate(fd, sb.st_size);
-			errno = ENOSPC;
-		}
-		rc = -1;
-	} else if (fsync(fd) == -1)
-		rc = -1;
-	if (close(fd) == -1)
-		rc = -1;
-	return rc;
+	return zlog_append(r->fd, "revisions.log", line, (size_t)n);
 }
 
 int

@@ -18,14 +18,21 @@ struct zroot {
 	int	 relfd;		/* ROOT/releases, or -1 */
 	int	 zddfd;		/* ROOT/.zdd, or -1 */
 	int	 lockfd;	/* ROOT/.zdd/lock once locked, or -1 */
+	int	 inherited;	/* locked by a descriptor we inherited */
 	char	 holder[256];	/* who holds the lock, after EWOULDBLOCK */
 };
 
+/* The state of a release, from the event log (events.h). */
+enum { ZREL_STAGED, ZREL_WAS_LIVE, ZREL_BAD, ZREL_LIVE };
+
 struct zrel {
 	char	 id[ZID_MAX + 1];
-	int	 bad;		/* rolled back from */
+	int	 bad;		/* rolled back from, or marked bad */
 	int	 manifest;	/* has a zdd manifest */
 	char	 links[256];	/* "current blue": links pointing here */
+	int	 state;		/* ZREL_*, set by zhist_annotate() */
+	int	 went_live;	/* a link pointed at it, now or before */
+	long	 order;		/* creation order, set by zhist_annotate() */
 };
 
 /* Flags of zroot_open(). */
@@ -44,7 +51,8 @@ const char *zroot_arg(const char *arg);
 int	zroot_open(struct zroot *r, const char *path, int flags);
 void	zroot_close(struct zroot *r);
 /*
- * Take ROOT/.zdd/lock, waiting at most wait seconds.  -1 with errno
+ * Take ROOT/.zdd/lock, waiting at most wait seconds; under a lock this
+ * process inherited (zlock_inherited()), work under that one.  -1 with errno
  * EWOULDBLOCK and r->holder set when another deploy holds it; -1 with
  * EPERM and r->holder saying why when ROOT, releases/ or .zdd/ can be
  * written by another user (or belongs to one).

@@ -16,13 +16,23 @@ int	zlock_fd(int fd, double wait);
 
 /*
  * Open (creating it 0644) and lock dirfd/name, then write into it who
- * holds it: "pid PID on HOST since TIME by TOOL".  Returns the fd, which
+ * holds it: "pid PID on HOST since TIME by TOOL", and the CI run.  Returns the fd, which
  * the caller keeps open (it is close-on-exec, so no child such as nginx
  * inherits the lock).  On EWOULDBLOCK, holder (if not NULL) receives what
  * the current holder wrote.
  */
 int	zlock_file(int dirfd, const char *name, double wait, char *holder,
 	    size_t holdersize);
+
+/*
+ * A descriptor this process inherited on dirfd/name whose open file
+ * description holds an exclusive flock(2) on it: the lock of a whole
+ * deploy that runs this tool (zdd-lock(1), or flock(1) on the file).
+ * Returned so that the tool works under it instead of waiting for
+ * itself; -1 when there is none.  A descriptor that is merely open on the
+ * file, without the lock, does not count.
+ */
+int	zlock_inherited(int dirfd, const char *name);
 
 /* The lock wait from $ZDD_LOCK_WAIT, or 0; -1 if it is malformed. */
 int	zlock_wait_env(double *wait);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "reply.h"
+#include "text.h"
 
 static int
 chars_ok(const char *s, size_t n, const char *extra)
@@ -145,30 +146,6 @@ object(const char *body, size_t len)
 	return j;
 }
 
-/* Copies s into out as printable ASCII on one line. */
-static void
-printable(const char *s, size_t len, char *out, size_t size)
-{
-	size_t o = 0, i;
-	int space = 0;
-
-	if (size == 0)
-		return;
-	for (i = 0; i < len && o + 1 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= ' ' || c == 0x7f) {
-			space = o > 0;
-			continue;
-		}
-		if (space && o + 2 < size)
-			out[o++] = ' ';
-		space = 0;
-		out[o++] = c < 0x80 ? (char)c : '?';
-	}
-	out[o] = '\0';
-}
-
 void
 zwh_reason(const char *body, size_t len, char *out, size_t size)
 {
@@ -189,9 +166,9 @@ zwh_reason(const char *body, size_t len, char *out, size_t size)
 			s = json_string_value(e);
 	}
 	if (s != NULL)
-		printable(s, strlen(s), out, size);
+		ztext_clean(s, strlen(s), out, size);
 	else
-		printable(body, len > 4096 ? 4096 : len, out, size);
+		ztext_clean(body, len > 4096 ? 4096 : len, out, size);
 	json_decref(j);
 	if (out[0] == '\0')
 		snprintf(out, size, "(empty answer)");
@@ -214,7 +191,7 @@ zwh_slack_api(const char *body, size_t len, struct zwh_ref *ref,
 		const char *e = json_string_value(json_object_get(j, "error"));
 
 		if (e != NULL)
-			printable(e, strlen(e), reason, size);
+			ztext_clean(e, strlen(e), reason, size);
 		if (e == NULL || reason[0] == '\0')
 			snprintf(reason, size, "not ok");
 		json_decref(j);

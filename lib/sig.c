@@ -390,7 +390,7 @@ zsig_check_fd(int fd, const struct zsig_want *w, char hex[65],
 	const unsigned char *map = NULL;
 	struct stat sb;
 	size_t size, off, n;
-	int rc = -1, e;
+	int rc = -1, e, whole;
 
 	hex[0] = '\0';
 	if (fstat(fd, &sb) == -1)
@@ -411,12 +411,21 @@ zsig_check_fd(int fd, const struct zsig_want *w, char hex[65],
 	if (w->sig != NULL && w->sig->prehashed &&
 	    (blake = zdigest_new(ZDIGEST_BLAKE2B)) == NULL)
 		goto out;
-	/* One pass over the file for both digests. */
+	/*
+	 * One pass over the file for both digests.  Unless Ed25519 must see
+	 * the whole message later (signify, legacy minisign), each chunk
+	 * leaves the process's memory once hashed: it stays in the page
+	 * cache for the unpack, but a large artifact does not count as this
+	 * process's resident memory.
+	 */
+	whole = w->sig != NULL && !w->sig->prehashed;
 	for (off = 0; off < size; off += n) {
 		n = size - off < CHUNK ? size - off : CHUNK;
 		if (zdigest_update(sha, map + off, n) == -1 ||
 		    (blake != NULL && zdigest_update(blake, map + off, n) == -1))
 			goto out;
+		if (!whole)
+			madvise((void *)(map + off), n, MADV_DONTNEED);
 	}
 	if (zdigest_final(sha, md) != 32 ||
 	    (blake != NULL && zdigest_final(blake, b2) != 64))

@@ -130,3 +130,18 @@ ztext_fix(char *s)
 	 */
 	return ztext_clean(s, len, s, len + 1);
 }
+
+int
+ztext_has_control(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, n, len = strlen(s);
+	long cp;
+
+	for (i = 0; i < len; i += n) {
+		cp = decode(p + i, len - i, &n);
+		if (cp != ' ' && (is_space(cp) || is_control(cp)))
+			return 1;
+	}
+	return 0;
+}

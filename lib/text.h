@@ -35,4 +35,13 @@ char	*ztext_dup(const char *s, size_t len, size_t max);
 /* In place on a NUL-terminated string, which only gets shorter. */
 char	*ztext_fix(char *s);
 
+/*
+ * 1 if s holds anything that ztext_clean() would not keep as it is,
+ * other than single spaces: a line break, a tab, a control character, a
+ * bidi control, a byte that is not UTF-8.  For values that end up in a
+ * line of a log (a branch, a revision), which are refused rather than
+ * mended.
+ */
+int	ztext_has_control(const char *s);
+
 #endif

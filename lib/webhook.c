@@ -297,6 +297,7 @@ char *
 zwh_headline(json_t *ev)
 {
 	const char *st = zwh_status(str(ev, "status")), *app, *rel, *env;
+	const char *prev = str(ev, "previous");
 	char subj[512], where[300], *out;
 	int n;
 
@@ -310,8 +311,16 @@ zwh_headline(json_t *ev)
 	snprintf(subj, sizeof subj, "%s%s%s", app ? app : "",
 	    app && rel ? " " : "", rel ? rel : "");
 	if (st != NULL && strcmp(st, "rollback") == 0) {
-		snprintf(subj, sizeof subj, "%s%s%s", app ? app : "",
-		    rel ? (app ? " to " : "to ") : "", rel ? rel : "");
+		/*
+		 * zdd-link --rollback --json names both: the release left
+		 * and the one now live.  Without it, only where it went.
+		 */
+		if (prev != NULL && rel != NULL && strcmp(prev, rel) != 0)
+			snprintf(subj, sizeof subj, "%s%sfrom %s to %s",
+			    app ? app : "", app ? " " : "", prev, rel);
+		else
+			snprintf(subj, sizeof subj, "%s%s%s", app ? app : "",
+			    rel ? (app ? " to " : "to ") : "", rel ? rel : "");
 		snprintf(where, sizeof where, "%s%s", env ? " on " : "",
 		    env ? env : "");
 	} else

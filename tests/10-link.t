@@ -115,45 +115,174 @@ like "--show of a missing link: says so" "$err" '^zdd-link: green: no such link'
 # --list.
 mkdir "$R/releases/notes"
 run zdd-link -r "$R" --list
-is "--list: every release, oldest first, with its links" "$out" "$A blue
-$B2
+is "--list: every release, oldest first, with its links or state" "$out" "$A blue
+$B2 was-live
 $C current"
 is "--list: warns about what is not a release" "$err" "zdd-link: releases/notes: not a release, left alone"
 run zdd-link -r "$R" --list -q
 is "--list -q: no warning" "$err" ""
 rmdir "$R/releases/notes"
 
-# --rollback marks the release it leaves bad; the next skips it.
 mkrel 20261123100000
-zdd-link -r "$R" -q 20261123100000 >/dev/null
-run zdd-link -r "$R" --rollback
-is "rollback: exit 0" "$rc" 0
-is "rollback: prints the release it went to" "$out" "$R/releases/$C"
-is "rollback: current moved back" "$(readlink "$R/current")" "releases/$C"
-is "rollback: revisions.log" "$(tail -n 1 "$R/revisions.log")" "$(id -un) rolled back to release $C"
-run zdd-link -r "$R" --list
-is "rollback: the release left is listed bad" "$(echo "$out" | tail -n 1)" "20261123100000 bad"
-run zdd-link -r "$R" --rollback
-is "second rollback lands two good releases back" "$(readlink "$R/current")" "releases/$B2"
-run zdd-link -r "$R" --list
-is "both releases rolled back from are bad" "$out" "$A blue
-$B2 current
-$C bad
-20261123100000 bad"
-run zdd-link -r "$R" 20261123100000
-is "linking a bad release by name: exit 0" "$rc" 0
-run zdd-link -r "$R" --list
-is "linking a bad release by name clears the mark" "$(echo "$out" | tail -n 1)" "20261123100000 current"
-run zdd-link -r "$R" --rollback --steps 2 --json
-is "--steps 2 skips the bad one: two good back" "$(readlink "$R/current")" "releases/$A"
-like "--rollback --json names both ends" "$out" "\"release\":\"$A\",.*\"previous\":\"20261123100000\""
-cp -a "$R" "$T/before"
-run zdd-link -r "$R" --rollback
-is "nothing earlier to roll back to: exit 66" "$rc" 66
-like "nothing earlier: says so" "$err" "cannot roll back current from releases/$A: no earlier good release before it"
-run diff -r -x lock "$T/before" "$R"; is "nothing earlier: the root is as it was" "$out" ""
 run zdd-link -r "$R" --rollback --name green
 is "rollback of a missing link: exit 66" "$rc" 66
+zdd-link -r "$R" -q $A >/dev/null
+
+# The release lifecycle: rollback walks the link's own history in the
+# event log, whatever the ids look like; zdd-release records each release.
+mkdir -p "$T/src"
+echo app >"$T/src/index.html"
+rel() { zdd-release -q -r "$R" --id "$1" "$T/src" >/dev/null; }
+R=$T/builds
+for id in 1 2 9 10; do
+	rel $id
+	zdd-link -q -r "$R" $id >/dev/null
+done
+run zdd-link -r "$R" --rollback
+is "build numbers: rollback from 10 lands on 9, not 1" "$rc:$(readlink "$R/current")" "0:releases/9"
+is "rollback: revisions.log in Capistrano's words" "$(tail -n 1 "$R/revisions.log")" "$(id -un) rolled back to release 9"
+run zdd-link -r "$R" --history
+is "--history: newest first: release, action, what it replaced" \
+	"$(echo "$out" | sed 's/^[^ ]* //')" "9 rollback 10
+10 deploy 9
+9 deploy 2
+2 deploy 1
+1 deploy -"
+like "--history: times in ISO 8601 UTC" "$(echo "$out" | head -n 1)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z 9 '
+run zdd-link -r "$R" --history --json
+like "--history --json" "$out" '^\{"link":"current","history":\[\{"time":"[^"]+","release":"9","action":"rollback","previous":"10"\},'
+run zdd-link -r "$R" --history --name blue
+is "--history of a link with none: nothing, exit 0" "$rc:$out" "0:"
+run zdd-link -r "$R" --list
+is "--list: creation order, not id order" "$out" "1 was-live
+2 was-live
+9 current
+10 bad"
+run zdd-link -r "$R" --rollback --steps 2
+is "--steps 2: two good releases back in the history" "$rc:$(readlink "$R/current")" "0:releases/1"
+like "the event log: one JSON object a line" "$(tail -n 1 "$R/.zdd/events.jsonl")" \
+	'^\{"time":"[0-9T:-]+Z","event":"rollback","release":"1","link":"current","previous":"9","user":"[^"]+","host":"[^"]+"\}$'
+like "the event log records each release" "$(head -n 1 "$R/.zdd/events.jsonl")" '"event":"release","release":"1",'
+
+# A release whose hook failed is never a rollback target, marked or not;
+# sha ids.
+R=$T/sha
+rel 3f2a9c1
+zdd-link -q -r "$R" 3f2a9c1 >/dev/null
+rel a07be55
+rel 0c4d2e8
+zdd-link -q -r "$R" 0c4d2e8 >/dev/null
+run zdd-link -r "$R" --list
+is "--list: live, was-live, staged" "$out" "3f2a9c1 was-live
+a07be55 staged
+0c4d2e8 current"
+run zdd-link -r "$R" --bad a07be55
+is "--bad: exit 0, prints the release" "$rc:$out" "0:$R/releases/a07be55"
+is "--bad: no link moves" "$(readlink "$R/current")" "releases/0c4d2e8"
+like "--bad: an event" "$(tail -n 1 "$R/.zdd/events.jsonl")" '"event":"bad","release":"a07be55"'
+run zdd-link -r "$R" --bad a07be55 --json
+like "--bad of a bad release: unchanged" "$out" '^\{"action":"bad","release":"a07be55",.*"changed":false'
+run zdd-link -r "$R" --bad nosuch
+is "--bad of a missing release: exit 66" "$rc:$err" "66:zdd-link: cannot mark it bad: releases/nosuch: No such file or directory"
+run zdd-link -r "$R" --list --json
+like "--list --json: the state" "$out" '\{"id":"a07be55","path":"[^"]+","state":"bad","links":\[\],"bad":true\}'
+run zdd-link -r "$R" --rollback --json
+is "rollback lands on the last live release, not the failed one" "$(readlink "$R/current")" "releases/3f2a9c1"
+like "--rollback --json: from and to" "$out" '^\{"action":"rollback","link":"current","release":"3f2a9c1",.*"previous":"0c4d2e8"'
+run zdd-link -r "$R" --list
+is "--list: the release left is bad" "$out" "3f2a9c1 current
+a07be55 bad
+0c4d2e8 bad"
+cp -a "$R" "$T/before"
+run zdd-link -r "$R" --rollback
+is "nowhere to go: exit 66" "$rc" 66
+is "nowhere to go: says so" "$err" "zdd-link: cannot roll back current from releases/3f2a9c1: no earlier good release before it"
+run diff -r -x lock "$T/before" "$R"
+is "nowhere to go: nothing changed" "$out" ""
+rm -rf "$T/before"
+run zdd-link -r "$R" --good 0c4d2e8
+is "--good: exit 0" "$rc:$(tail -n 1 "$R/.zdd/events.jsonl" | grep -c '"event":"good"')" "0:1"
+run zdd-link -r "$R" --rollback
+is "--good: a rollback target again" "$(readlink "$R/current")" "releases/0c4d2e8"
+run zdd-link -r "$R" a07be55
+run zdd-link -r "$R" --list
+is "linking a bad release by name clears its mark" "$out" "3f2a9c1 bad
+a07be55 current
+0c4d2e8 was-live"
+
+# Out-of-order relinks: the history is what the link did, not the ids.
+R=$T/relink
+for id in d-RPCR1U3TW d-A7X2K9Q1E d-0ZQ4M8N2B; do
+	rel $id
+	zdd-link -q -r "$R" $id >/dev/null
+done
+zdd-link -q -r "$R" d-RPCR1U3TW >/dev/null
+run zdd-link -r "$R" --rollback
+is "relinked an old release: rollback goes to the one it replaced" "$(readlink "$R/current")" "releases/d-0ZQ4M8N2B"
+
+# Blue/green: each colour rolls back along its own history.
+R=$T/bg
+rel R1; zdd-link -q -r "$R" --name blue R1 >/dev/null
+rel R2; zdd-link -q -r "$R" --name green R2 >/dev/null
+rel R3; zdd-link -q -r "$R" --name blue R3 >/dev/null
+rel R4; zdd-link -q -r "$R" --name green R4 >/dev/null
+run zdd-link -r "$R" --name green --rollback
+is "green rolls back to green's R2, not blue's R3" "$rc:$(readlink "$R/green")" "0:releases/R2"
+is "blue stays" "$(readlink "$R/blue")" "releases/R3"
+run zdd-link -r "$R" --name blue --rollback
+is "blue rolls back to R1" "$(readlink "$R/blue")" "releases/R1"
+run zdd-link -r "$R" --list
+is "--list names the links" "$out" "R1 blue
+R2 green
+R3 bad
+R4 bad"
+
+# A torn last line (a crash mid-write) is ignored and cut by the next
+# writer; a bad line in the middle is skipped with a warning.
+R=$T/builds
+printf '{"time":"2026-12-02T10:00:00Z","event":"link","link":"current","rel' >>"$R/.zdd/events.jsonl"
+run zdd-link -r "$R" --history
+is "torn last line: no warning" "$rc:$err" "0:"
+run zdd-link -r "$R" 10
+is "torn last line: a link works" "$rc:$(readlink "$R/current")" "0:releases/10"
+ok "torn last line: cut, every line is JSON" python3 -c '
+import json, sys
+for l in open(sys.argv[1]): json.loads(l)' "$R/.zdd/events.jsonl"
+is "the link after the torn line is recorded" "$(zdd-link -r "$R" --history | head -n 1 | cut -d' ' -f2-)" "10 deploy 1"
+sed -i '2s/.*/not json/' "$R/.zdd/events.jsonl"
+run zdd-link -r "$R" --history
+is "a bad line: warned about, skipped" "$rc:$err" "0:zdd-link: .zdd/events.jsonl: line 2: not an event, skipped"
+
+# A corrupt, empty or oversized manifest never blocks a rollback.
+R=$T/builds
+echo '{' >"$R/.zdd/manifests/10.json"
+: >"$R/.zdd/manifests/1.json"
+truncate -s 40M "$R/.zdd/manifests/9.json"
+run zdd-link -r "$R" --rollback -q
+is "corrupt manifests: rollback works" "$rc:$(readlink "$R/current")" "0:releases/1"
+run zdd-link -r "$R" 9
+is "corrupt manifests: link works" "$rc:$(readlink "$R/current")" "0:releases/9"
+
+# A link spelt any way that resolves to a release points at it.
+ln -sfn releases/10/. "$R/current"
+run zdd-link -r "$R" --show
+is "current -> releases/ID/. is that release" "$rc:$out" "0:$R/releases/10"
+ln -sfn "$R/releases/../releases/10" "$R/current"
+run zdd-link -r "$R" --list
+is "releases/../releases/ID is that release too (rolled back from, so bad)" "$(echo "$out" | grep current)" "10 current bad"
+run zdd-link -r "$R" --rollback -q
+is "rollback from a link spelt so" "$rc:$(readlink "$R/current")" "0:releases/9"
+
+# A malformed ZDD_LOCK_WAIT breaks only what waits for the lock.
+run env ZDD_LOCK_WAIT=5s zdd-link -r "$R" --show
+is "bad ZDD_LOCK_WAIT: --show works" "$rc" 0
+run env ZDD_LOCK_WAIT=5s zdd-link -r "$R" -n 10
+is "bad ZDD_LOCK_WAIT: a dry run works" "$rc" 0
+run env ZDD_LOCK_WAIT=5s zdd-link -r "$R" --lock-wait 1 10
+is "bad ZDD_LOCK_WAIT: --lock-wait overrides it" "$rc:$(readlink "$R/current")" "0:releases/10"
+run env ZDD_LOCK_WAIT=5s zdd-link -r "$R" 9
+is "bad ZDD_LOCK_WAIT and a lock to take: exit 64" "$rc:$err" "64:zdd-link: ZDD_LOCK_WAIT: not a number of seconds"
+R=$T/root
 
 # --dry-run changes nothing.
 rm -rf "$T/before"
@@ -180,8 +309,8 @@ holder=$!
 sleep 0.3
 run zdd-link -r "$R" $C
 is "locked root: exit 75" "$rc" 75
-is "locked root: names the holder" "$err" \
-	"zdd-link: $R is locked: pid 4242 on buildhost since 2026-11-23T08:40:13Z by zdd-release"
+is "locked root: names the holder the kernel knows, not the stale line" "$err" \
+	"zdd-link: $R is locked: pid $holder on $(hostname) by flock"
 is "locked root: current unchanged" "$(readlink "$R/current")" "releases/$A"
 run zdd-link -r "$R" --lock-wait 10 $C
 is "--lock-wait: waits, then links" "$rc:$(readlink "$R/current")" "0:releases/$C"

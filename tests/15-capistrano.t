@@ -44,8 +44,8 @@ I1=${1:-} I2=${2:-} I3=${3:-}
 is "Capistrano's current is an absolute link" "$(readlink "$R/current")" "$R/releases/$I3"
 
 run zdd-link -r "$R" --list
-is "zdd-link --list reads Capistrano's tree" "$out" "$I1
-$I2
+is "zdd-link --list reads Capistrano's tree" "$out" "$I1 was-live
+$I2 was-live
 $I3 current"
 run zdd-link -r "$R" --show
 is "zdd-link --show follows Capistrano's absolute link" "$out" "$R/releases/$I3"

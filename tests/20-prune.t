@@ -151,4 +151,77 @@ chown -R 65534:65534 "$R"
 run $U zdd-prune -r "$R"
 is "once fixed, the next prune clears what was left" "$rc:$(ls -A "$R/.zdd/tmp")" "0:"
 
+# Good means went live and never bad, in the order the event log says
+# releases were made: Jenkins build numbers 1 to 11.
+mkdir -p "$T/src"
+echo app >"$T/src/index.html"
+R=$T/builds
+for id in 1 2 3 4 5 6 7 8 9 10 11; do
+	zdd-release -q -r "$R" --id $id "$T/src" >/dev/null
+	zdd-link -q -r "$R" $id >/dev/null
+done
+run zdd-prune -r "$R" -k 3
+is "build numbers, -k 3: exit 0" "$rc" 0
+is "build numbers, -k 3: 11, 10 and 9 stay" "$(ids)" "10 11 9 "
+like "each removal is a prune event" "$(tail -n 1 "$R/.zdd/events.jsonl")" '"event":"prune","release":"8"'
+
+# A failed deploy (made, never linked) and a rollback: neither counts.
+zdd-release -q -r "$R" --id 12 "$T/src" >/dev/null
+zdd-link -q -r "$R" --bad 12 >/dev/null
+zdd-release -q -r "$R" --id 13 "$T/src" >/dev/null
+zdd-link -q -r "$R" 13 >/dev/null
+zdd-link -q -r "$R" --rollback >/dev/null
+zdd-release -q -r "$R" --id 14 "$T/src" >/dev/null
+run zdd-prune -r "$R" -k 2 --json
+is "bad and never-live releases do not count" "$(ids)" "10 11 14 "
+like "--json: the state of each release removed" "$out" '"removed":\[\{"id":"9",[^}]*"state":"was-live","bad":false\},\{"id":"12",[^}]*"state":"bad","bad":true\},\{"id":"13",[^}]*"state":"bad"'
+is "the release made after the live one (a deploy in progress) stays" "$(zdd-link -r "$R" --list | tail -n 1)" "14 staged"
+is "the previous live release stays" "$(zdd-link -r "$R" --list | head -n 1)" "10 was-live"
+
+# --keep-bad keeps the newest bad ones as evidence.
+for id in 15 16; do
+	zdd-release -q -r "$R" --id $id "$T/src" >/dev/null
+	zdd-link -q -r "$R" $id >/dev/null
+	zdd-link -q -r "$R" --rollback >/dev/null
+done
+run zdd-prune -r "$R" -k 1 --keep-bad 1
+is "--keep-bad 1" "$rc:$(ids)" "0:11 16 "
+run zdd-prune -r "$R" --keep-bad x
+is "--keep-bad x: exit 64" "$rc" 64
+
+# Random CodeDeploy-like ids.
+R=$T/codedeploy
+for id in d-RPCR1U3TW d-A7X2K9Q1E d-0ZQ4M8N2B d-9XK2LQ7PA; do
+	zdd-release -q -r "$R" --id $id "$T/src" >/dev/null
+	zdd-link -q -r "$R" $id >/dev/null
+done
+run zdd-prune -r "$R" -k 2
+is "CodeDeploy ids: the two last deployed stay" "$(ids)" "d-0ZQ4M8N2B d-9XK2LQ7PA "
+
+# A malformed ZDD_LOCK_WAIT does not break a dry run; --lock-wait wins.
+run env ZDD_LOCK_WAIT=5s zdd-prune -r "$R" -n
+is "bad ZDD_LOCK_WAIT: a dry run works" "$rc" 0
+run env ZDD_LOCK_WAIT=5s zdd-prune -r "$R" --lock-wait 1
+is "bad ZDD_LOCK_WAIT: --lock-wait overrides it" "$rc" 0
+run env ZDD_LOCK_WAIT=5s zdd-prune -r "$R"
+is "bad ZDD_LOCK_WAIT: exit 64 when the lock is taken" "$rc" 64
+
+# A release that is a mount point is reported and kept; nothing under the
+# mount is deleted.
+R=$T/mnt
+for id in 1 2 3; do
+	zdd-release -q -r "$R" --id $id "$T/src" >/dev/null
+	zdd-link -q -r "$R" $id >/dev/null
+done
+if unshare -m true 2>/dev/null; then
+	run unshare -m sh -c "mount -t tmpfs none '$R/releases/1' &&
+		echo data >'$R/releases/1/volume' &&
+		zdd-prune -r '$R' -k 1; echo \"rc=\$?\"; cat '$R/releases/1/volume'"
+	is "mount point: the others go, exit 74" "$(echo "$out" | tr '\n' ' ')" "$R/releases/2 rc=74 data "
+	is "mount point: reported, kept" "$err" "zdd-prune: cannot remove releases/1: kept: Device or resource busy"
+else
+	pass "# skip unshare -m is not allowed here"
+	pass "# skip unshare -m is not allowed here"
+fi
+
 done_testing

@@ -57,6 +57,10 @@ is "a URL and a --signature URL: 0" "$rc" 0
 run zdd-release -r "$R" --id remotesig --pubkey "$K/m.pub" \
 	--signature "$U/files/app.tgz.minisig" "$D/app.tgz"
 is "a file and a --signature URL: 0" "$rc" 0
+mkdir -p "$T/tmp"
+run env TMPDIR="$T/tmp" zdd-release -n -r "$T/fresh" --pubkey "$K/m.pub" "$U/files/app.tgz"
+is "--dry-run with a URL: 0" "$rc" 0
+is "... no root made, no spool left in TMPDIR" "$(ls -A "$T/tmp")$(test -e "$T/fresh" && echo made)" ""
 run zdd-release -r "$R" --id pinned --sha256 "$sha" "$U/files/app.tgz"
 is "a URL and --sha256: 0" "$rc" 0
 

@@ -292,6 +292,48 @@ run timeout 20 zdd-health -d 1 -c never "http://127.0.0.1:$port_endless/"
 is "endless body, --contains: exit 1" "$rc" 1
 like "endless body: reason" "$err" "/: body larger than 1 MiB$"
 
+# Valid JSON is JSON, whatever its numbers and strings hold: integers
+# past 64 bits, reals past a double, NUL in a string.  A VALUE is a JSON
+# number, never C's hex or "inf".
+printf '%s' '{"status":"UP","total":16,"big":18446744073709551615,' \
+	'"max":1e400,"min":-1e400,"tiny":1e-400,"name":"a\u0000b","n":[1e999]}' \
+	>"$T/odd.json"
+serve odd file "$T/odd.json"
+for e in status=UP total=16 total=1.6e1 big=18446744073709551615 max=1e400 \
+	min=-1e400 tiny=0 'n[0]' name; do
+	run zdd-health --attempts 1 -e "$e" "http://127.0.0.1:$port_odd/"
+	is "odd but valid JSON, -e $e: exit 0" "$rc" 0
+	is "…nothing on stderr" "$err" ""
+done
+for e in total=0x10 total=0X10 'total= 16' total=16. total=+16 total=inf \
+	max=inf big=1e400 total=016; do
+	run zdd-health --attempts 1 -e "$e" "http://127.0.0.1:$port_odd/"
+	is "-e $e does not match: exit 1" "$rc" 1
+	like "…a reason, not 'not JSON'" "$err" "is [0-9.e+-]+, want "
+done
+
+# Server text reaches the terminal only through the sanitiser: no
+# escape, C1 control, carriage return or bidi override from a body.
+printf '%s' '{"status":"D\u001b[2J\u009b31m\u202eNWOD\r\nzdd-health: all good\u2066"}' \
+	>"$T/nasty.json"
+serve nasty file "$T/nasty.json"
+run zdd-health --attempts 1 -e status=UP "http://127.0.0.1:$port_nasty/"
+is "a hostile body: exit 1" "$rc" 1
+is "…one line on stderr" "$(printf '%s\n' "$err" | wc -l)" 1
+is "…with no control or bidi character in it" "$(printf '%s' "$err" |
+	python3 -c 'import re, sys
+s = sys.stdin.buffer.read().decode()
+print(len(re.findall("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]", s)))')" 0
+like "…and still says what came" "$err" 'status is "D.u001B.2J.31m.NWOD.r.nzdd-health: all good.", want "UP"$'
+printf '\033]0;pwned\007\302\233\342\200\256 not json' >"$T/nasty.txt"
+serve nastytext file "$T/nasty.txt"
+run zdd-health --attempts 1 -v -e status=UP "http://127.0.0.1:$port_nastytext/"
+is "a hostile non-JSON body: exit 1" "$rc" 1
+is "…no control or bidi character on stderr, -v included" "$(printf '%s' "$err" |
+	python3 -c 'import re, sys
+s = sys.stdin.buffer.read().decode("utf-8", "replace")
+print(len(re.findall("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", s)))')" 0
+
 # A body that is not JSON fails an expectation, and says so.
 serve text text
 run zdd-health -d 0.5 -e status=UP "http://127.0.0.1:$port_text/"
@@ -384,7 +426,7 @@ spawn python3 "$SRV" "$p" up --tls "$T/cert.pem" "$T/key.pem" --log "$T/tls.log"
 wait_port "$p"
 run zdd-health -d 1 --cacert "$T/cert.pem" -e status=UP "https://localhost:$p/health"
 is "TLS --cacert: exit 0" "$rc" 0
-run zdd-health -d 0.5 "https://localhost:$p/health"
+run zdd-health -d 2 "https://localhost:$p/health"
 is "TLS untrusted: exit 1" "$rc" 1
 like "TLS untrusted: reason" "$err" "https://localhost:$p/health: TLS: .*self-signed certificate"
 run zdd-health -d 0.5 -k "https://localhost:$p/health"

@@ -638,6 +638,38 @@ is "the token over plain http to another host: exit 64" "$rc" 64
 like "and says why" "$err" "the bot token goes over https only"
 unset ZDD_SLACK_API
 
+echo "# a rollback from zdd-link --json: from which release to which"
+R=$T/shop
+mkdir -p "$T/app" && echo v1 >"$T/app/index.html" && tar czf "$T/app.tgz" -C "$T/app" .
+for id in 20261122093000 20261123084013; do
+	zdd-release -r "$R" --id $id "$T/app.tgz" >/dev/null &&
+		zdd-link -r "$R" $id >/dev/null || echo "# cannot make release $id"
+done
+printf '%s\n' "$H/slack/T0/B0/$SECRET" >"$T/slack-url"
+chmod 600 "$T/slack-url"
+# zdd-notify(1)'s example, as printed there.
+ex=$(awk '/^Roll back, and say from which release to which:$/ { f = 1; next }
+	f && /^\.Bd/ { next } f && /^\.Ed/ { exit } f { print }' "$TOP/man/zdd-notify.1")
+is "zdd-notify(1): the rollback example" "$ex" "$(printf '%s\n%s' \
+	'zdd-link -r /srv/shop --rollback --json |' \
+	'    zdd-notify --url-file /etc/zdd/slack-url --event - -a shop -e prod')"
+mark
+run sh -c "$(printf '%s' "$ex" | sed "s|/srv/shop|$R|; s|/etc/zdd/slack-url|$T/slack-url|")"
+is "the rollback example: exit 0" "$rc" 0
+# The receiver is on loopback, not hooks.slack.com: a plain webhook.
+is "…the headline says from which release to which" "$(q 'J[0]["title"]')" \
+	"Rolled back shop from 20261123084013 to 20261122093000 on prod"
+is "…as a rollback" "$(q 'J[0]["status"]')" rollback
+is "…and current is the older release" "$(readlink "$R/current")" "releases/20261122093000"
+zdd-link -r "$R" 20261123084013 >/dev/null
+mark
+zdd-link -r "$R" --rollback --json >"$T/rb.json"
+zn -k slack -u "$H/slack/$SECRET" --event "$T/rb.json" -s failure -a shop
+is "-s still rules over zdd-link's action" "$(q 'J[0]["text"]')" "Deploy of shop 20261122093000 failed"
+mark
+zn -k slack -u "$H/slack/$SECRET" -s rollback -a shop --release 20261122093000
+is "a rollback without --event: where it went" "$(q 'J[0]["text"]')" "Rolled back shop to 20261122093000"
+
 echo "# the secret never shows"
 mark
 zn -v -k slack -u "http://deploy:PW$SECRET@127.0.0.1:$port/slack/T0/B0/$SECRET" -s 0

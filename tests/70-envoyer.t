@@ -57,8 +57,9 @@ is "failing hook: the hook's exit status" "$rc" 2
 like "... the hook's own message comes through" "$err" 'could not resolve dependencies'
 like "... says a hook failed, and that current is unchanged" "$err" \
 	'hook failed in .*/20990101000002; current is unchanged'
-is "... the failed release is gone (no rollback can land on it)" \
-	"$(ls "$R1/releases" "$R1/.zdd/manifests" | grep -c 20990101000002)" 0
+is "... the failed release is marked bad (no rollback lands on it)" \
+	"$(zdd-link -r "$R1" --list | grep 20990101000002)" "20990101000002 bad"
+is "... nothing under .zdd was touched by hand" "$(grep -c '"event":"bad","release":"20990101000002"' "$R1/.zdd/events.jsonl")" 1
 is "... current untouched" "$(readlink "$R1/current")" "releases/$id1"
 is "... nginx still serves the old release" "$(get "$p1")" "version 1"
 is "... revisions.log has only the first deploy" "$(wc -l <"$R1/revisions.log")" 1
@@ -82,10 +83,10 @@ until ! flock -n "$R1/.zdd/lock" true || [ $i -ge 100 ]; do sleep 0.05; i=$((i +
 run env RELEASE_ID=20990101000013 "$D" "$T/app-2.tgz" "$R1" "$U1"
 stop "$lockpid"
 is "a concurrent deploy: zdd's 75 (try again later)" "$rc" 75
-like "... zdd-release names the holder" "$err" 'zdd-release: .*lock'
+like "... zdd-lock names the holder" "$err" "^zdd-lock: $R1 is locked: pid $lockpid "
+is "... nothing made" "$(ls "$R1/releases" | grep -c 20990101000013)" 0
 is "... current untouched" "$(readlink "$R1/current")" "releases/$id1"
-is "... notified failure" "$(wf_events)" "started 20990101000013
-failure 20990101000013"
+is "... nothing notified: the deploy never started" "$(wf_events)" ""
 
 # --- an unhealthy release rolls back by itself -----------------------------
 run env RELEASE_ID=20990101000004 "$D" "$T/app-3.tgz" "$R1" "$U1"

@@ -49,7 +49,8 @@ build() {
 
 build 1 "$T/app-1.tgz"
 is "a good build: the pipeline passes" "$rc" 0
-like "... its post success step ran the example" "$err" '^\+ examples/jenkins/post-build.sh app.tar.gz'
+like "... its post success step ran the example under both locks" "$err" \
+	'^\+ zdd-lock -r "\$DEVELOP_ROOT" --lock-wait 600 zdd-lock -r "\$PRODUCTION_ROOT" --lock-wait 600 examples/jenkins/post-build.sh app.tar.gz'
 like "... and promoted" "$err" 'release 20990101000001 promoted from develop to production'
 is "... develop is live on it" "$(readlink "$DEV/current")" releases/20990101000001
 is "... production is live on the same release id" "$(readlink "$PROD/current")" releases/20990101000001
@@ -93,6 +94,16 @@ is "... nothing deployed" "$(readlink "$DEV/current") $(readlink "$PROD/current"
 	"releases/20990101000001 releases/20990101000001"
 is "... notified the failure with the build number" "$(wf_events status build title)" \
 	"failure 3 $(zdd-notify -n -s failure 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["title"])')"
+
+# A corrupt artifact: nothing went live, so nothing is rolled back.
+head -c 3000 /dev/urandom >"$WS/corrupt.tar.gz"
+minisign -S -s "$T/keys/ci.key" -m "$WS/corrupt.tar.gz" >/dev/null
+wf_events >/dev/null
+run env RELEASE_ID=20990101000009 "$EX/jenkins/post-build.sh" corrupt.tar.gz
+is "a corrupt artifact: post-build.sh fails with zdd-release's 65" "$rc" 65
+is "... develop's live release is not rolled back" "$(readlink "$DEV/current")" releases/20990101000001
+is "... nor marked bad" "$(zdd-link -r "$DEV" --list | grep '^20990101000001 ')" "20990101000001 current"
+is "... notified the failure, not a rollback" "$(wf_events status env)" "failure develop"
 
 SIGNER=other build 4 "$T/app-1.tgz"
 is "a build signed with another key: the pipeline fails" "$rc" 1

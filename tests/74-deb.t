@@ -28,7 +28,7 @@ ok "... made zdd_VERSION_ARCH.deb" test -f "$deb"
 like "... named after the version in the Makefile's tools" "$deb" \
 	"zdd_$(zdd-link -V | cut -d' ' -f2)_[a-z0-9]+\\.deb\$"
 run dpkg-deb -c "$deb"
-for t in zdd-release zdd-link zdd-health zdd-switch zdd-prune zdd-notify; do
+for t in zdd-release zdd-link zdd-health zdd-switch zdd-prune zdd-notify zdd-lock; do
 	like "... holds $t with its page" "$out" "\\./usr/bin/$t\$"
 	like "... and $t.1" "$out" "\\./usr/share/man/man1/$t\\.1\\.gz\$"
 done
@@ -80,7 +80,7 @@ like "... the bash completion completes" "$out" '--deadline'
 files=$(dpkg -L zdd | grep -E '^/usr/(bin|share/man)/.' | while read -r f; do
 	[ -d "$f" ] || echo "$f"
 done)
-is "... its tools and pages are listed by dpkg" "$(wc -w <<<"$files")" 13
+is "... its tools and pages are listed by dpkg" "$(wc -w <<<"$files")" 15
 run env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=120 zdd
 is "apt-get purge zdd: exit 0" "$rc" 0
 trap cleanup EXIT

@@ -217,6 +217,9 @@ for p in $POINTS; do
 		e=$(pick $ERRNOS)
 		release
 		release
+		# Live, so that the releases before it are no deploy in
+		# progress, which zdd-prune keeps.
+		zdd-link -q -r "$R" "$rid" >/dev/null
 		cur=$(readlink "$R/current")
 		faulty "$p" "$(pick $PROBS)" "$e" zdd-prune -q -r "$R" -k 1
 		if [ "$rc" = 0 ]; then

@@ -10,6 +10,9 @@ tar -C "$T" -czf "$T/app.tgz" app
 rel=$(zdd-release -r "$R" --strip 1 --id r1 "$T/app.tgz")
 zdd-link -r "$R" r1 >/dev/null
 zdd-release -r "$R" --strip 1 --id r2 "$T/app.tgz" >/dev/null
+# A failed deploy, so that zdd-prune has something to print (a release
+# made after the live one and not marked bad is a deploy in progress).
+zdd-link -r "$R" --bad r2 >/dev/null
 printf 'set $service_url http://127.0.0.1:8081;\n' >"$T/svc.inc"
 port=$(free_port)
 spawn python3 -c 'import socket, sys

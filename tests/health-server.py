@@ -19,6 +19,7 @@ according to MODE:
   flap          200 UP and 503 DOWN in turn, starting with UP
   close         accepts and closes at once
   redirect      301 to /elsewhere
+  file FILE     200 with FILE's bytes as the body, read at each request
 
 --log FILE appends "METHOD PATH" and every request header, one a line,
 so tests can see what reached the server.  --tls CERT KEY serves HTTPS.
@@ -118,6 +119,9 @@ class Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"HTTP/1.1 301 Moved Permanently\r\n"
                                  b"Location: /elsewhere\r\n"
                                  b"Content-Length: 0\r\n\r\n")
+            elif mode == "file":
+                with open(opt.arg, "rb") as f:
+                    self.send(200, f.read())
             elif mode == "down":
                 self.send(503, DOWN)
             elif mode == "flap":

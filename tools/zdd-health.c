@@ -53,21 +53,25 @@ struct probe {
 	char	 cut[512];	/* why the attempt after passes was cut */
 };
 
-/* Globals, so that handles left in flight at exit stay reachable. */
-static struct probe *probes;
-static size_t nprobe;
-static CURLM *multi;
+/* What passes, and how each attempt goes: the options. */
+struct check {
+	struct zstatus accept;
+	const char *status_arg;
+	struct zexpect *expects;
+	size_t	 nexpect;
+	const char *contains;
+	struct zhttp_opts http;	/* headers, --resolve, TLS */
+	double	 timeout, interval, deadline;
+	uint64_t successes, attempts;
+};
 
-static struct zstatus accept_status;
-static const char *status_arg = "200-299";
-static struct zexpect *expects;
-static size_t nexpect;
-static const char *contains;
-static struct curl_slist *headers, *resolves;
-static const char *cacert;
-static int insecure;
-static double timeout = 2, interval = 0.5;
-static uint64_t successes = 1, max_attempts;
+/* One run over every target. */
+struct health {
+	struct check c;
+	struct probe *probes;
+	size_t	 nprobe;
+	CURLM	*multi;
+};
 
 static void
 usage(int code)
@@ -104,33 +108,26 @@ fmt_time(char *buf, size_t size, double sec)
 }
 
 static void
-start(struct probe *p, double now, double end)
+start(struct health *h, struct probe *p, double now, double end)
 {
-	struct zhttp_opts o = {
-		.agent = "zdd-health", .headers = headers, .resolve = resolves,
-		.cacert = cacert, .insecure = insecure,
-		/* Every attempt tests a new connection, as a new client would. */
-		.fresh = 1,
-		.connect_only = p->t.kind == ZTARGET_TCP,
-		/* Without body checks the status is all that is needed. */
-		.bodymode = contains == NULL && nexpect == 0 ? ZHTTP_SKIP :
-		    ZHTTP_KEEP,
-	};
+	struct zhttp_opts o = h->c.http;
 
-	o.timeout = end - now < timeout ? end - now : timeout;
+	o.connect_only = p->t.kind == ZTARGET_TCP;
+	o.timeout = end - now < h->c.timeout ? end - now : h->c.timeout;
 	p->started = now;
 	p->limit = o.timeout;
 	if (zhttp_setup(&p->r, p->t.url, &o) == -1)
 		zdie(EX_OSERR, "cannot make a curl handle");
 	p->r.priv = p;
 	p->inflight = 1;
-	if (curl_multi_add_handle(multi, p->r.h) != CURLM_OK)
+	if (curl_multi_add_handle(h->multi, p->r.h) != CURLM_OK)
 		zdiex(EX_SOFTWARE, "cannot add a curl handle");
 }
 
 /* Judge a finished attempt: 1 if it passed, else 0 with why set. */
 static int
-judge(struct probe *p, CURLcode code, char *why, size_t size)
+judge(const struct check *c, struct probe *p, CURLcode code, char *why,
+    size_t size)
 {
 	json_error_t jerr;
 	json_t *body;
@@ -141,18 +138,18 @@ judge(struct probe *p, CURLcode code, char *why, size_t size)
 		char when[64];
 
 		/* An attempt cut short by the deadline says so. */
-		if (p->limit < timeout)
+		if (p->limit < c->timeout)
 			snprintf(when, sizeof when, "by the deadline");
 		else
-			snprintf(when, sizeof when, "within %g s", timeout);
+			snprintf(when, sizeof when, "within %g s", c->timeout);
 		zhttp_error(&p->r, code, when, why, size);
 		return 0;
 	}
 	if (p->t.kind == ZTARGET_TCP)
 		return 1;
-	if (!zstatus_match(&accept_status, p->status)) {
+	if (!zstatus_match(&c->accept, p->status)) {
 		snprintf(why, size, "status %ld, want %s", p->status,
-		    status_arg);
+		    c->status_arg);
 		return 0;
 	}
 	if (p->r.overflow) {
@@ -163,29 +160,29 @@ judge(struct probe *p, CURLcode code, char *why, size_t size)
 		snprintf(why, size, "out of memory for the body");
 		return 0;
 	}
-	if (contains != NULL && (p->r.len == 0 ||
-	    memmem(p->r.body, p->r.len, contains, strlen(contains)) == NULL)) {
-		snprintf(why, size, "body does not contain \"%s\"", contains);
+	if (c->contains != NULL && (p->r.len == 0 || memmem(p->r.body,
+	    p->r.len, c->contains, strlen(c->contains)) == NULL)) {
+		snprintf(why, size, "body does not contain \"%s\"",
+		    c->contains);
 		return 0;
 	}
-	if (nexpect == 0)
+	if (c->nexpect == 0)
 		return 1;
-	body = json_loadb(p->r.body ? p->r.body : "", p->r.len,
-	    JSON_DECODE_ANY, &jerr);
+	body = zexpect_load(p->r.body ? p->r.body : "", p->r.len, &jerr);
 	if (body == NULL) {
 		snprintf(why, size, "body is not JSON: %s (line %d, column %d)",
 		    jerr.text, jerr.line, jerr.column);
 		return 0;
 	}
 	ok = 1;
-	for (i = 0; ok && i < nexpect; i++)
-		ok = zexpect_eval(&expects[i], body, why, size);
+	for (i = 0; ok && i < c->nexpect; i++)
+		ok = zexpect_eval(&c->expects[i], body, why, size);
 	json_decref(body);
 	return ok;
 }
 
 static void
-finish(struct probe *p, CURLcode code, double now)
+finish(struct health *h, struct probe *p, CURLcode code, double now)
 {
 	char why[sizeof p->reason], t[32];
 	int ok;
@@ -195,12 +192,12 @@ finish(struct probe *p, CURLcode code, double now)
 	p->time = now - p->started;
 	p->attempts++;
 	why[0] = '\0';
-	ok = judge(p, code, why, sizeof why);
+	ok = judge(&h->c, p, code, why, sizeof why);
 	ztext_fix(why);
 	if (ok) {
 		p->streak++;
 		p->reason[0] = '\0';
-		if (p->streak >= successes)
+		if (p->streak >= h->c.successes)
 			p->passed = 1;
 	} else {
 		p->streak = 0;
@@ -220,10 +217,10 @@ finish(struct probe *p, CURLcode code, double now)
 		    (unsigned long long)p->attempts, st, t, ok ? "ok" : why);
 	}
 	/* The handle is kept for the next attempt, which resets it. */
-	curl_multi_remove_handle(multi, p->r.h);
+	curl_multi_remove_handle(h->multi, p->r.h);
 	p->inflight = 0;
-	p->next = now + interval;
-	if (!p->passed && max_attempts != 0 && p->attempts >= max_attempts)
+	p->next = now + h->c.interval;
+	if (!p->passed && h->c.attempts != 0 && p->attempts >= h->c.attempts)
 		p->exhausted = 1;
 }
 
@@ -255,9 +252,10 @@ cut(struct probe *p, double now)
 }
 
 static int
-run(double deadline)
+run(struct health *h)
 {
-	double t0 = znow(), end = deadline > 0 ? t0 + deadline : INFINITY;
+	double t0 = znow(), end = h->c.deadline > 0 ? t0 + h->c.deadline :
+	    INFINITY;
 	double now, wake;
 	struct probe *p;
 	struct zhttp *r;
@@ -269,30 +267,30 @@ run(double deadline)
 	for (;;) {
 		now = znow();
 		settled = 1;
-		for (i = 0; i < nprobe; i++)
-			if (!probes[i].passed && !probes[i].exhausted)
+		for (i = 0; i < h->nprobe; i++)
+			if (!h->probes[i].passed && !h->probes[i].exhausted)
 				settled = 0;
 		if (settled || now >= end)
 			break;
 		wake = end;
-		for (i = 0; i < nprobe; i++) {
-			p = &probes[i];
+		for (i = 0; i < h->nprobe; i++) {
+			p = &h->probes[i];
 			if (p->passed || p->exhausted || p->inflight)
 				continue;
 			if (now >= p->next)
-				start(p, now, end);
+				start(h, p, now, end);
 			else if (p->next < wake)
 				wake = p->next;
 		}
-		curl_multi_perform(multi, &running);
+		curl_multi_perform(h->multi, &running);
 		done = 0;
-		while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
 			if (m->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
 			    (char **)&r);
 			p = r->priv;
-			finish(p, m->data.result, znow());
+			finish(h, p, m->data.result, znow());
 			done = 1;
 		}
 		/* Something finished: look again before sleeping. */
@@ -301,41 +299,41 @@ run(double deadline)
 			continue;
 		ms = wake - now > 3600 ? 3600000 :
 		    (int)ceil((wake - now) * 1000);
-		if (curl_multi_timeout(multi, &cto) == CURLM_OK && cto >= 0 &&
-		    cto < ms)
+		if (curl_multi_timeout(h->multi, &cto) == CURLM_OK &&
+		    cto >= 0 && cto < ms)
 			ms = (int)cto;
-		curl_multi_poll(multi, NULL, 0, ms, NULL);
+		curl_multi_poll(h->multi, NULL, 0, ms, NULL);
 	}
 	now = znow();
-	for (i = 0; i < nprobe; i++)
-		if (probes[i].inflight && !probes[i].passed)
-			cut(&probes[i], now);
+	for (i = 0; i < h->nprobe; i++)
+		if (h->probes[i].inflight && !h->probes[i].passed)
+			cut(&h->probes[i], now);
 	return (int)round((now - t0) * 1000);
 }
 
-static void
-report(int elapsed_ms)
+static int
+report(struct health *h, int elapsed_ms)
 {
 	json_t *a = NULL, *o;
 	struct probe *p;
 	size_t i;
 	int healthy = 1;
 
-	for (i = 0; i < nprobe; i++) {
-		p = &probes[i];
+	for (i = 0; i < h->nprobe; i++) {
+		p = &h->probes[i];
 		if (!p->passed && p->reason[0] == '\0')
 			snprintf(p->reason, sizeof p->reason,
 			    "%llu of %llu passes in a row%s%.200s",
 			    (unsigned long long)p->streak,
-			    (unsigned long long)successes,
+			    (unsigned long long)h->c.successes,
 			    p->cut[0] ? ", then " : "", p->cut);
 		if (!p->passed)
 			healthy = 0;
 	}
 	if (zopt.json) {
 		a = json_array();
-		for (i = 0; i < nprobe; i++) {
-			p = &probes[i];
+		for (i = 0; i < h->nprobe; i++) {
+			p = &h->probes[i];
 			o = json_pack("{s:s s:b s:I s:I s:I}",
 			    "target", p->t.show, "healthy", p->passed,
 			    "attempts", (json_int_t)p->attempts,
@@ -351,14 +349,142 @@ report(int elapsed_ms)
 		    "elapsed_ms", elapsed_ms, "targets", a)) == -1)
 			zdie(EX_IOERR, "stdout");
 	}
-	for (i = 0; i < nprobe; i++) {
-		p = &probes[i];
+	for (i = 0; i < h->nprobe; i++) {
+		p = &h->probes[i];
 		if (p->passed)
 			zdebug("%s: healthy after %llu attempt%s", p->t.show,
 			    (unsigned long long)p->attempts,
 			    p->attempts == 1 ? "" : "s");
 		else if (!zquiet)
 			zerrx("%s: %s", p->t.show, p->reason);
+	}
+	return healthy;
+}
+
+/* One --expect more. */
+static void
+add_expect(struct check *c, const char *arg)
+{
+	const char *why;
+	size_t pos;
+
+	c->expects = xreallocarray(c->expects, c->nexpect + 1,
+	    sizeof *c->expects);
+	if (zexpect_parse(arg, &c->expects[c->nexpect], &pos, &why) == -1)
+		bad_value("--expect", arg, pos, why);
+	c->nexpect++;
+}
+
+/* One --header or --resolve more: a line for libcurl, checked first. */
+static void
+add_line(struct curl_slist **list, const char *opt, const char *arg)
+{
+	const char *why;
+	size_t pos;
+
+	if (strcmp(opt, "--resolve") == 0) {
+		if (zresolve_check(arg, &pos, &why) == -1)
+			bad_value(opt, arg, pos, why);
+	} else if (zheader_check(arg, &pos, &why) == -1) {
+		/* A header may carry a token: never echo it. */
+		if (pos >= strlen(arg))
+			zdiex(EX_USAGE, "--header: %s at the end", why);
+		zdiex(EX_USAGE, "--header: %s at character %zu", why, pos + 1);
+	}
+	*list = xnonnull(curl_slist_append(*list, arg));
+}
+
+/* A time option's value, in seconds; above 0 unless zero_ok. */
+static double
+seconds(const char *opt, const char *arg, int zero_ok)
+{
+	double v;
+
+	if (zparse_seconds(arg, &v) == -1 || (!zero_ok && v <= 0))
+		zdiex(EX_USAGE, "--%s %s: not a number of seconds%s", opt, arg,
+		    zero_ok ? "" : " above 0");
+	return v;
+}
+
+/*
+ * The targets of the command line (one may be "-", read from stdin),
+ * each parsed before any network work starts.
+ */
+static void
+targets(struct health *h, int argc, char *argv[])
+{
+	struct probe *p;
+	const char *why, *arg;
+	char *from_stdin = NULL;
+	size_t pos;
+	int i;
+
+	h->probes = xcalloc((size_t)argc, sizeof *h->probes);
+	for (i = 0; i < argc; i++) {
+		p = &h->probes[i];
+		arg = argv[i];
+		if (strcmp(arg, "-") == 0) {
+			if (from_stdin != NULL)
+				zdiex(EX_USAGE, "only one target can be '-'");
+			if ((from_stdin = zoperand("-")) == NULL)
+				zdie(EX_USAGE,
+				    "cannot read a target from stdin");
+			arg = from_stdin;
+		}
+		if (ztarget_parse(arg, &p->t, &pos, &why) == -1) {
+			if (why == NULL)
+				zdie(EX_OSERR, "out of memory");
+			/*
+			 * A URL may hold a secret: show what zurl_show()
+			 * keeps of it.  Something that is no URL at all
+			 * ("localhost:8080") is shown as it is, cleaned,
+			 * unless it has a user in it.
+			 */
+			if (strstr(arg, "://") == NULL &&
+			    strchr(arg, '@') == NULL)
+				p->t.show = ztext_dup(arg, strlen(arg), 200);
+			else
+				p->t.show = zurl_show(arg);
+			if (p->t.show == NULL)
+				zdie(EX_OSERR, "out of memory");
+			if (pos == ZTARGET_NOPOS || strstr(arg, "://") == NULL)
+				zdiex(EX_USAGE, "%s: not a target: %s",
+				    p->t.show, why);
+			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
+			    p->t.show, why, pos + 1);
+		}
+		h->nprobe++;
+	}
+	free(from_stdin);
+}
+
+/*
+ * What is finished goes; attempts cut at the deadline stay, with what
+ * they need (removing one can wait for a resolver thread).
+ */
+static void
+cleanup(struct health *h)
+{
+	size_t i;
+	int inflight = 0;
+
+	for (i = 0; i < h->nprobe; i++) {
+		if (h->probes[i].inflight) {
+			inflight = 1;
+			continue;
+		}
+		zhttp_free(&h->probes[i].r);
+		ztarget_free(&h->probes[i].t);
+	}
+	for (i = 0; i < h->c.nexpect; i++)
+		zexpect_free(&h->c.expects[i]);
+	free(h->c.expects);
+	if (!inflight) {
+		curl_multi_cleanup(h->multi);
+		curl_slist_free_all(h->c.http.headers);
+		curl_slist_free_all(h->c.http.resolve);
+		free(h->probes);
+		curl_global_cleanup();
 	}
 }
 
@@ -385,76 +511,58 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct curl_slist *l;
+	/* Static: attempts cut at the deadline stay reachable at exit. */
+	static struct health h = {
+		.c = {
+			.status_arg = "200-299", .timeout = 2,
+			.interval = 0.5, .deadline = 60, .successes = 1,
+			.http = { .agent = "zdd-health",
+			    /* A new connection, as a new client makes. */
+			    .fresh = 1 },
+		},
+	};
+	struct check *c = &h.c;
 	const char *why;
-	double deadline = 60;
-	size_t pos, i;
-	char *stdin_arg = NULL;
-	int c, deadline_set = 0, healthy, elapsed, inflight, from_stdin = 0;
+	size_t pos;
+	int ch, deadline_set = 0, healthy;
 
 	zinit(argv[0]);
-	zstatus_parse(status_arg, &accept_status, &pos, &why);
-	while ((c = getopt_long(argc, argv, "c:d:e:hH:i:kqs:t:vV", longopts,
+	zstatus_parse(c->status_arg, &c->accept, &pos, &why);
+	while ((ch = getopt_long(argc, argv, "c:d:e:hH:i:kqs:t:vV", longopts,
 	    NULL)) != -1)
-		switch (c) {
+		switch (ch) {
 		case 'c':
-			contains = optarg;
+			c->contains = optarg;
 			break;
 		case 'd':
-			if (zparse_seconds(optarg, &deadline) == -1 ||
-			    deadline <= 0)
-				zdiex(EX_USAGE, "--deadline %s: not a number "
-				    "of seconds above 0", optarg);
+			c->deadline = seconds("deadline", optarg, 0);
 			deadline_set = 1;
 			break;
 		case 'e':
-			expects = realloc(expects, (nexpect + 1) *
-			    sizeof *expects);
-			if (expects == NULL)
-				zdie(EX_OSERR, "out of memory");
-			if (zexpect_parse(optarg, &expects[nexpect], &pos,
-			    &why) == -1)
-				bad_value("--expect", optarg, pos, why);
-			nexpect++;
+			add_expect(c, optarg);
 			break;
 		case 'h':
 			usage(0);
 			break;
 		case 'H':
-			/* A header may carry a token: never echo it. */
-			if (zheader_check(optarg, &pos, &why) == -1) {
-				if (pos >= strlen(optarg))
-					zdiex(EX_USAGE, "--header: %s at the "
-					    "end", why);
-				zdiex(EX_USAGE, "--header: %s at character "
-				    "%zu", why, pos + 1);
-			}
-			if ((l = curl_slist_append(headers, optarg)) == NULL)
-				zdie(EX_OSERR, "out of memory");
-			headers = l;
+			add_line(&c->http.headers, "--header", optarg);
 			break;
 		case 'i':
-			if (zparse_seconds(optarg, &interval) == -1)
-				zdiex(EX_USAGE, "--interval %s: not a number "
-				    "of seconds", optarg);
+			c->interval = seconds("interval", optarg, 1);
 			break;
 		case 'k':
-			insecure = 1;
+			c->http.insecure = 1;
 			break;
 		case 'q':
 			zquiet = 1;
 			break;
 		case 's':
-			if (zstatus_parse(optarg, &accept_status, &pos,
-			    &why) == -1)
+			if (zstatus_parse(optarg, &c->accept, &pos, &why) == -1)
 				bad_value("--status", optarg, pos, why);
-			status_arg = optarg;
+			c->status_arg = optarg;
 			break;
 		case 't':
-			if (zparse_seconds(optarg, &timeout) == -1 ||
-			    timeout <= 0)
-				zdiex(EX_USAGE, "--timeout %s: not a number of "
-				    "seconds above 0", optarg);
+			c->timeout = seconds("timeout", optarg, 0);
 			break;
 		case 'v':
 			zverbose = 1;
@@ -463,26 +571,23 @@ main(int argc, char *argv[])
 			zversion();
 			break;
 		case OPT_ATTEMPTS:
-			if (zparse_uint(optarg, 1, 1000000000, &max_attempts)
-			    == -1)
+			if (zparse_uint(optarg, 1, 1000000000, &c->attempts) ==
+			    -1)
 				zdiex(EX_USAGE, "--attempts %s: not a positive "
 				    "number", optarg);
 			break;
 		case OPT_CACERT:
-			cacert = optarg;
+			c->http.cacert = optarg;
 			break;
 		case OPT_JSON:
 			zopt.json = 1;
 			break;
 		case OPT_RESOLVE:
-			if (zresolve_check(optarg, &pos, &why) == -1)
-				bad_value("--resolve", optarg, pos, why);
-			if ((l = curl_slist_append(resolves, optarg)) == NULL)
-				zdie(EX_OSERR, "out of memory");
-			resolves = l;
+			add_line(&c->http.resolve, "--resolve", optarg);
 			break;
 		case OPT_SUCCESSES:
-			if (zparse_uint(optarg, 1, 1000000, &successes) == -1)
+			if (zparse_uint(optarg, 1, 1000000, &c->successes) ==
+			    -1)
 				zdiex(EX_USAGE, "--successes %s: not a "
 				    "positive number", optarg);
 			break;
@@ -494,88 +599,27 @@ main(int argc, char *argv[])
 
 	if (argc == 0)
 		usage(EX_USAGE);
-	if (max_attempts != 0 && !deadline_set)
-		deadline = 0;
-	if (max_attempts != 0 && max_attempts < successes)
+	/* --attempts alone bounds the run; with -d, the first to come. */
+	if (c->attempts != 0 && !deadline_set)
+		c->deadline = 0;
+	if (c->attempts != 0 && c->attempts < c->successes)
 		zdiex(EX_USAGE,
 		    "--attempts %llu is fewer than --successes %llu",
-		    (unsigned long long)max_attempts,
-		    (unsigned long long)successes);
-	if ((probes = calloc((size_t)argc, sizeof *probes)) == NULL)
-		zdie(EX_OSERR, "out of memory");
-	for (i = 0; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "-") == 0) {
-			if (from_stdin++)
-				zdiex(EX_USAGE, "only one target can be '-'");
-			if ((argv[i] = zoperand("-")) == NULL)
-				zdie(EX_USAGE,
-				    "cannot read a target from stdin");
-			stdin_arg = argv[i];
-		}
-		if (ztarget_parse(argv[i], &probes[i].t, &pos, &why) == -1) {
-			if (why == NULL)
-				zdie(EX_OSERR, "out of memory");
-			/*
-			 * A URL may hold a secret: show what zurl_show()
-			 * keeps of it.  Something that is no URL at all
-			 * ("localhost:8080") is shown as it is, cleaned,
-			 * unless it has a user in it.
-			 */
-			if (strstr(argv[i], "://") == NULL &&
-			    strchr(argv[i], '@') == NULL)
-				probes[i].t.show = ztext_dup(argv[i],
-				    strlen(argv[i]), 200);
-			else
-				probes[i].t.show = zurl_show(argv[i]);
-			if (probes[i].t.show == NULL)
-				zdie(EX_OSERR, "out of memory");
-			if (pos == ZTARGET_NOPOS || strstr(argv[i], "://") ==
-			    NULL)
-				zdiex(EX_USAGE, "%s: not a target: %s",
-				    probes[i].t.show, why);
-			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
-			    probes[i].t.show, why, pos + 1);
-		}
-		nprobe++;
-	}
-	free(stdin_arg);
-	if (cacert != NULL && access(cacert, R_OK) == -1)
-		zdie(zexit_errno(errno), "--cacert %s", cacert);
+		    (unsigned long long)c->attempts,
+		    (unsigned long long)c->successes);
+	targets(&h, argc, argv);
+	if (c->http.cacert != NULL && access(c->http.cacert, R_OK) == -1)
+		zdie(zexit_errno(errno), "--cacert %s", c->http.cacert);
+	/* Without body checks the status is all that is needed. */
+	c->http.bodymode = c->contains == NULL && c->nexpect == 0 ?
+	    ZHTTP_SKIP : ZHTTP_KEEP;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (zhttp_global() == -1 ||
-	    (multi = curl_multi_init()) == NULL)
+	if (zhttp_global() == -1 || (h.multi = curl_multi_init()) == NULL)
 		zdiex(EX_SOFTWARE, "cannot initialise libcurl");
-
-	elapsed = run(deadline);
-	report(elapsed);
-	healthy = 1;
-	inflight = 0;
-	for (i = 0; i < nprobe; i++) {
-		if (!probes[i].passed)
-			healthy = 0;
-		if (probes[i].inflight)
-			inflight = 1;
-	}
-
-	/* Free what is finished; attempts cut at the deadline stay. */
-	for (i = 0; i < nprobe; i++) {
-		if (!probes[i].inflight) {
-			zhttp_free(&probes[i].r);
-			ztarget_free(&probes[i].t);
-		}
-	}
-	for (i = 0; i < nexpect; i++)
-		zexpect_free(&expects[i]);
-	free(expects);
+	healthy = report(&h, run(&h));
+	cleanup(&h);
 	if (fflush(stdout) == EOF)
 		zdie(EX_IOERR, "stdout");
-	if (!inflight) {
-		curl_multi_cleanup(multi);
-		curl_slist_free_all(headers);
-		curl_slist_free_all(resolves);
-		free(probes);
-		curl_global_cleanup();
-	}
 	return healthy ? 0 : EX_NO;
 }

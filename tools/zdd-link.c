@@ -10,16 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
+#include "events.h"
 #include "ident.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_JSON = 256, OPT_LIST, OPT_LOCK_WAIT, OPT_NAME, OPT_ROLLBACK,
-    OPT_SHOW, OPT_STEPS };
+enum { OPT_BAD = 256, OPT_GOOD, OPT_HISTORY, OPT_JSON, OPT_LIST,
+    OPT_LOCK_WAIT, OPT_NAME, OPT_ROLLBACK, OPT_SHOW, OPT_STEPS };
 
 /*
  * The release named on the command line or read from stdin.  It lives
@@ -38,16 +40,34 @@ usage(int code)
 	    "       zdd-link [-nqv] [-r root] [--json] [--lock-wait sec] "
 	    "[--name link]\n"
 	    "                --rollback [--steps n]\n"
+	    "       zdd-link [-nqv] [-r root] [--json] [--lock-wait sec]\n"
+	    "                --bad release | --good release\n"
 	    "       zdd-link [-qv] [-r root] [--json] [--name link] --show\n"
+	    "       zdd-link [-qv] [-r root] [--json] [--name link] --history\n"
 	    "       zdd-link [-qv] [-r root] [--json] --list\n");
 	exit(code);
 }
 
+/*
+ * Lock the root.  ZDD_LOCK_WAIT is read only here, so that a malformed
+ * value never breaks --show, --list or a dry run, and a valid --lock-wait
+ * (wait >= 0) overrides it.
+ */
 static void
 lock_root(struct zroot *r, double wait)
 {
+	if (wait < 0 && zlock_wait_env(&wait) == -1)
+		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (zroot_lock(r, wait) == -1)
 		exit(zroot_lock_report(r));
+}
+
+static void
+load_history(struct zroot *r, struct zhist *h)
+{
+	if (zhist_load(r, h, !zquiet) == -1)
+		zdie(zexit_errno(errno), "cannot read the history of %s",
+		    r->path);
 }
 
 static void
@@ -59,7 +79,7 @@ result(struct zroot *r, const char *action, const char *link,
 	if (path == NULL)
 		zdie(EX_OSERR, "out of memory");
 	if (zopt.json)
-		zjson_print(json_pack("{s:s s:s s:s s:s s:s? s:b s:b}",
+		zjson_print(json_pack("{s:s s:s* s:s s:s s:s? s:b s:b}",
 		    "action", action, "link", link, "release", id,
 		    "path", path, "previous", prev, "changed", changed,
 		    "dry_run", zopt.dry_run));
@@ -87,18 +107,33 @@ show(struct zroot *r, const char *link)
 	return 0;
 }
 
+/* Every release in creation order, with its state from the history. */
+static struct zrel *
+releases(struct zroot *r, struct zhist *h, size_t *n, int warn)
+{
+	struct zrel *v;
+
+	if (zroot_releases(r, &v, n, warn) == -1)
+		zdie(zexit_errno(errno), "cannot read %s/releases", r->path);
+	zhist_annotate(h, v, *n);
+	return v;
+}
+
 static int
 list(struct zroot *r)
 {
+	struct zhist h;
 	struct zrel *v;
 	json_t *a = NULL;
 	size_t n, i;
 
-	if (zroot_releases(r, &v, &n, 1) == -1)
-		zdie(zexit_errno(errno), "cannot read %s/releases", r->path);
+	load_history(r, &h);
+	v = releases(r, &h, &n, 1);
 	if (zopt.json)
 		a = json_array();
 	for (i = 0; i < n; i++) {
+		const char *state = zstate_name(v[i].state);
+
 		if (a != NULL) {
 			json_t *links = json_array();
 			char *p, *s = v[i].links, *tok, *path;
@@ -107,17 +142,59 @@ list(struct zroot *r)
 			    tok = strtok_r(NULL, " ", &p))
 				json_array_append_new(links, json_string(tok));
 			path = zrelease_path(r, v[i].id);
-			json_array_append_new(a, json_pack("{s:s s:s s:o s:b}",
-			    "id", v[i].id, "path", path, "links", links,
+			json_array_append_new(a, json_pack(
+			    "{s:s s:s s:s s:o s:b}", "id", v[i].id,
+			    "path", path, "state", state, "links", links,
 			    "bad", v[i].bad));
 			free(path);
-		} else
-			printf("%s%s%s%s\n", v[i].id, *v[i].links ? " " : "",
-			    v[i].links, v[i].bad ? " bad" : "");
+		} else if (v[i].state == ZREL_LIVE)
+			/* Live: the links name it; a hook may have failed. */
+			printf("%s %s%s\n", v[i].id, v[i].links,
+			    v[i].bad ? " bad" : "");
+		else
+			printf("%s %s\n", v[i].id, state);
 	}
 	free(v);
+	zhist_free(&h);
 	if (a != NULL)
 		zjson_print(a);
+	return 0;
+}
+
+static int
+history(struct zroot *r, const char *link)
+{
+	const struct zhchange **v;
+	struct zhist h;
+	json_t *a = NULL;
+	size_t n, i;
+
+	load_history(r, &h);
+	if (zhist_link(&h, link, &v, &n) == -1)
+		zdie(EX_OSERR, "out of memory");
+	if (zopt.json)
+		a = json_array();
+	/* Newest first, as git log and a rollback read it. */
+	for (i = n; i-- > 0;) {
+		const struct zhchange *c = v[i];
+		const char *action = c->rollback ? "rollback" : "deploy";
+
+		if (a != NULL)
+			json_array_append_new(a, json_pack(
+			    "{s:s? s:s s:s s:s?}", "time",
+			    *c->time ? c->time : NULL, "release", c->release,
+			    "action", action, "previous",
+			    *c->previous ? c->previous : NULL));
+		else
+			printf("%s %s %s %s\n", *c->time ? c->time : "-",
+			    c->release, action, *c->previous ? c->previous :
+			    "-");
+	}
+	if (a != NULL)
+		zjson_print(json_pack("{s:s s:o}", "link", link,
+		    "history", a));
+	free(v);
+	zhist_free(&h);
 	return 0;
 }
 
@@ -134,34 +211,58 @@ log_deploy(struct zroot *r, const char *id)
 	json_decref(m);
 }
 
+/* The id of a release named on the command line, or exit 66. */
+static void
+resolve(struct zroot *r, const char *what, const char *spec, char *id,
+    size_t size)
+{
+	if (zroot_resolve(r, spec, id, size) == 0)
+		return;
+	if (errno == EINVAL)
+		zdiex(EX_NOINPUT, "%s: not a release under %s/releases",
+		    spec, r->path);
+	zdie(EX_NOINPUT, "cannot %s: %s%s", what,
+	    strchr(spec, '/') ? "" : "releases/", spec);
+}
+
+/*
+ * The release link points at now, into prev: 1 when there is one, 0 when
+ * there is no link yet.  A link that is not a link to a release is left
+ * alone (65).
+ */
+static int
+current_of(struct zroot *r, const char *link, char *prev, size_t size)
+{
+	if (zroot_link_target(r, link, prev, size) >= 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	if (errno != EINVAL)
+		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
+	zdiex(EX_DATAERR, "%s: not a link to a release, left alone", link);
+}
+
 static int
 link_release(struct zroot *r, const char *link, const char *spec)
 {
-	char id[ZID_MAX + 1], prev[ZID_MAX + 1];
+	char id[ZID_MAX + 1], prev[ZID_MAX + 1], what[ZID_MAX + 16];
+	struct zhist h;
 	json_t *m;
-	int bad, have_prev, rc;
+	int bad, have_prev, rc, e;
 
-	if (zroot_resolve(r, spec, id, sizeof id) == -1) {
-		if (errno == EINVAL)
-			zdiex(EX_NOINPUT, "%s: not a release under %s/releases",
-			    spec, r->path);
-		zdie(EX_NOINPUT, "cannot link %s: %s%s", link,
-		    strchr(spec, '/') ? "" : "releases/", spec);
-	}
+	snprintf(what, sizeof what, "link %s", link);
+	resolve(r, what, spec, id, sizeof id);
 	if ((rc = zrelease_complete(r, id)) == -1)
 		zdie(zexit_errno(errno), "cannot read releases/%s", id);
 	if (rc == 0)
 		zdiex(EX_NOINPUT, "cannot link %s: releases/%s is incomplete",
 		    link, id);
-	have_prev = zroot_link_target(r, link, prev, sizeof prev) >= 0;
-	if (!have_prev && errno != ENOENT && errno != EINVAL)
-		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
-	if (!have_prev && errno != ENOENT)
-		zdiex(EX_DATAERR, "%s: not a link to a release, left alone",
-		    link);
+	have_prev = current_of(r, link, prev, sizeof prev);
+	load_history(r, &h);
 	m = zmanifest_load(r, id);
-	bad = json_is_true(json_object_get(m, "bad"));
+	bad = zhist_bad(&h, id, json_is_true(json_object_get(m, "bad")));
 	json_decref(m);
+	zhist_free(&h);
 
 	if (have_prev && strcmp(prev, id) == 0 && !bad) {
 		zdebug("%s already points at releases/%s", link, id);
@@ -174,14 +275,29 @@ link_release(struct zroot *r, const char *link, const char *spec)
 		result(r, "link", link, id, have_prev ? prev : NULL, 1);
 		return 0;
 	}
-	if (bad && zrelease_mark_bad(r, id, 0) == -1)
-		zdie(zexit_errno(errno), "cannot clear the bad mark of %s", id);
+	/*
+	 * Link, then record: the log never says that a release went live
+	 * when it did not.  If the record cannot be written the link is
+	 * put back, so that the log and the tree still agree.
+	 */
 	if ((rc = zroot_set_link(r, link, id)) == -1)
 		zdie(zexit_errno(errno), "cannot link %s to releases/%s", link,
 		    id);
 	if (rc == 1)
 		zerr("%s -> releases/%s is in place but not synced to disk",
 		    link, id);
+	if (zevent_append(r, "link", json_pack("{s:s s:s s:s*}",
+	    "release", id, "link", link, "previous",
+	    have_prev ? prev : NULL)) == -1) {
+		e = errno;
+		if (have_prev)
+			(void)zroot_set_link(r, link, prev);
+		else
+			(void)unlinkat(r->fd, link, 0);
+		errno = e;
+		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl: "
+		    "%s left as it was", r->path, link);
+	}
 	zdebug("%s -> releases/%s", link, id);
 	log_deploy(r, id);
 	result(r, "link", link, id, have_prev ? prev : NULL, 1);
@@ -189,13 +305,104 @@ link_release(struct zroot *r, const char *link, const char *spec)
 }
 
 static int
+idcmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct zrel *const *)a)->id,
+	    (*(const struct zrel *const *)b)->id);
+}
+
+/*
+ * Whether a rollback may land on id: a whole release (byid: every
+ * release, sorted by id), not bad.
+ */
+static int
+landable(struct zroot *r, const struct zrel **byid, size_t n, const char *id)
+{
+	const struct zrel *const *hit;
+	struct zrel key;
+	const struct zrel *kp = &key;
+	int rc;
+
+	snprintf(key.id, sizeof key.id, "%s", id);
+	hit = bsearch(&kp, byid, n, sizeof *byid, idcmp);
+	if (hit == NULL || (*hit)->bad)
+		return 0;		/* gone, not a release, or bad */
+	if ((rc = zrelease_complete(r, id)) == -1)
+		zdie(zexit_errno(errno), "cannot read releases/%s", id);
+	return rc;
+}
+
+/*
+ * Where a rollback of link from cur by steps lands, or NULL.  With a
+ * history of the link, walk it back: the releases it pointed at, newest
+ * first, each once, skipping cur, bad ones and gone ones.  Without one
+ * (a tree older than the log), every release that went live counts, in
+ * creation order.
+ */
+static const char *
+rollback_target(struct zroot *r, struct zhist *h, struct zrel *v, size_t n,
+    const char *link, const char *cur, uint64_t steps)
+{
+	const struct zhchange **hv;
+	const struct zrel **byid;
+	const char **seen, *target = NULL;
+	size_t hn, i, nseen = 0, at;
+
+	byid = xcalloc(n + 1, sizeof *byid);
+	for (i = 0; i < n; i++)
+		byid[i] = &v[i];
+	qsort(byid, n, sizeof *byid, idcmp);
+	if (zhist_link(h, link, &hv, &hn) == -1)
+		zdie(EX_OSERR, "out of memory");
+	if (hn > 0) {
+		/* Each change's release, and the one it replaced. */
+		seen = xcalloc(2 * hn + 1, sizeof *seen);
+		for (i = hn; i-- > 0 && target == NULL;) {
+			const char *cand[2] = { hv[i]->release,
+			    hv[i]->previous };
+			int k;
+
+			for (k = 0; k < 2 && target == NULL; k++) {
+				const char *id = cand[k];
+				size_t j;
+
+				if (*id == '\0' || strcmp(id, cur) == 0)
+					continue;
+				for (j = 0; j < nseen; j++)
+					if (strcmp(seen[j], id) == 0)
+						break;
+				if (j < nseen)
+					continue;
+				seen[nseen++] = id;
+				if (landable(r, byid, n, id) && --steps == 0)
+					target = id;
+			}
+		}
+		free(seen);
+	} else {
+		for (at = 0; at < n && strcmp(v[at].id, cur) != 0; at++)
+			;
+		for (i = at; i-- > 0 && target == NULL;) {
+			if (at == n && strverscmp(v[i].id, cur) > 0)
+				continue;
+			if (v[i].went_live && landable(r, byid, n,
+			    v[i].id) && --steps == 0)
+				target = v[i].id;
+		}
+	}
+	free(hv);
+	free(byid);
+	return target;
+}
+
+static int
 rollback(struct zroot *r, const char *link, uint64_t steps)
 {
-	char prev[ZID_MAX + 1];
-	const char *target = NULL;
+	char prev[ZID_MAX + 1], target[ZID_MAX + 1];
+	const char *t;
+	struct zhist h;
 	struct zrel *v;
-	size_t n, i;
-	uint64_t left = steps;
+	size_t n;
 	int rc;
 
 	rc = zroot_link_target(r, link, prev, sizeof prev);
@@ -206,59 +413,85 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	if (rc == -1)
 		zdiex(EX_DATAERR, "%s: not a link to a release, left alone",
 		    link);
-	if (zroot_releases(r, &v, &n, 0) == -1)
-		zdie(zexit_errno(errno), "cannot read %s/releases", r->path);
-	/* Walk back from the live release by name, over bad ones. */
-	for (i = n; i-- > 0;) {
-		if (strcmp(v[i].id, prev) >= 0 || v[i].bad)
-			continue;
-		if ((rc = zrelease_complete(r, v[i].id)) == -1)
-			zdie(zexit_errno(errno), "cannot read releases/%s",
-			    v[i].id);
-		if (rc == 0)
-			continue;
-		if (--left == 0) {
-			target = v[i].id;
-			break;
-		}
-	}
-	if (target == NULL) {
+	load_history(r, &h);
+	v = releases(r, &h, &n, 0);
+	t = rollback_target(r, &h, v, n, link, prev, steps);
+	if (t == NULL) {
 		free(v);
+		zhist_free(&h);
 		zdiex(EX_NOINPUT, "cannot roll back %s from releases/%s: "
 		    "no %s good release before it", link, prev,
 		    steps == 1 ? "earlier" : "such");
 	}
+	strcpy(target, t);
+	free(v);
+	zhist_free(&h);
 	if (zopt.dry_run) {
 		zinfo("would point %s at releases/%s and mark releases/%s bad",
 		    link, target, prev);
-	} else {
-		/*
-		 * Mark first: if the swap fails the mark is taken back, and a
-		 * crash in between leaves a bad mark on the live release,
-		 * which the next link by name clears.
-		 */
-		if (zrelease_mark_bad(r, prev, 1) == -1)
-			zdie(zexit_errno(errno), "cannot mark releases/%s bad",
-			    prev);
-		if ((rc = zroot_set_link(r, link, target)) == -1) {
-			int e = errno;
-
-			zrelease_mark_bad(r, prev, 0);
-			errno = e;
-			zdie(zexit_errno(errno), "cannot link %s to releases/%s",
-			    link, target);
-		}
-		if (rc == 1)
-			zerr("%s -> releases/%s is in place but not synced to "
-			    "disk", link, target);
-		zdebug("%s -> releases/%s, releases/%s marked bad", link,
-		    target, prev);
-		if (zrevlog(r, "%s rolled back to release %s", zuser(),
-		    target) == -1)
-			zerr("cannot write %s/revisions.log", r->path);
+		result(r, "rollback", link, target, prev, 1);
+		return 0;
 	}
+	/*
+	 * Record first: a crash before the swap leaves the log saying the
+	 * link is back on target and prev is bad, so the next rollback
+	 * lands on target again rather than on prev.  If the swap fails,
+	 * the record is taken back by one that puts prev live again.
+	 */
+	if (zevent_append(r, "rollback", json_pack("{s:s s:s s:s}",
+	    "release", target, "link", link, "previous", prev)) == -1)
+		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl",
+		    r->path);
+	if ((rc = zroot_set_link(r, link, target)) == -1) {
+		int e = errno;
+
+		if (zevent_append(r, "link", json_pack("{s:s s:s s:s}",
+		    "release", prev, "link", link, "previous", target)) == -1)
+			zerr("cannot write %s/.zdd/events.jsonl", r->path);
+		errno = e;
+		zdie(zexit_errno(errno), "cannot link %s to releases/%s",
+		    link, target);
+	}
+	if (rc == 1)
+		zerr("%s -> releases/%s is in place but not synced to disk",
+		    link, target);
+	zdebug("%s -> releases/%s, releases/%s marked bad", link, target,
+	    prev);
+	if (zrevlog(r, "%s rolled back to release %s", zuser(), target) == -1)
+		zerr("cannot write %s/revisions.log", r->path);
 	result(r, "rollback", link, target, prev, 1);
-	free(v);
+	return 0;
+}
+
+/* --bad and --good: mark a release without moving any link. */
+static int
+mark(struct zroot *r, const char *spec, int bad)
+{
+	const char *action = bad ? "bad" : "good";
+	char id[ZID_MAX + 1], what[32];
+	struct zhist h;
+	json_t *m;
+	int was;
+
+	snprintf(what, sizeof what, "mark it %s", action);
+	resolve(r, what, spec, id, sizeof id);
+	load_history(r, &h);
+	m = zmanifest_load(r, id);
+	was = zhist_bad(&h, id, json_is_true(json_object_get(m, "bad")));
+	json_decref(m);
+	zhist_free(&h);
+	if (was == bad) {
+		zdebug("releases/%s is %s already", id, action);
+		result(r, action, NULL, id, NULL, 0);
+		return 0;
+	}
+	if (zopt.dry_run)
+		zinfo("would mark releases/%s %s", id, action);
+	else if (zevent_append(r, action, json_pack("{s:s}", "release",
+	    id)) == -1)
+		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl",
+		    r->path);
+	result(r, action, NULL, id, NULL, 1);
 	return 0;
 }
 
@@ -266,8 +499,11 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "bad",	required_argument,	NULL, OPT_BAD },
 		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "good",	required_argument,	NULL, OPT_GOOD },
 		{ "help",	no_argument,		NULL, 'h' },
+		{ "history",	no_argument,		NULL, OPT_HISTORY },
 		{ "json",	no_argument,		NULL, OPT_JSON },
 		{ "list",	no_argument,		NULL, OPT_LIST },
 		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
@@ -284,12 +520,10 @@ main(int argc, char *argv[])
 	struct zroot r;
 	const char *rootarg = NULL, *root, *link = "current";
 	uint64_t steps = 1;
-	double wait;
+	double wait = -1;
 	int c, mode = 0, stepsset = 0, rc;
 
 	zinit(argv[0]);
-	if (zlock_wait_env(&wait) == -1)
-		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
@@ -313,13 +547,21 @@ main(int argc, char *argv[])
 		case OPT_JSON:
 			zopt.json = 1;
 			break;
+		case OPT_BAD:
+		case OPT_GOOD:
+		case OPT_HISTORY:
 		case OPT_LIST:
 		case OPT_ROLLBACK:
 		case OPT_SHOW:
 			if (mode != 0 && mode != c)
-				zdiex(EX_USAGE, "--list, --rollback and --show "
-				    "exclude each other");
+				zdiex(EX_USAGE, "--bad, --good, --history, "
+				    "--list, --rollback and --show exclude "
+				    "each other");
 			mode = c;
+			if (c == OPT_BAD || c == OPT_GOOD) {
+				free(operand);
+				operand = xstrdup(optarg);
+			}
 			break;
 		case OPT_LOCK_WAIT:
 			if (zparse_seconds(optarg, &wait) == -1)
@@ -367,10 +609,19 @@ main(int argc, char *argv[])
 	case OPT_LIST:
 		rc = list(&r);
 		break;
+	case OPT_HISTORY:
+		rc = history(&r, link);
+		break;
 	case OPT_ROLLBACK:
 		if (!zopt.dry_run)
 			lock_root(&r, wait);
 		rc = rollback(&r, link, steps);
+		break;
+	case OPT_BAD:
+	case OPT_GOOD:
+		if (!zopt.dry_run)
+			lock_root(&r, wait);
+		rc = mark(&r, operand, mode == OPT_BAD);
 		break;
 	default:
 		if (!zopt.dry_run)

@@ -31,6 +31,7 @@
 #include "json.h"
 #include "opt.h"
 #include "reply.h"
+#include "text.h"
 #include "url.h"
 #include "webhook.h"
 
@@ -486,6 +487,11 @@ merge_event(json_t *ev, const char *path)
 		} else
 			json_object_set(ev, key, v);
 	}
+	/* zdd-link --rollback --json says what it did; -s still rules. */
+	v = json_object_get(j, "action");
+	if (json_is_string(v) && strcmp(json_string_value(v), "rollback") ==
+	    0 && json_is_null(json_object_get(ev, "status")))
+		set(ev, "status", "rollback");
 	json_decref(j);
 }
 
@@ -524,6 +530,266 @@ result(const struct target *t, const struct outcome *o, int rc,
 		zdie(EX_IOERR, "stdout");
 }
 
+/* What the command line says. */
+struct opts {
+	const char *app, *env, *release, *revision, *link, *status;
+	const char *event;	/* --event FILE or "-" */
+	const char *url, *urlfile, *channel, *update;
+	json_t	*fields;	/* --field KEY=VALUE */
+	struct zwh_ref ref;	/* --update's, kind -1 if none */
+	int	 kind;		/* --kind, -1 if none */
+	uint64_t retries;
+	double	 timeout;
+};
+
+/* One --field more. */
+static void
+add_field(json_t *fields, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg)
+		zdiex(EX_USAGE, "--field %s: not KEY=VALUE", arg);
+	*eq = '\0';
+	set(fields, arg, eq + 1);
+	*eq = '=';
+}
+
+/* The MESSAGE operand, "-" for all of stdin; NULL if none. */
+static char *
+message(int argc, char *argv[], const struct opts *op)
+{
+	size_t len;
+	char *msg;
+
+	if (argc == 0)
+		return NULL;
+	if (strcmp(argv[0], "-") != 0)
+		return xstrdup(argv[0]);
+	if (op->event != NULL && strcmp(op->event, "-") == 0)
+		zdiex(EX_USAGE, "the message and --event cannot both be stdin");
+	if ((msg = slurp("-", &len)) == NULL)
+		zdie(EX_IOERR, "cannot read the message from stdin");
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+		msg[--len] = '\0';
+	return msg;
+}
+
+/*
+ * The event, weakest source first: this machine, the CI, another tool's
+ * output, --field, then the named options.  The known keys are placed
+ * first so that every service shows them in one order.  Its "title" is
+ * the headline.
+ */
+static json_t *
+event(const struct opts *op, char *msg)
+{
+	static const char *const order[] = {
+		"status", "title", "message", "app", "application", "env",
+		"release", "revision", "branch", "repository", "job", "build",
+		"deployment_group", "deployment_id", "lifecycle_event",
+		"duration", "link", NULL
+	};
+	json_t *ev = json_object(), *ci;
+	const char *key;
+	void *it, *next;
+	char *title;
+	size_t i;
+
+	for (i = 0; order[i] != NULL; i++)
+		json_object_set_new(ev, order[i], json_null());
+	set(ev, "host", zhost());
+	set(ev, "user", zuser());
+	set(ev, "time", ziso8601((long long)time(NULL)));
+	ci = zci_fields();
+	json_object_update(ev, ci);
+	json_decref(ci);
+	if (op->event != NULL)
+		merge_event(ev, op->event);
+	json_object_update(ev, op->fields);
+	set(ev, "status", op->status);
+	set(ev, "app", op->app);
+	set(ev, "env", op->env);
+	set(ev, "release", op->release);
+	set(ev, "revision", op->revision);
+	set(ev, "link", op->link);
+	set(ev, "message", msg);
+	if (op->ref.kind != -1 &&
+	    json_is_null(json_object_get(ev, "duration"))) {
+		/* The time since the message we edit was posted. */
+		struct timespec ts;
+		double posted = zwh_ref_time(&op->ref), d;
+		char buf[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		d = (double)ts.tv_sec + ts.tv_nsec / 1e9 - posted;
+		if (posted > 0 && d > -60 && d < 7 * 86400) {
+			zwh_duration(d, buf, sizeof buf);
+			set(ev, "duration", buf);
+		}
+	}
+	for (it = json_object_iter(ev); it != NULL; it = next) {
+		next = json_object_iter_next(ev, it);
+		key = json_object_iter_key(it);
+		if (json_is_null(json_object_iter_value(it)) &&
+		    strcmp(key, "title") != 0)
+			json_object_del(ev, key);
+	}
+	title = xnonnull(zwh_headline(ev));
+	/* The headline goes after status, as order[] placed it. */
+	json_object_set_new(ev, "title", json_string(title));
+	free(title);
+	return ev;
+}
+
+/*
+ * Slack's Web API: a bot token and a channel, the only way to get a
+ * message Slack lets us edit later.
+ */
+static void
+to_slack_api(struct target *t, const struct opts *op)
+{
+	const char *base = getenv("ZDD_SLACK_API"), *tok;
+
+	if (t->kind != -1 && t->kind != ZWH_SLACK)
+		zdiex(EX_USAGE, "--channel and a slack ref go with --kind "
+		    "slack");
+	t->kind = ZWH_SLACK;
+	t->api = 1;
+	if (base == NULL || *base == '\0')
+		base = SLACK_API;
+	check_url(base, "ZDD_SLACK_API");
+	t->url = xasprintf("%s/%s", base, op->ref.kind == ZWH_SLACK ?
+	    "chat.update" : "chat.postMessage");
+	tok = getenv("ZDD_SLACK_TOKEN");
+	if ((tok == NULL || *tok == '\0') && !zopt.dry_run)
+		zdiex(EX_USAGE, "posting with --channel or updating a slack "
+		    "message needs a bot token in ZDD_SLACK_TOKEN");
+	if (tok != NULL && *tok != '\0')
+		t->token = xstrdup(tok);
+	if (op->ref.kind != ZWH_SLACK && op->channel == NULL)
+		zdiex(EX_USAGE, "no --channel to post to");
+}
+
+/* A webhook: its URL from --url, --url-file or ZDD_NOTIFY_URL. */
+static void
+to_webhook(struct target *t, const struct opts *op, json_t *ev)
+{
+	const char *env = getenv("ZDD_NOTIFY_URL");
+	char *url = NULL, *host, path[96];
+
+	if (op->url != NULL)
+		url = xstrdup(op->url);
+	else if (op->urlfile != NULL)
+		url = url_from_file(op->urlfile);
+	else if (env != NULL && *env != '\0')
+		url = xstrdup(env);
+	if (url == NULL && !zopt.dry_run)
+		zdiex(EX_USAGE, "no webhook url: set ZDD_NOTIFY_URL, or give "
+		    "--url-file or --url");
+	if (url != NULL) {
+		check_url(url, op->url ? "--url" : op->urlfile ?
+		    "--url-file" : "ZDD_NOTIFY_URL");
+		if (t->kind == -1) {
+			host = zurl_host(url);
+			t->kind = zwh_kind_guess(host);
+			free(host);
+		}
+	}
+	if (t->kind == -1)
+		t->kind = ZWH_WEBHOOK;
+	if (op->ref.kind == ZWH_DISCORD && t->kind != ZWH_DISCORD)
+		zdiex(EX_USAGE, "--update %s: a discord ref needs a discord "
+		    "webhook", op->update);
+	if (url == NULL)
+		return;
+	if (t->kind == ZWH_DISCORD && op->ref.kind == ZWH_DISCORD) {
+		snprintf(path, sizeof path, "/messages/%s", op->ref.id);
+		t->url = zurl_edit(url, path, NULL);
+		t->method = "PATCH";
+	} else if (t->kind == ZWH_DISCORD)
+		/* ?wait=true: Discord answers with the message. */
+		t->url = zurl_edit(url, NULL, "wait=true");
+	else if (t->kind == ZWH_GCHAT && json_object_get(ev, "release"))
+		t->url = zurl_edit(url, NULL, "messageReplyOption="
+		    "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD");
+	else
+		t->url = xstrdup(url);
+	free(url);
+	if (t->url == NULL)
+		zdie(EX_OSERR, "out of memory");
+}
+
+/* Where the payload goes, and what may be printed of it. */
+static void
+destination(struct target *t, const struct opts *op, json_t *ev)
+{
+	t->method = "POST";
+	t->kind = op->kind;
+	if (op->channel != NULL || op->ref.kind == ZWH_SLACK)
+		to_slack_api(t, op);
+	else
+		to_webhook(t, op, ev);
+	if (t->url != NULL)
+		t->shown = xnonnull(zurl_redact(t->url));
+	credential_check(t);
+}
+
+/* The body for the service, with what an edit of a message needs. */
+static json_t *
+payload(const struct target *t, const struct opts *op, json_t *ev)
+{
+	json_t *p = xnonnull(zwh_payload(t->kind, ev));
+
+	if (t->api) {
+		json_object_set_new(p, "channel", json_string(
+		    op->ref.kind == ZWH_SLACK ? op->ref.channel :
+		    op->channel));
+		if (op->ref.kind == ZWH_SLACK)
+			json_object_set_new(p, "ts", json_string(op->ref.id));
+	}
+	return p;
+}
+
+/*
+ * Sends the payload (or, with -n, prints it), then says how it went;
+ * the exit code.  p is consumed.
+ */
+static int
+notify(const struct target *t, const struct opts *op, json_t *p,
+    json_t *ev)
+{
+	struct outcome o = { 0 };
+	struct zhttp a = { 0 };
+	char *body;
+	int rc;
+
+	if (op->ref.kind != -1)
+		zwh_ref_format(&op->ref, o.ref, sizeof o.ref);
+	if (zopt.dry_run) {
+		zinfo("would %s to %s (%s)", t->method, t->shown ? t->shown :
+		    "nowhere: no url", t->api ? "slack api" :
+		    zwh_kind_name(t->kind));
+		if (!zopt.json && zjson_print(json_incref(p)) == -1)
+			zdie(EX_IOERR, "stdout");
+		result(t, &o, 0, p, ev);
+		return 0;
+	}
+	body = xnonnull(json_dumps(p, JSON_COMPACT));
+	rc = deliver(t, body, op->timeout, op->retries, &a, &o);
+	if (rc == 0)
+		rc = accepted(t, &a, &o);
+	if (rc == 0)
+		zdebug("%s accepted it: %ld after %d attempt%s", t->shown,
+		    o.code, o.attempts, o.attempts == 1 ? "" : "s");
+	else
+		zerrx("%s: %s", t->shown, o.reason);
+	result(t, &o, rc, p, ev);
+	free(body);
+	zhttp_free(&a);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -551,57 +817,32 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	const char *app = NULL, *env = NULL, *release = NULL, *revision = NULL;
-	const char *link = NULL, *status = NULL, *event = NULL, *urlarg = NULL;
-	const char *urlfile = NULL, *channel = NULL, *update = NULL, *k;
-	static const char *const order[] = {
-		"status", "title", "message", "app", "application", "env",
-		"release", "revision", "branch", "repository", "job", "build",
-		"deployment_group", "deployment_id", "lifecycle_event",
-		"duration", "link", NULL
-	};
-	struct target t = { .method = "POST", .kind = -1 };
-	struct outcome o = { 0 };
-	struct zhttp a = { 0 };
-	struct zwh_ref ref = { .kind = -1 };
-	json_t *ev, *fields, *ci, *payload;
-	uint64_t retries = 3;
-	double timeout = 10;
-	char *msg = NULL, *title, *body, *url = NULL;
-	const char *key;
-	void *it, *next;
-	size_t i;
+	struct opts op = { .kind = -1, .ref = { .kind = -1 }, .retries = 3,
+	    .timeout = 10 };
+	struct target t = { 0 };
+	json_t *ev, *p;
+	char *msg;
 	int c, rc;
 
 	zinit(argv[0]);
-	fields = json_object();
+	op.fields = json_object();
 	while ((c = getopt_long(argc, argv, "a:e:f:hk:nqs:t:u:vV", longopts,
 	    NULL)) != -1)
 		switch (c) {
 		case 'a':
-			app = optarg;
+			op.app = optarg;
 			break;
 		case 'e':
-			env = optarg;
+			op.env = optarg;
 			break;
-		case 'f': {
-			char *eq = strchr(optarg, '=');
-
-			if (eq == NULL || eq == optarg)
-				zdiex(EX_USAGE, "--field %s: not KEY=VALUE",
-				    optarg);
-			else {
-				*eq = '\0';
-				set(fields, optarg, eq + 1);
-				*eq = '=';
-			}
+		case 'f':
+			add_field(op.fields, optarg);
 			break;
-		}
 		case 'h':
 			usage(0);
 			break;
 		case 'k':
-			if ((t.kind = zwh_kind(optarg)) == -1)
+			if ((op.kind = zwh_kind(optarg)) == -1)
 				zdiex(EX_USAGE, "--kind %s: not slack, "
 				    "discord, teams, mattermost, google-chat "
 				    "or webhook", optarg);
@@ -613,19 +854,19 @@ main(int argc, char *argv[])
 			zquiet = 1;
 			break;
 		case 's':
-			if ((status = zwh_status(optarg)) == NULL)
+			if ((op.status = zwh_status(optarg)) == NULL)
 				zdiex(EX_USAGE, "--status %s: not started, "
 				    "success, failure, rollback or an exit "
 				    "code", optarg);
 			break;
 		case 't':
-			if (zparse_seconds(optarg, &timeout) == -1 ||
-			    timeout <= 0)
+			if (zparse_seconds(optarg, &op.timeout) == -1 ||
+			    op.timeout <= 0)
 				zdiex(EX_USAGE, "--timeout %s: not a number "
 				    "of seconds", optarg);
 			break;
 		case 'u':
-			urlarg = optarg;
+			op.url = optarg;
 			break;
 		case 'v':
 			zverbose = 1;
@@ -634,36 +875,42 @@ main(int argc, char *argv[])
 			zversion();
 			break;
 		case OPT_CHANNEL:
-			channel = optarg;
+			op.channel = optarg;
 			break;
 		case OPT_EVENT:
-			event = optarg;
+			op.event = optarg;
 			break;
 		case OPT_JSON:
 			zopt.json = 1;
 			break;
 		case OPT_LINK:
-			link = optarg;
+			op.link = optarg;
 			break;
 		case OPT_RELEASE:
-			release = optarg;
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--release: a line break or "
+				    "control character in the value");
+			op.release = optarg;
 			break;
 		case OPT_RETRIES:
-			if (zparse_uint(optarg, 0, 20, &retries) == -1)
+			if (zparse_uint(optarg, 0, 20, &op.retries) == -1)
 				zdiex(EX_USAGE, "--retries %s: not a number "
 				    "from 0 to 20", optarg);
 			break;
 		case OPT_REVISION:
-			revision = optarg;
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--revision: a line break or "
+				    "control character in the value");
+			op.revision = optarg;
 			break;
 		case OPT_UPDATE:
-			update = optarg;
-			if (zwh_ref_parse(optarg, &ref) == -1)
+			op.update = optarg;
+			if (zwh_ref_parse(optarg, &op.ref) == -1)
 				zdiex(EX_USAGE, "--update %s: not a ref "
 				    "(slack:CHANNEL:TS or discord:ID)", optarg);
 			break;
 		case OPT_URL_FILE:
-			urlfile = optarg;
+			op.urlfile = optarg;
 			break;
 		default:
 			usage(EX_USAGE);
@@ -673,192 +920,18 @@ main(int argc, char *argv[])
 
 	if (argc > 1)
 		usage(EX_USAGE);
-	if (argc == 1 && strcmp(argv[0], "-") == 0 && event != NULL &&
-	    strcmp(event, "-") == 0)
-		zdiex(EX_USAGE, "the message and --event cannot both be stdin");
-	if (argc == 1) {
-		size_t len;
-
-		if (strcmp(argv[0], "-") == 0) {
-			if ((msg = slurp("-", &len)) == NULL)
-				zdie(EX_IOERR, "cannot read the message from "
-				    "stdin");
-			while (len > 0 && (msg[len - 1] == '\n' ||
-			    msg[len - 1] == '\r'))
-				msg[--len] = '\0';
-		} else
-			msg = strdup(argv[0]);
-	}
+	msg = message(argc, argv, &op);
 	if (zhttp_global() == -1)
 		zdiex(EX_OSERR, "cannot start libcurl");
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
-	/*
-	 * The event, weakest source first: this machine, the CI, another
-	 * tool's output, --field, then the named options.  The known keys
-	 * are placed first so that every service shows them in one order.
-	 */
-	ev = json_object();
-	for (i = 0; order[i] != NULL; i++)
-		json_object_set_new(ev, order[i], json_null());
-	set(ev, "host", zhost());
-	set(ev, "user", zuser());
-	set(ev, "time", ziso8601((long long)time(NULL)));
-	ci = zci_fields();
-	json_object_update(ev, ci);
-	json_decref(ci);
-	if (event != NULL)
-		merge_event(ev, event);
-	json_object_update(ev, fields);
-	json_decref(fields);
-	set(ev, "status", status);
-	set(ev, "app", app);
-	set(ev, "env", env);
-	set(ev, "release", release);
-	set(ev, "revision", revision);
-	set(ev, "link", link);
-	set(ev, "message", msg);
+	ev = event(&op, msg);
+	destination(&t, &op, ev);
+	p = payload(&t, &op, ev);
+	rc = notify(&t, &op, p, ev);
+
 	free(msg);
-	if (ref.kind != -1 && json_is_null(json_object_get(ev, "duration"))) {
-		/* The time since the message we edit was posted. */
-		struct timespec ts;
-		double posted = zwh_ref_time(&ref), d;
-		char buf[32];
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		d = (double)ts.tv_sec + ts.tv_nsec / 1e9 - posted;
-		if (posted > 0 && d > -60 && d < 7 * 86400) {
-			zwh_duration(d, buf, sizeof buf);
-			set(ev, "duration", buf);
-		}
-	}
-	for (it = json_object_iter(ev); it != NULL; it = next) {
-		next = json_object_iter_next(ev, it);
-		key = json_object_iter_key(it);
-		if (json_is_null(json_object_iter_value(it)) &&
-		    strcmp(key, "title") != 0)
-			json_object_del(ev, key);
-	}
-	if ((title = zwh_headline(ev)) == NULL)
-		zdie(EX_OSERR, "out of memory");
-	/* The headline goes after status, as order[] placed it. */
-	json_object_set_new(ev, "title", json_string(title));
-	free(title);
-
-	/*
-	 * Where it goes.  Slack's Web API (a bot token and a channel) is
-	 * the only way to get a message Slack lets us edit later.
-	 */
-	if (channel != NULL || ref.kind == ZWH_SLACK) {
-		const char *base = getenv("ZDD_SLACK_API"), *tok;
-
-		if (t.kind != -1 && t.kind != ZWH_SLACK)
-			zdiex(EX_USAGE, "--channel and a slack ref go with "
-			    "--kind slack");
-		t.kind = ZWH_SLACK;
-		t.api = 1;
-		if (base == NULL || *base == '\0')
-			base = SLACK_API;
-		check_url(base, "ZDD_SLACK_API");
-		if (asprintf(&t.url, "%s/%s", base, ref.kind == ZWH_SLACK ?
-		    "chat.update" : "chat.postMessage") < 0)
-			zdie(EX_OSERR, "out of memory");
-		tok = getenv("ZDD_SLACK_TOKEN");
-		if ((tok == NULL || *tok == '\0') && !zopt.dry_run)
-			zdiex(EX_USAGE, "posting with --channel or updating a "
-			    "slack message needs a bot token in "
-			    "ZDD_SLACK_TOKEN");
-		if (tok != NULL && *tok != '\0')
-			t.token = strdup(tok);
-		if (ref.kind != ZWH_SLACK && channel == NULL)
-			zdiex(EX_USAGE, "no --channel to post to");
-	} else {
-		if (urlarg != NULL)
-			url = strdup(urlarg);
-		else if (urlfile != NULL)
-			url = url_from_file(urlfile);
-		else if ((k = getenv("ZDD_NOTIFY_URL")) != NULL && *k != '\0')
-			url = strdup(k);
-		if (url == NULL && !zopt.dry_run)
-			zdiex(EX_USAGE, "no webhook url: set ZDD_NOTIFY_URL, "
-			    "or give --url-file or --url");
-		if (url != NULL) {
-			check_url(url, urlarg ? "--url" : urlfile ?
-			    "--url-file" : "ZDD_NOTIFY_URL");
-			if (t.kind == -1) {
-				char *host = zurl_host(url);
-
-				t.kind = zwh_kind_guess(host);
-				free(host);
-			}
-		}
-		if (t.kind == -1)
-			t.kind = ZWH_WEBHOOK;
-		if (ref.kind == ZWH_DISCORD && t.kind != ZWH_DISCORD)
-			zdiex(EX_USAGE, "--update %s: a discord ref needs a "
-			    "discord webhook", update);
-		if (url != NULL && t.kind == ZWH_DISCORD &&
-		    ref.kind == ZWH_DISCORD) {
-			char path[96];
-
-			snprintf(path, sizeof path, "/messages/%s", ref.id);
-			t.url = zurl_edit(url, path, NULL);
-			t.method = "PATCH";
-		} else if (url != NULL && t.kind == ZWH_DISCORD)
-			/* ?wait=true: Discord answers with the message. */
-			t.url = zurl_edit(url, NULL, "wait=true");
-		else if (url != NULL && t.kind == ZWH_GCHAT &&
-		    json_object_get(ev, "release") != NULL)
-			t.url = zurl_edit(url, NULL, "messageReplyOption="
-			    "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD");
-		else
-			t.url = url;
-		if (url != NULL && t.url == NULL)
-			zdie(EX_OSERR, "out of memory");
-		if (t.url != url)
-			free(url);
-	}
-	if (t.url != NULL && (t.shown = zurl_redact(t.url)) == NULL)
-		zdie(EX_OSERR, "out of memory");
-	credential_check(&t);
-
-	if ((payload = zwh_payload(t.kind, ev)) == NULL)
-		zdie(EX_OSERR, "out of memory");
-	if (t.api) {
-		json_object_set_new(payload, "channel", json_string(
-		    ref.kind == ZWH_SLACK ? ref.channel : channel));
-		if (ref.kind == ZWH_SLACK)
-			json_object_set_new(payload, "ts",
-			    json_string(ref.id));
-	}
-	if (ref.kind != -1)
-		zwh_ref_format(&ref, o.ref, sizeof o.ref);
-
-	if (zopt.dry_run) {
-		zinfo("would %s to %s (%s)", t.method, t.shown ? t.shown :
-		    "nowhere: no url", t.api ? "slack api" :
-		    zwh_kind_name(t.kind));
-		if (!zopt.json && zjson_print(json_incref(payload)) == -1)
-			zdie(EX_IOERR, "stdout");
-		result(&t, &o, 0, payload, ev);
-		rc = 0;
-	} else {
-		body = json_dumps(payload, JSON_COMPACT);
-		if (body == NULL)
-			zdie(EX_OSERR, "out of memory");
-		rc = deliver(&t, body, timeout, retries, &a, &o);
-		if (rc == 0)
-			rc = accepted(&t, &a, &o);
-		if (rc == 0)
-			zdebug("%s accepted it: %ld after %d attempt%s",
-			    t.shown, o.code, o.attempts,
-			    o.attempts == 1 ? "" : "s");
-		else
-			zerrx("%s: %s", t.shown, o.reason);
-		result(&t, &o, rc, payload, ev);
-		free(body);
-	}
-	zhttp_free(&a);
+	json_decref(op.fields);
 	json_decref(ev);
 	if (t.token != NULL) {
 		explicit_bzero(t.token, strlen(t.token));

@@ -17,13 +17,14 @@
 #include <dirent.h>
 
 #include "diag.h"
+#include "events.h"
 #include "fsatom.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_JSON = 256, OPT_LOCK_WAIT };
+enum { OPT_JSON = 256, OPT_KEEP_BAD, OPT_LOCK_WAIT };
 
 static int first_errno;		/* of the first release not removed whole */
 
@@ -32,7 +33,8 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: zdd-prune [-nqv] [-k n] [-r root] [--json] "
-	    "[--lock-wait sec]\n");
+	    "[--keep-bad n]\n"
+	    "                 [--lock-wait sec]\n");
 	exit(code);
 }
 
@@ -68,6 +70,16 @@ remove_release(struct zroot *r, int tmpfd, const char *id, json_t *fails)
 		zfsync_dir(r->relfd);
 		fd = tmpfd;
 		snprintf(where, sizeof where, ".zdd/tmp/%s", aside);
+	} else if (errno == EBUSY || errno == EXDEV) {
+		/*
+		 * A mount point (a volume mounted on a release): deleting in
+		 * place would delete what is mounted there.  Keep it.
+		 */
+		zerr("cannot remove releases/%s: kept", id);
+		failed(errno);
+		json_array_append_new(fails, json_pack("{s:s s:s s:s}", "id",
+		    id, "left", where, "error", strerror(errno)));
+		return -1;
 	} else
 		snprintf(aside, sizeof aside, "%s", id);
 	rc = zrmtree_at(fd, aside, &st);
@@ -178,6 +190,7 @@ main(int argc, char *argv[])
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "json",	no_argument,		NULL, OPT_JSON },
 		{ "keep",	required_argument,	NULL, 'k' },
+		{ "keep-bad",	required_argument,	NULL, OPT_KEEP_BAD },
 		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "root",	required_argument,	NULL, 'r' },
@@ -189,15 +202,15 @@ main(int argc, char *argv[])
 	struct zrel *v;
 	const char *rootarg = NULL, *root;
 	json_t *removed, *kept, *fails;
-	uint64_t keep = 5, good = 0;
+	uint64_t keep = 5, keep_bad = 0, good = 0, bad = 0;
+	struct zhist h;
 	size_t n, i;
-	double wait;
+	long lastlive;
+	double wait = -1;
 	int c, tmpfd = -1, leftovers = 0;
 	char *path, *keepv;
 
 	zinit(argv[0]);
-	if (zlock_wait_env(&wait) == -1)
-		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	while ((c = getopt_long(argc, argv, "hk:nqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
@@ -226,6 +239,11 @@ main(int argc, char *argv[])
 		case OPT_JSON:
 			zopt.json = 1;
 			break;
+		case OPT_KEEP_BAD:
+			if (zparse_uint(optarg, 0, 1000000, &keep_bad) == -1)
+				zdiex(EX_USAGE, "--keep-bad %s: not a number",
+				    optarg);
+			break;
 		case OPT_LOCK_WAIT:
 			if (zparse_seconds(optarg, &wait) == -1)
 				zdiex(EX_USAGE, "--lock-wait %s: not a number "
@@ -242,16 +260,29 @@ main(int argc, char *argv[])
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zroot_open(&r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
+	/*
+	 * ZDD_LOCK_WAIT is read only when the lock is taken: a malformed
+	 * value never breaks a dry run, and --lock-wait overrides it.
+	 */
+	if (!zopt.dry_run && wait < 0 && zlock_wait_env(&wait) == -1)
+		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (!zopt.dry_run && zroot_lock(&r, wait) == -1)
 		exit(zroot_lock_report(&r));
+	if (zhist_load(&r, &h, !zquiet) == -1)
+		zdie(zexit_errno(errno), "cannot read the history of %s",
+		    r.path);
 	if (zroot_releases(&r, &v, &n, 1) == -1)
 		zdie(zexit_errno(errno), "cannot read %s/releases", r.path);
+	zhist_annotate(&h, v, n);
+	zhist_free(&h);
 
 	/*
-	 * Newest first: a linked release is always kept; a good one while
-	 * fewer than keep good ones have been seen.  Bad releases (rolled
-	 * back from) do not count towards keep, so failed deploys cannot
-	 * push the last good releases out.
+	 * Newest first, in creation order: a linked release is always
+	 * kept, and so is one made after every release that went live (a
+	 * deploy in progress); a good one (went live, never bad) while
+	 * fewer than keep good ones have been seen; a bad or never-live
+	 * one while fewer than keep_bad of those have.  So failed deploys
+	 * never push the last good releases out.
 	 */
 	if ((keepv = calloc(n + 1, 1)) == NULL)
 		zdie(EX_OSERR, "out of memory");
@@ -272,17 +303,32 @@ main(int argc, char *argv[])
 		tmpfd = -1;
 	}
 	clear_orphans(&r, zopt.dry_run);
+	for (i = 0, lastlive = -1; i < n; i++)
+		if (v[i].went_live || v[i].bad)
+			lastlive = (long)i;
 	for (i = n; i-- > 0;) {
 		int linked = v[i].links[0] != '\0';
+		int isgood = !v[i].bad && v[i].went_live;
+		const char *why = NULL;
 
-		if (linked || (!v[i].bad && good < keep)) {
-			if (!v[i].bad)
-				good++;
-			json_array_insert_new(kept, 0, json_string(v[i].id));
-			zdebug("keeping releases/%s%s%s", v[i].id,
-			    linked ? ": linked from " : "", v[i].links);
-			keepv[i] = 1;
-		}
+		if (linked)
+			why = "linked from ";
+		else if ((long)i > lastlive)
+			why = "made after the live release";
+		else if (isgood && good < keep)
+			why = "good";
+		else if (!isgood && bad < keep_bad)
+			why = "kept as evidence";
+		if (why == NULL)
+			continue;
+		if (isgood)
+			good++;
+		else if (!linked && (long)i <= lastlive)
+			bad++;
+		json_array_insert_new(kept, 0, json_string(v[i].id));
+		zdebug("keeping releases/%s: %s%s", v[i].id, why,
+		    linked ? v[i].links : "");
+		keepv[i] = 1;
 	}
 	/* Remove oldest first, so an interrupted prune keeps the newest. */
 	for (i = 0; i < n; i++) {
@@ -296,10 +342,14 @@ main(int argc, char *argv[])
 			continue;
 		}
 		if (zopt.dry_run)
-			zinfo("would remove releases/%s%s", v[i].id,
-			    v[i].bad ? " (bad)" : "");
-		json_array_append_new(removed, json_pack("{s:s s:s s:b}",
-		    "id", v[i].id, "path", path, "bad", v[i].bad));
+			zinfo("would remove releases/%s (%s)", v[i].id,
+			    zstate_name(v[i].state));
+		else if (zevent_append(&r, "prune", json_pack("{s:s}",
+		    "release", v[i].id)) == -1)
+			zerr("cannot write %s/.zdd/events.jsonl", r.path);
+		json_array_append_new(removed, json_pack("{s:s s:s s:s s:b}",
+		    "id", v[i].id, "path", path, "state",
+		    zstate_name(v[i].state), "bad", v[i].bad));
 		if (!zopt.json)
 			printf("%s\n", path);
 		free(path);

@@ -23,6 +23,7 @@
 #include "ci.h"
 #include "clock.h"
 #include "diag.h"
+#include "events.h"
 #include "extract.h"
 #include "fetch.h"
 #include "fsatom.h"
@@ -33,6 +34,7 @@
 #include "lock.h"
 #include "opt.h"
 #include "sig.h"
+#include "text.h"
 #include "url.h"
 
 enum { OPT_BRANCH = 256, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
@@ -544,6 +546,10 @@ parse_options(struct job *j, int argc, char *argv[])
 			zversion();
 			break;
 		case OPT_BRANCH:
+			/* It becomes a line of revisions.log: never two. */
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--branch: a line break or "
+				    "control character in the value");
 			j->branch = optarg;
 			break;
 		case OPT_CACERT:
@@ -608,6 +614,9 @@ parse_options(struct job *j, int argc, char *argv[])
 			j->ck.fetch.retries = (unsigned)u;
 			break;
 		case OPT_REVISION:
+			if (ztext_has_control(optarg))
+				zdiex(EX_USAGE, "--revision: a line break or "
+				    "control character in the value");
 			j->revision = optarg;
 			break;
 		case OPT_SHA256:
@@ -1201,6 +1210,16 @@ publish(struct job *j)
 		bail(j, zexit_errno(errno));
 	}
 	checkstop(j);
+	/*
+	 * The event log's order of releases is their creation order.
+	 * Recorded before the rename: a kill in between leaves an event
+	 * for a release that is not there, which readers pass over, rather
+	 * than a release the log never names.
+	 */
+	if (zevent_append(&j->r, "release", json_pack("{s:s s:s? s:s s:s}",
+	    "release", j->id, "sha256", j->isdir ? NULL : j->hex,
+	    "branch", j->branch, "revision", j->revision)) == -1)
+		zerr("cannot write %s/.zdd/events.jsonl", j->r.path);
 	if (renameat2(j->tmpfd, j->stage, j->r.relfd, j->id,
 	    RENAME_NOREPLACE) == -1) {
 		zerr("cannot rename the release into %s/releases/%s",

@@ -1,6 +1,9 @@
 # fish completion for zdd-link
+complete -c zdd-link -l bad -x -d 'Mark a release bad'
 complete -c zdd-link -s n -l dry-run -d 'Say what would change, change nothing'
+complete -c zdd-link -l good -x -d 'Clear the bad mark of a release'
 complete -c zdd-link -s h -l help -d 'Print usage'
+complete -c zdd-link -l history -d 'Print the link history'
 complete -c zdd-link -l json -d 'Print one JSON object'
 complete -c zdd-link -l list -d 'List the releases'
 complete -c zdd-link -l lock-wait -x -d 'Wait for the deploy lock (seconds)'

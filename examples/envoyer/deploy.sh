@@ -27,13 +27,29 @@
 #   APP, APP_ENV the names in the notifications (default: app, production)
 #   ZDD_NOTIFY_URL  where zdd-notify posts; no notification without it
 #
-# Exit status: 0 deployed; 1 unhealthy and rolled back; otherwise the
-# status of the step that failed (zdd's sysexits codes, or the hook's).
+#   LOCK_WAIT    seconds to wait for another deploy's lock (default 0)
+#
+# The whole deploy holds every root's deploy lock (zdd-lock(1)), from the
+# first release to the last prune: a second deploy waits LOCK_WAIT
+# seconds (none by default), then exits 75 naming the holder, its host
+# and its CI run.
+#
+# Exit status: 0 deployed; 1 unhealthy and rolled back; 75 another deploy
+# holds a lock; otherwise the status of the step that failed (zdd's
+# sysexits codes, or the hook's).
 set -u
 
 if [ $# -lt 3 ] || [ $(($# % 2)) -ne 1 ]; then
 	echo "usage: deploy.sh ARTIFACT ROOT URL [ROOT URL]..." >&2
 	exit 64
+fi
+# Run again under the lock of each root in turn (roots are the arguments
+# 2, 4, 6 ...); the zdd tools below work under the locks they inherit.
+n=${ZDD_DEPLOY_LOCKED:-0}
+eval "next=\${$((2 * n + 2)):-}"
+if [ -n "$next" ]; then
+	export ZDD_DEPLOY_LOCKED=$((n + 1))
+	exec zdd-lock -r "$next" --lock-wait "${LOCK_WAIT:-0}" "$0" "$@"
 fi
 artifact=$1
 shift
@@ -67,12 +83,12 @@ run_hooks() {
 	done <"$HOOKS"
 }
 
-# A release whose hooks failed never went live, but it is the newest: left
-# there, it would be the target of the next rollback (which goes by id).
-# It is removed with its manifest, in every root it was made in.
+# A release whose hooks failed never went live: marked bad in every root
+# it was made in, so that zdd-prune does not count it and no rollback
+# lands on it (rollback follows current's history, which never had it).
 discard() {
 	for r in $made; do
-		rm -rf -- "$r/releases/$id" && rm -f -- "$r/.zdd/manifests/$id.json"
+		zdd-link -q -r "$r" --bad "$id" >/dev/null
 	done
 }
 

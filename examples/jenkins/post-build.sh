@@ -23,6 +23,9 @@
 # Jenkins' own GIT_BRANCH, GIT_COMMIT, JOB_NAME, BUILD_NUMBER and BUILD_URL
 # are read by zdd-release (revisions.log) and zdd-notify (the message).
 #
+# The Jenkinsfile runs it under both roots' deploy locks (zdd-lock(1)), so
+# that no other deploy to either root runs between its steps.
+#
 # Exit status: 0 promoted; 1 unhealthy (rolled back); else the failed
 # step's status.
 set -u

@@ -31,7 +31,12 @@
 #   DRAIN        seconds the old nginx workers have to finish (default 60)
 #   RELEASE_ID   the release id (default: the UTC time)
 #   KEEP         releases to keep (default 5; blue's and green's are kept)
+#   LOCK_WAIT    seconds to wait for another deploy's lock (default 0)
 #   ZDD_NOTIFY_URL  where zdd-notify posts; no notification without it
+#
+# The whole deploy holds the root's deploy lock (zdd-lock(1)): two
+# overlapping deploys never both choose the same idle colour; the second
+# waits LOCK_WAIT seconds, then exits 75 naming the holder.
 #
 # Exit status: 0 switched; 1 the new colour was unhealthy; otherwise the
 # status of the zdd step that failed.  On any failure after the start,
@@ -46,6 +51,11 @@ fi
 : "${ZDD_ROOT:?deploy.sh: set ZDD_ROOT to the deploy root}"
 : "${PUBKEY:?deploy.sh: set PUBKEY to the public key of the signing key}"
 export ZDD_ROOT
+# Run again under the lock; the zdd tools below work under it.
+if [ -z "${ZDD_DEPLOY_LOCKED:-}" ]; then
+	export ZDD_DEPLOY_LOCKED=1
+	exec zdd-lock --lock-wait "${LOCK_WAIT:-0}" sh "$0" "$@"
+fi
 sw=${SWITCH_OPTS-}
 # The commands are run by sh -c with NAME, ADDR and DIR as $1, $2, $3.
 # shellcheck disable=SC2016
@@ -85,9 +95,10 @@ zdd-link -q --name "$new" "$rel" >/dev/null || die $? "cannot link $new"
 notify started "deploying ${rel##*/} to $new"
 
 # undo: the new colour stops and its link goes back to the release it
-# had.  The rollback marks the new release bad (zdd-prune does not count
-# it); as it goes by id order, the colour's own previous release is then
-# linked again by name.
+# had.  The rollback follows the colour's own history (never the other
+# colour's releases) and marks the new release bad, so zdd-prune does not
+# count it; linking the previous release by name after it changes nothing
+# then, and covers a colour whose history the log does not hold.
 undo() {
 	sh -c "$stopc" stop "$new" "$newaddr"
 	zdd-link -q --name "$new" --rollback >/dev/null 2>&1

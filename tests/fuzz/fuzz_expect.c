@@ -1,8 +1,9 @@
 /*
  * zdd-health's --expect: the expression parser and its evaluator against
  * an arbitrary body.  The input is an expression, a newline, and the
- * body a server sent (JSON or not).  Every expression that parses is
- * evaluated against the body when it is JSON, and the reason written for
+ * body a server sent (JSON or not), read as zdd-health reads it
+ * (zexpect_load).  Every expression that parses is evaluated against the
+ * body when it is JSON, and the reason written for
  * a failed expectation must be a NUL-terminated string within its buffer.
  * A parse failure must point inside the expression.
  */
@@ -38,8 +39,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(e.nstep <= ZPATH_MAX);
 	FUZZ_CHECK(e.path != NULL);
 	FUZZ_CHECK((e.op == ZEXPECT_EXISTS) == (e.value == NULL));
+	/*
+	 * zdd-health's reading of a body: whatever jansson takes, it takes
+	 * too, and more (numbers past the range).
+	 */
 	root = json_loadb(exact, blen, JSON_DECODE_ANY | JSON_ALLOW_NUL,
 	    &jerr);
+	json_decref(root);
+	root = zexpect_load(exact, blen, &jerr);
+	if (root == NULL)
+		FUZZ_CHECK(json_loadb(exact, blen, JSON_DECODE_ANY |
+		    JSON_ALLOW_NUL, &jerr) == NULL);
 	if (root != NULL) {
 		memset(reason, 'x', sizeof reason);
 		rc = zexpect_eval(&e, root, reason, sizeof reason);

@@ -5,8 +5,8 @@
  * (lib/reply); also the --update reference, the time it holds, and the
  * clipping and escaping of text that goes out (lib/webhook).  All of them
  * get the same bytes, without a
- * terminating NUL.  The promises checked: a reason is printable ASCII on
- * one line (a hostile receiver cannot move the terminal's cursor or forge
+ * terminating NUL.  The promises checked: a reason is clean text on
+ * one line (lib/text) (a hostile receiver cannot move the terminal's cursor or forge
  * a second diagnostic line), references read back as they were written,
  * waits are never negative except the -1 of "unusable" and never NaN,
  * and clipped text is valid UTF-8 within its bound.
@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "reply.h"
+#include "text.h"
 #include "webhook.h"
 
 /* Whether s (NUL-terminated) is valid UTF-8, by the Unicode table 3-7. */
@@ -61,9 +62,13 @@ check_line(const char *s, size_t size)
 {
 	const char *end = memchr(s, '\0', size);
 
+	char again[256];
+
 	FUZZ_CHECK(end != NULL);
-	for (; s < end; s++)
-		FUZZ_CHECK(*s >= 0x20 && *s < 0x7f);
+	/* Already clean: lib/text would change nothing. */
+	FUZZ_CHECK((size_t)(end - s) < sizeof again);
+	FUZZ_CHECK(strcmp(ztext_clean(s, (size_t)(end - s), again,
+	    sizeof again), s) == 0);
 }
 
 int

@@ -79,6 +79,26 @@ in_place(void **state)
 }
 
 static void
+has_control(void **state)
+{
+	(void)state;
+	assert_false(ztext_has_control(""));
+	assert_false(ztext_has_control("feature/x y"));
+	assert_false(ztext_has_control("f\xc3\xbcr \xe2\x9c\x93"));
+	assert_true(ztext_has_control("a\nb"));
+	assert_true(ztext_has_control("a\tb"));
+	assert_true(ztext_has_control("a\rb"));
+	assert_true(ztext_has_control("a\033[2Jb"));
+	assert_true(ztext_has_control("a\x7f"));
+	assert_true(ztext_has_control("a\xc2\x85"));		/* NEL */
+	assert_true(ztext_has_control("a\xc2\x9b"));		/* CSI */
+	assert_true(ztext_has_control("a\xe2\x80\xae"));	/* RLO */
+	assert_true(ztext_has_control("a\xe2\x80\xa8"));	/* LS */
+	assert_true(ztext_has_control("a\xff"));
+	assert_true(ztext_has_control("a\xc3"));		/* cut short */
+}
+
+static void
 urls(void **state)
 {
 	const char *why;
@@ -146,6 +166,7 @@ main(void)
 		cmocka_unit_test(clean),
 		cmocka_unit_test(bounded),
 		cmocka_unit_test(in_place),
+		cmocka_unit_test(has_control),
 		cmocka_unit_test(urls),
 	};
 

@@ -64,7 +64,7 @@ test_slack_api(void **state)
 	assert_string_equal(why, "channel_not_found");
 	assert_int_equal(zwh_slack_api(S("{\"ok\":false,\"error\":"
 	    "\"\\u001b[2Jbad\\nline\"}"), &r, why, sizeof why), -1);
-	assert_string_equal(why, "[2Jbad line");
+	assert_string_equal(why, "?[2Jbad line");
 	assert_int_equal(zwh_slack_api(S("{\"ok\":\"true\"}"), &r, why,
 	    sizeof why), -1);
 	assert_int_equal(zwh_slack_api(S("{\"ok\":true,\"channel\":\"C1;rm\","
@@ -113,7 +113,10 @@ test_reason(void **state)
 	zwh_reason(S("  no_service\r\n"), out, sizeof out);
 	assert_string_equal(out, "no_service");
 	zwh_reason(S("\x1b]0;x\x07\x9b" "31mred"), out, sizeof out);
-	assert_string_equal(out, "]0;x ?31mred");
+	assert_string_equal(out, "?]0;x??31mred");
+	/* UTF-8 reads as it is; bidi controls do not. */
+	zwh_reason(S("caf\xc3\xa9 \xe2\x80\xae" "evil"), out, sizeof out);
+	assert_string_equal(out, "caf\xc3\xa9 ?evil");
 	zwh_reason(S(""), out, sizeof out);
 	assert_string_equal(out, "(empty answer)");
 	zwh_reason(S("0123456789012345678901234567890123456789"), out,

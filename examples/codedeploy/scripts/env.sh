@@ -16,3 +16,12 @@ log() {
 	echo "codedeploy: $LIFECYCLE_EVENT of $DEPLOYMENT_ID" \
 		"($APPLICATION_NAME/$DEPLOYMENT_GROUP_NAME): $*" >&2
 }
+
+# Each hook runs under the deploy lock (zdd-lock(1)) once the root exists
+# (the first zdd-release makes it, under its own lock): a deploy of another
+# group or a hand-run zdd tool on the same root waits for it (LOCK_WAIT
+# seconds, default 60) or the hook fails with 75, naming the holder.
+if [ -z "${ZDD_HOOK_LOCKED:-}" ] && [ -d "$ZDD_ROOT" ]; then
+	export ZDD_HOOK_LOCKED=1
+	exec zdd-lock --lock-wait "${LOCK_WAIT:-60}" "$0" "$@"
+fi
