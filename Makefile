@@ -123,5 +123,6 @@ clean:
 .PHONY: all deps check units check-asan demo bench lint install uninstall clean
 .SECONDARY:
 
--include $(LIBOBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d) $(UNITS:%=%.d)
+-include $(LIBOBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d) \
+	$(UNITSRC:tests/unit/%.c=$(B)/tests/%.d)
 -include fuzz.mk

@@ -378,28 +378,6 @@ zfetch_small(const char *url, size_t max, const struct zfetch_opts *o,
 	return s;
 }
 
-char *
-zfetch_sibling(const char *url, const char *suffix)
-{
-	CURLU *u = curl_url();
-	char *path = NULL, *npath = NULL, *full = NULL, *out = NULL;
-
-	if (u == NULL)
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-	    asprintf(&npath, "%s%s", path, suffix) != -1 &&
-	    curl_url_set(u, CURLUPART_PATH, npath, 0) == CURLUE_OK &&
-	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
-		out = strdup(full);
-	curl_free(full);
-	curl_free(path);
-	free(npath);
-	curl_url_cleanup(u);
-	return out;
-}
-
 int
 zfetch_is_url(const char *arg)
 {

@@ -52,13 +52,6 @@ int	zfetch_url(const char *url, int out, const struct zfetch_opts *o,
 char	*zfetch_small(const char *url, size_t max,
 	    const struct zfetch_opts *o, size_t *len, char *why, size_t size);
 
-/*
- * url with suffix appended to its path, its query kept and its fragment
- * dropped: where the signature of a URL's artifact lies.  malloc'd; NULL if url does not
- * parse.
- */
-char	*zfetch_sibling(const char *url, const char *suffix);
-
 /* Whether arg names a URL (http:// or https://, any case). */
 int	zfetch_is_url(const char *arg);
 

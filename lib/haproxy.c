@@ -157,6 +157,7 @@ zhap_parse_state(const char *text, const char *backend,
 {
 	char *copy, *p, *line, *f[COLS_MAX];
 	int nf, cbe = -1, csrv = -1, cop = -1, cadm = -1, caddr = -1, cport = -1;
+	int cw = -1;
 	int hdr = 0, rc = -1;
 	size_t n = 0;
 
@@ -178,6 +179,7 @@ zhap_parse_state(const char *text, const char *backend,
 			cadm = column(f, nf, "srv_admin_state");
 			caddr = column(f, nf, "srv_addr");
 			cport = column(f, nf, "srv_port");
+			cw = column(f, nf, "srv_uweight");
 			if (cbe < 0 || csrv < 0 || cop < 0 || cadm < 0)
 				goto out;
 			hdr = 1;
@@ -201,6 +203,9 @@ zhap_parse_state(const char *text, const char *backend,
 		if (caddr >= 0 && caddr < nf &&
 		    strlen(f[caddr]) < sizeof v[n].addr)
 			strcpy(v[n].addr, f[caddr]);
+		if (cw < 0 || cw >= nf ||
+		    small_int(f[cw], &v[n].weight) == -1 || v[n].weight > 256)
+			v[n].weight = -1;
 		if (cport < 0 || cport >= nf ||
 		    small_int(f[cport], &v[n].port) == -1 || v[n].port > 65535)
 			v[n].port = -1;

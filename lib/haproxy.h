@@ -24,6 +24,7 @@ struct zhap_server {
 	int	admin_state;	/* ZHAP_MAINT and ZHAP_DRAIN bits */
 	char	addr[64];	/* srv_addr, "" when the answer has none */
 	int	port;		/* srv_port, -1 when the answer has none */
+	int	weight;		/* srv_uweight, -1 when the answer has none */
 };
 
 /*

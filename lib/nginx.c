@@ -1,15 +1,17 @@
 /*
  * The include file that zdd-switch writes for nginx, and nginx's master
  * and worker processes.  The file is read with a tokenizer that follows
- * nginx's own lexical rules closely enough (words, quoted words, ';', '{',
- * '}', '#' comments) to recognise the two shapes zdd writes however they
- * were re-indented, and nothing more: an unexpected word means a person
- * put something there, and zdd must not throw it away.
+ * nginx's own lexical rules (words, quoted words, escapes, ';', '{', '}',
+ * '#' comments only where a token starts), so that zdd reads the file as
+ * nginx does, to recognise the two shapes zdd writes however they were
+ * re-indented, and nothing more: an unexpected word means a person put
+ * something there, and zdd must not throw it away.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,82 +19,203 @@
 
 #include "nginx.h"
 
-#define TOK_MAX	16
+#define TOK_MAX	32
 #define WORD_MAX 512
 
+/*
+ * Tokens: words (kind 'w', quotes taken off and escapes read) and the
+ * punctuation ';', '{' and '}' (kind the character itself), so that a
+ * quoted "{" is a word and never a brace.
+ */
 struct lex {
-	const char *p, *end;
 	char	 words[TOK_MAX][WORD_MAX];
+	char	 kind[TOK_MAX];
 	int	 n;
 };
 
+static int
+blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /*
- * Split buf into tokens.  -1 for more tokens than either shape has, an
- * overlong or unterminated word, a NUL byte, or a backslash (nginx's
- * escapes are not worth reading here: zdd never writes one).
+ * Add the word between s and e to l, its escapes read as nginx reads
+ * them: \" \' \\ stand for the character, \t \r \n for the control, and
+ * any other backslash stays as it is.
+ */
+static int
+add_word(struct lex *l, const char *s, const char *e)
+{
+	size_t w = 0;
+	char c;
+
+	if (l->n == TOK_MAX)
+		return -1;
+	while (s < e) {
+		c = *s++;
+		if (c == '\\' && s < e) {
+			switch (*s) {
+			case '"': case '\'': case '\\':
+				c = *s++;
+				break;
+			case 't': c = '\t'; s++; break;
+			case 'r': c = '\r'; s++; break;
+			case 'n': c = '\n'; s++; break;
+			}
+		}
+		if (w + 1 >= WORD_MAX)
+			return -1;
+		l->words[l->n][w++] = c;
+	}
+	l->words[l->n][w] = '\0';
+	l->kind[l->n++] = 'w';
+	return 0;
+}
+
+static int
+add_punct(struct lex *l, char c)
+{
+	if (l->n == TOK_MAX)
+		return -1;
+	l->words[l->n][0] = c;
+	l->words[l->n][1] = '\0';
+	l->kind[l->n++] = c;
+	return 0;
+}
+
+/*
+ * Split buf into tokens the way nginx's ngx_conf_read_token() does:
+ * '#' starts a comment only where a token may start (inside a word it is
+ * part of the word, as in "http://a:1#;"); a quote opens a quoted word
+ * only there too, and must be followed by a blank, ';' or '{'; a word
+ * ends at a blank, ';' or '{' (not at '}', nor at "{" right after '$');
+ * a backslash takes the next character as it is.  -1 wherever nginx
+ * reports an error (";" or "{" with no directive, "}" after one, end of
+ * file inside a directive or quotes), for a NUL byte, and for more or
+ * longer tokens than either shape has.
  */
 static int
 lex(struct lex *l, const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len;
-	size_t w;
-	char q;
+	const char *p = buf, *end = buf + len, *start = NULL;
+	int last_space = 1, need_space = 0, comment = 0, quoted = 0;
+	int dq = 0, sq = 0, variable = 0, args = 0;
+	char ch;
 
 	l->n = 0;
 	while (p < end) {
-		if (*p == '\0' || *p == '\\')
+		ch = *p++;
+		if (ch == '\0')
 			return -1;
-		if (isspace((unsigned char)*p)) {
-			p++;
+		if (comment) {
+			if (ch == '\n')
+				comment = 0;
 			continue;
 		}
-		if (*p == '#') {
-			while (p < end && *p != '\n')
-				p++;
+		if (quoted) {
+			quoted = 0;
 			continue;
 		}
-		if (l->n == TOK_MAX)
-			return -1;
-		w = 0;
-		if (*p == ';' || *p == '{' || *p == '}') {
-			l->words[l->n][w++] = *p++;
-		} else if (*p == '"' || *p == '\'') {
-			/* Quotes are kept, so that "{" is no brace. */
-			q = *p;
-			l->words[l->n][w++] = *p++;
-			while (p < end && *p != q) {
-				if (*p == '\0' || *p == '\\' || w + 2 >= WORD_MAX)
-					return -1;
-				l->words[l->n][w++] = *p++;
+		if (need_space) {
+			if (blank(ch)) {
+				last_space = 1;
+				need_space = 0;
+				continue;
 			}
-			if (p == end)
+			if (ch == ';' || ch == '{') {
+				if (add_punct(l, ch) == -1)
+					return -1;
+				args = 0;
+				last_space = 1;
+				need_space = 0;
+				continue;
+			}
+			return -1;
+		}
+		if (last_space) {
+			if (blank(ch))
+				continue;
+			start = p - 1;
+			switch (ch) {
+			case ';':
+			case '{':
+				if (args == 0 || add_punct(l, ch) == -1)
+					return -1;
+				args = 0;
+				continue;
+			case '}':
+				if (args != 0 || add_punct(l, ch) == -1)
+					return -1;
+				continue;
+			case '#':
+				comment = 1;
+				continue;
+			case '\\':
+				quoted = 1;
+				break;
+			case '"':
+				start++;
+				dq = 1;
+				break;
+			case '\'':
+				start++;
+				sq = 1;
+				break;
+			case '$':
+				variable = 1;
+				break;
+			}
+			last_space = 0;
+			continue;
+		}
+		if (ch == '{' && variable)
+			continue;
+		variable = 0;
+		if (ch == '\\') {
+			quoted = 1;
+			continue;
+		}
+		if (ch == '$') {
+			variable = 1;
+			continue;
+		}
+		if (dq || sq) {
+			if ((dq && ch == '"') || (sq && ch == '\'')) {
+				dq = sq = 0;
+				need_space = 1;
+			} else
+				continue;
+		} else if (!blank(ch) && ch != ';' && ch != '{')
+			continue;
+		else
+			last_space = 1;
+		if (add_word(l, start, p - 1) == -1)
+			return -1;
+		args++;
+		if (ch == ';' || ch == '{') {
+			if (add_punct(l, ch) == -1)
 				return -1;
-			l->words[l->n][w++] = *p++;
-		} else {
-			while (p < end && !isspace((unsigned char)*p) &&
-			    strchr(";{}#\"'", *p) == NULL) {
-				if (*p == '\0' || *p == '\\' || w + 1 >= WORD_MAX)
-					return -1;
-				l->words[l->n][w++] = *p++;
-			}
+			args = 0;
 		}
-		l->words[l->n][w] = '\0';
-		l->n++;
 	}
+	/* End of file: nothing may be left open, as nginx requires. */
+	if (!last_space || dq || sq || args != 0)
+		return -1;
 	return 0;
 }
 
-/* A word without its quotes, if it had any. */
+/* Whether token i is a word, and then the word. */
 static const char *
-unquote(char *w)
+word(const struct lex *l, int i)
 {
-	size_t n = strlen(w);
+	return i < l->n && l->kind[i] == 'w' ? l->words[i] : NULL;
+}
 
-	if (n >= 2 && (w[0] == '"' || w[0] == '\'') && w[n - 1] == w[0]) {
-		w[n - 1] = '\0';
-		return w + 1;
-	}
-	return w;
+static int
+punct(const struct lex *l, int i, char c)
+{
+	return i < l->n && l->kind[i] == c;
 }
 
 int
@@ -104,6 +227,12 @@ zngx_name_valid(const char *s)
 		if (!isalnum((unsigned char)s[n]) && s[n] != '_')
 			return 0;
 	return n >= 1 && n <= ZNGX_NAME_MAX;
+}
+
+int
+zngx_key_valid(const char *s)
+{
+	return s[0] == '$' && zngx_name_valid(s + 1);
 }
 
 int
@@ -136,17 +265,16 @@ parse_set(struct lex *l, struct zngx_inc *inc)
 	const char *var, *url;
 
 	/* set $VAR URL ; */
-	if (l->n != 4 || strcmp(l->words[0], "set") != 0 ||
-	    strcmp(l->words[3], ";") != 0)
+	if (l->n != 4 || word(l, 0) == NULL || strcmp(l->words[0], "set") != 0 ||
+	    (var = word(l, 1)) == NULL || (url = word(l, 2)) == NULL ||
+	    !punct(l, 3, ';'))
 		return -1;
-	var = l->words[1];
 	if (var[0] != '$' || !zngx_name_valid(var + 1))
 		return -1;
-	url = unquote(l->words[2]);
 	if (strncmp(url, "http://", 7) != 0)
 		return -1;
 	url += 7;
-	if (!zngx_addr_valid(url) || strncmp(url, "unix:", 5) == 0)
+	if (!zngx_addr_valid(url))
 		return -1;
 	inc->format = ZNGX_SET;
 	snprintf(inc->name, sizeof inc->name, "%.64s", var + 1);
@@ -155,43 +283,81 @@ parse_set(struct lex *l, struct zngx_inc *inc)
 	return 0;
 }
 
+/* A number in [min, max], all digits; -1 if w is anything else. */
+static long
+number(const char *w, long min, long max)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)w[0]))
+		return -1;
+	errno = 0;
+	v = strtol(w, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
 static int
 parse_upstream(struct lex *l, struct zngx_inc *inc)
 {
-	const char *addr = NULL;
-	unsigned long ka = 0;
-	char *end;
-	int i;
+	const char *addr[2] = { NULL, NULL }, *key = NULL, *w;
+	long ka = 0, weight[2] = { 0, 0 };
+	int i, j, n, nserv = 0;
 
-	/* upstream NAME { server ADDR ; [keepalive N ;] } in either order. */
-	if (l->n < 7 || strcmp(l->words[0], "upstream") != 0 ||
-	    !zngx_name_valid(l->words[1]) || strcmp(l->words[2], "{") != 0 ||
-	    strcmp(l->words[l->n - 1], "}") != 0)
+	/*
+	 * upstream NAME { server ADDR [weight=N]; [keepalive N;]
+	 * [hash KEY consistent;] }, the statements in any order.
+	 */
+	if (l->n < 7 || (w = word(l, 0)) == NULL ||
+	    strcmp(w, "upstream") != 0 || word(l, 1) == NULL ||
+	    !zngx_name_valid(l->words[1]) || !punct(l, 2, '{') ||
+	    !punct(l, l->n - 1, '}'))
 		return -1;
-	for (i = 3; i < l->n - 1; i += 3) {
-		if (i + 2 >= l->n - 1 || strcmp(l->words[i + 2], ";") != 0)
+	for (i = 3; i < l->n - 1; i = j + 1) {
+		/* One statement: words i .. j-1, then ';' at j. */
+		for (j = i; j < l->n - 1 && word(l, j) != NULL; j++)
+			;
+		if (!punct(l, j, ';'))
 			return -1;
-		if (strcmp(l->words[i], "server") == 0 && addr == NULL) {
-			addr = unquote(l->words[i + 1]);
-			if (!zngx_addr_valid(addr))
+		n = j - i;
+		w = l->words[i];
+		if (strcmp(w, "server") == 0 && nserv < 2 && (n == 2 ||
+		    (n == 3 && strncmp(l->words[i + 2], "weight=", 7) == 0))) {
+			addr[nserv] = l->words[i + 1];
+			if (!zngx_addr_valid(addr[nserv]))
 				return -1;
-		} else if (strcmp(l->words[i], "keepalive") == 0 && ka == 0) {
-			if (!isdigit((unsigned char)l->words[i + 1][0]))
+			if (n == 3 && (weight[nserv] = number(l->words[i + 2] +
+			    7, 1, 99)) == -1)
 				return -1;
-			errno = 0;
-			ka = strtoul(l->words[i + 1], &end, 10);
-			if (errno != 0 || *end != '\0' || ka == 0 ||
-			    ka > 65535)
+			nserv++;
+		} else if (strcmp(w, "keepalive") == 0 && ka == 0 && n == 2) {
+			if ((ka = number(l->words[i + 1], 1, 65535)) == -1)
+				return -1;
+		} else if (strcmp(w, "hash") == 0 && key == NULL && n == 3 &&
+		    strcmp(l->words[i + 2], "consistent") == 0) {
+			key = l->words[i + 1];
+			if (!zngx_key_valid(key))
 				return -1;
 		} else
 			return -1;
 	}
-	if (i != l->n - 1 || addr == NULL)
+	/* One plain server; or a canary: two, weighed, and hashed. */
+	if (nserv == 0 || (nserv == 1 && (key != NULL || weight[0] != 0)) ||
+	    (nserv == 2 && (key == NULL || weight[0] == 0 || weight[1] == 0 ||
+	    weight[0] + weight[1] != 100)))
 		return -1;
 	inc->format = ZNGX_UPSTREAM;
 	snprintf(inc->name, sizeof inc->name, "%.64s", l->words[1]);
-	snprintf(inc->addr, sizeof inc->addr, "%.256s", addr);
+	snprintf(inc->addr, sizeof inc->addr, "%.256s", addr[0]);
 	inc->keepalive = (unsigned)ka;
+	if (nserv == 2) {
+		snprintf(inc->canary, sizeof inc->canary, "%.256s", addr[1]);
+		snprintf(inc->key, sizeof inc->key, "%.65s", key);
+		inc->weight = (unsigned)weight[0];
+		inc->canary_weight = (unsigned)weight[1];
+	}
 	return 0;
 }
 
@@ -219,25 +385,40 @@ zngx_parse(const char *buf, size_t len, struct zngx_inc *inc)
 char *
 zngx_render(const struct zngx_inc *inc, const char *target)
 {
-	char *s = NULL;
+	char *s = NULL, ka[32] = "", canary[ZNGX_ADDR_MAX + 128] = "";
 	int n;
 
 	if (!zngx_name_valid(inc->name) || !zngx_addr_valid(inc->addr)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (inc->format == ZNGX_SET)
+	if (inc->format == ZNGX_SET) {
 		n = asprintf(&s, "# Written by zdd-switch: the live backend "
 		    "is %s.\nset $%s http://%s;\n", target, inc->name,
 		    inc->addr);
-	else if (inc->keepalive > 0)
+		return n == -1 ? NULL : s;
+	}
+	if (inc->keepalive > 0)
+		snprintf(ka, sizeof ka, "\tkeepalive %u;\n", inc->keepalive);
+	if (inc->canary[0] != '\0') {
+		if (!zngx_addr_valid(inc->canary) || !zngx_key_valid(inc->key) ||
+		    inc->weight < 1 || inc->canary_weight < 1 ||
+		    inc->weight + inc->canary_weight != 100) {
+			errno = EINVAL;
+			return NULL;
+		}
+		snprintf(canary, sizeof canary, "\tserver %s weight=%u;\n",
+		    inc->canary, inc->canary_weight);
 		n = asprintf(&s, "# Written by zdd-switch: the live backend "
-		    "is %s.\nupstream %s {\n\tserver %s;\n\tkeepalive %u;\n}\n",
-		    target, inc->name, inc->addr, inc->keepalive);
-	else
+		    "is %s, a canary takes %u%% of the clients.\n"
+		    "upstream %s {\n\thash %s consistent;\n"
+		    "\tserver %s weight=%u;\n%s%s}\n", target,
+		    inc->canary_weight, inc->name, inc->key, inc->addr,
+		    inc->weight, canary, ka);
+	} else
 		n = asprintf(&s, "# Written by zdd-switch: the live backend "
-		    "is %s.\nupstream %s {\n\tserver %s;\n}\n",
-		    target, inc->name, inc->addr);
+		    "is %s.\nupstream %s {\n\tserver %s;\n%s}\n", target,
+		    inc->name, inc->addr, ka);
 	return n == -1 ? NULL : s;
 }
 
@@ -266,45 +447,6 @@ zngx_read_pid(const char *path)
 		return -1;
 	}
 	return (pid_t)v;
-}
-
-/*
- * Read /proc/PID/stat: the state, the parent and the start time.  The
- * command name may hold spaces and parentheses, so fields are counted
- * from the last ')'.
- */
-static int
-proc_stat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return -1;
-	p += 2;
-	*state = *p;
-	/* Field 3 is the state; 4 the parent; 22 the start time. */
-	for (field = 3; field < 22 && p != NULL; field++) {
-		if (field == 4)
-			*ppid = (pid_t)strtol(p, NULL, 10);
-		if ((p = strchr(p, ' ')) != NULL)
-			p++;
-	}
-	if (p == NULL)
-		return -1;
-	v = strtoull(p, NULL, 10);
-	*start = v;
-	return 0;
 }
 
 static int
@@ -345,7 +487,7 @@ zngx_children(pid_t pid, struct zproc *v, size_t max, struct zproc_scan *sc)
 		    bsearch(&child, sc->skip, sc->nskip, sizeof child,
 		    cmp_pid) != NULL)
 			continue;
-		if (proc_stat(child, &state, &ppid, &start) == -1 ||
+		if (zproc_stat(child, &state, &ppid, &start) == -1 ||
 		    ppid != pid || state == 'Z' || state == 'X')
 			continue;
 		v[n].pid = child;
@@ -358,23 +500,12 @@ zngx_children(pid_t pid, struct zproc *v, size_t max, struct zproc_scan *sc)
 	return (int)n;
 }
 
-int
-zproc_alive(const struct zproc *p)
+/* Whether pid's title (its argv[0] as ps shows it) starts with title. */
+static int
+titled(pid_t pid, const char *title)
 {
-	unsigned long long start;
-	pid_t ppid;
-	char state;
-
-	if (proc_stat(p->pid, &state, &ppid, &start) == -1)
-		return 0;
-	return state != 'Z' && state != 'X' && start == p->start;
-}
-
-int
-zngx_is_master(pid_t pid)
-{
-	static const char title[] = "nginx: master process";
 	char path[64], buf[64];
+	size_t tl = strlen(title);
 	ssize_t n;
 	int fd;
 
@@ -383,8 +514,84 @@ zngx_is_master(pid_t pid)
 		return 0;
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
-	if (n < (ssize_t)sizeof title - 1)
-		return 0;
-	return memcmp(buf, title, sizeof title - 1) == 0;
+	return n >= (ssize_t)tl && memcmp(buf, title, tl) == 0;
 }
 
+/*
+ * The executable pid runs, as device and inode: 0, 1 when /proc does not
+ * show it to us (another user's process), -1 when pid is gone.
+ */
+static int
+exe_of(pid_t pid, struct stat *sb)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	if (stat(path, sb) == 0)
+		return 0;
+	return errno == EACCES || errno == EPERM ? 1 : -1;
+}
+
+int
+zngx_is_master(pid_t pid, const char *nginx)
+{
+	struct zproc kids[64];
+	struct stat me, kid, bin;
+	char path[64], target[4096], *base;
+	ssize_t n;
+	int i, nk, rc, krc, workers = 0;
+
+	/*
+	 * A title is what anyone may choose (exec -a), so it is only the
+	 * first test.  The process must run an nginx executable: one named
+	 * nginx, or the very file --nginx names; and its children must be
+	 * workers running the same file, which a master forks and nothing
+	 * else does.
+	 */
+	if (!titled(pid, "nginx: master process"))
+		return 0;
+	if ((rc = exe_of(pid, &me)) == -1)
+		return 0;
+	if (rc == 0) {
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+		n = readlink(path, target, sizeof target - 1);
+		if (n <= 0)
+			return 0;
+		target[n] = '\0';
+		base = strrchr(target, '/');
+		base = base != NULL ? base + 1 : target;
+		if (strncmp(base, "nginx", 5) != 0 &&
+		    (nginx == NULL || stat(nginx, &bin) == -1 ||
+		    bin.st_dev != me.st_dev || bin.st_ino != me.st_ino))
+			return 0;
+	} else {
+		/*
+		 * Another user's process, whose executable /proc hides from
+		 * us: only root's is believed, since no unprivileged user can
+		 * start a process as root to impersonate nginx.
+		 */
+		struct stat ps;
+
+		snprintf(path, sizeof path, "/proc/%d", (int)pid);
+		if (stat(path, &ps) == -1 || ps.st_uid != 0)
+			return 0;
+	}
+	if ((nk = zngx_children(pid, kids, 64, NULL)) <= 0)
+		return 0;
+	for (i = 0; i < nk; i++) {
+		/* A worker of an earlier reload may exit as we look. */
+		if (!titled(kids[i].pid, "nginx: ")) {
+			if (!zproc_alive(&kids[i]))
+				continue;
+			return 0;
+		}
+		if (rc == 0 && (krc = exe_of(kids[i].pid, &kid)) == -1)
+			continue;
+		if (rc == 0 && (krc != 0 || kid.st_dev != me.st_dev ||
+		    kid.st_ino != me.st_ino))
+			return 0;
+		if (titled(kids[i].pid, "nginx: worker process"))
+			workers++;
+	}
+	return workers > 0;
+}

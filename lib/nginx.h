@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "proc.h"
+
 enum { ZNGX_SET = 1, ZNGX_UPSTREAM = 2 };
 
 #define ZNGX_NAME_MAX	64
@@ -23,12 +25,22 @@ struct zngx_inc {
 	char	name[ZNGX_NAME_MAX + 1];	/* variable without '$', or upstream */
 	char	addr[ZNGX_ADDR_MAX + 1];	/* host:port, unix:PATH or a name */
 	unsigned keepalive;			/* upstream only, 0 if absent */
+	/*
+	 * A canary (upstream only): a second server, canary, that takes
+	 * canary_weight percent of the clients and addr the rest (weight),
+	 * each client sticking to one by "hash KEY consistent".  canary is
+	 * "" and the weights 0 when there is none.
+	 */
+	char	canary[ZNGX_ADDR_MAX + 1];
+	unsigned weight, canary_weight;
+	char	key[ZNGX_NAME_MAX + 2];		/* "$remote_addr" */
 };
 
 /*
  * Read an include file's bytes.  Returns 0 and fills inc when they are one
  * "set $VAR http://ADDR;" statement or one "upstream NAME { server ADDR;
- * keepalive N; }" block, with any comments and blanks; 1 when they are
+ * keepalive N; }" block (or, for a canary, "hash KEY consistent;" and two
+ * servers with weights adding up to 100), with any comments and blanks; 1 when they are
  * only comments and blanks (an empty file); -1 with errno EINVAL for
  * anything else, which zdd-switch then refuses to overwrite.
  */
@@ -47,12 +59,8 @@ char	*zngx_render(const struct zngx_inc *inc, const char *target);
 int	zngx_addr_valid(const char *s);
 /* Whether s is a variable or upstream name: [A-Za-z0-9_], 1 to 64. */
 int	zngx_name_valid(const char *s);
-
-/* A process as /proc shows it: its pid and start time, to survive reuse. */
-struct zproc {
-	pid_t	pid;
-	unsigned long long start;
-};
+/* Whether s is a hash key: '$' and a variable name. */
+int	zngx_key_valid(const char *s);
 
 /* The pid in an nginx pid file, or -1 (errno ENOENT, EINVAL). */
 pid_t	zngx_read_pid(const char *path);
@@ -76,11 +84,12 @@ struct zproc_scan {
 int	zngx_children(pid_t pid, struct zproc *v, size_t max,
 	    struct zproc_scan *sc);
 /*
- * Whether pid is an nginx master process (its title says so), so that a
- * stale pid file naming some other process is never signalled.
+ * Whether pid is an nginx master process, so that a stale or forged pid
+ * file naming some other process is never signalled: its title says so,
+ * it runs an executable named nginx* or the file nginx (a path, may be
+ * NULL), and it has worker children running the same executable.  For
+ * another user's process whose executable /proc hides, root's only.
  */
-int	zngx_is_master(pid_t pid);
-/* Whether p is still alive (not exited, not a zombie, not a new process). */
-int	zproc_alive(const struct zproc *p);
+int	zngx_is_master(pid_t pid, const char *nginx);
 
 #endif

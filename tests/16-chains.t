@@ -58,6 +58,8 @@ lockline=$(chain "Jenkins post-build" 2)
 like "zdd(7): the Jenkins step runs under both roots' locks" "$lockline" '^zdd-lock -r /srv/develop/app'
 W=$T/ws
 mkdir -p "$W" "$T/srv/develop/app" "$T/srv/production/app"
+# The build stage's signing key; the chain verifies with ci.pub.
+(cd "$W" && minisign -G -W -p ci.pub -s "$T/ci.key") >/dev/null
 ln -s "$T/srv/develop/app/current/public" "$T/www/develop"
 ln -s "$T/srv/production/app/current/public" "$T/www/production"
 sed -e "s|/srv/|$T/srv/|g" -e "s|http://127.0.0.1/|http://127.0.0.1:$port/|" \
@@ -65,6 +67,7 @@ sed -e "s|/srv/|$T/srv/|g" -e "s|http://127.0.0.1/|http://127.0.0.1:$port/|" \
 # jenkins ID ARTIFACT [LOCK-WAIT]: build ID's post-build step, as printed.
 jenkins() {
 	cp "$2" "$W/app.tar.gz"
+	minisign -S -s "$T/ci.key" -m "$W/app.tar.gz" -t "build $1" >/dev/null
 	run env id="$1" sh -c "cd '$W' && $(sed -e "s|/srv/|$T/srv/|g" \
 		-e "s|--lock-wait 600|--lock-wait ${3:-600}|g" <<<"$lockline")"
 }
@@ -72,6 +75,9 @@ D=$T/srv/develop/app P=$T/srv/production/app
 artifact "$T/good.tgz" UP
 jenkins 41 "$T/good.tgz"
 is "Jenkins, build 41: exit 0" "$rc:$err" "0:"
+is "... verified: the signature's trusted comment in production's manifest" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signature"]["trusted_comment"])' \
+	"$T/srv/production/app/.zdd/manifests/41.json")" "build 41"
 is "... live on develop and production" "$(readlink "$D/current") $(readlink "$P/current")" \
 	"releases/41 releases/41"
 is "... notified" "$(wf_events status env)" "success develop

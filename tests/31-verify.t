@@ -40,6 +40,9 @@ like "--pubkey with a directory: says so" "$err" "^zdd-release: $T/src: a direct
 run zdd-release -r "$R" --pubkey "$K/m.pub" - <"$T/app.tgz"
 is "--pubkey with stdin and no --signature: 64" "$rc" 64
 like "... says so" "$err" '^zdd-release: stdin has no signature file next to it: give --signature$'
+run zdd-release -r "$R" --pubkey https://ci.example/ci.pub "$T/app.tgz"
+is "--pubkey of a URL: 64" "$rc" 64
+like "... says so" "$err" '^zdd-release: --pubkey: a file on this host, not a URL$'
 ok "usage errors made no root" test ! -e "$R"
 
 # --- a pinned digest ---------------------------------------------------
@@ -49,6 +52,8 @@ is "... prints the release" "$out" "$R/releases/pinned"
 is "... unpacked" "$(cat "$R/releases/pinned/app/public/index.html")" '<h1>build 7</h1>'
 is "... the manifest has the digest" "$(mf pinned sha256)" "$sha"
 is "... and that it was pinned" "$(mf pinned sha256_pinned)" true
+is "... so does the event log" \
+	"$(jf "$(grep '"release":"pinned"' "$R/.zdd/events.jsonl")" sha256_pinned)" true
 upper=$(echo "$sha" | tr a-f A-F)
 run zdd-release -r "$R" --id upper --sha256 "$upper" "$T/app.tgz"
 is "--sha256 in upper case: 0" "$rc" 0
@@ -68,14 +73,27 @@ is "... the manifest: the trusted comment" "$(mf signed signature.trusted_commen
 	"timestamp:1796214996	file:app.tgz	build 7"
 is "... the manifest: the digest" "$(mf signed sha256)" "$sha"
 is "... the manifest: not pinned" "$(mf signed sha256_pinned)" null
+ev=$(grep '"release":"signed"' "$R/.zdd/events.jsonl")
+is "... the event log's release event: the key id" "$(jf "$ev" signature.key_id)" "$keyid"
+is "... its trusted comment" "$(jf "$ev" signature.trusted_comment)" \
+	"timestamp:1796214996	file:app.tgz	build 7"
+is "... its digest" "$(jf "$ev" sha256)" "$sha"
 
 minisign -S -l -s "$K/m.key" -m "$T/app.tgz" -x "$T/legacy.minisig" -t legacy >/dev/null
 run zdd-release -r "$R" --id legacy --pubkey "$K/m.pub" --signature "$T/legacy.minisig" "$T/app.tgz"
 is "minisign, legacy signature: 0" "$rc" 0
 is "... its trusted comment" "$(mf legacy signature.trusted_comment)" legacy
 
-run zdd-release -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
+run zdd-release -v -r "$R" --id both --pubkey "$K/m.pub" --sha256 "$sha" "$T/app.tgz"
 is "a signature and a pinned digest: 0" "$rc" 0
+like "... -v says what was verified" "$err" \
+	"^zdd-release: $T/app.tgz: SHA-256 $sha, signed by key $keyid, as pinned\$"
+like "... and the trusted comment" "$err" \
+	"^zdd-release: trusted comment: timestamp:1796214996	file:app.tgz	build 7\$"
+run zdd-release -r "$R" --id whole --file --pubkey "$K/m.pub" "$T/app.tgz"
+is "--file, signed: 0" "$rc" 0
+ok "... the artifact is in the release whole" cmp "$R/releases/whole/app.tgz" "$T/app.tgz"
+is "... verified" "$(mf whole signature.key_id)" "$keyid"
 
 # --- signify -----------------------------------------------------------
 signify-openbsd -S -s "$K/s.sec" -m "$T/app.tgz"
@@ -233,6 +251,39 @@ is "the bomb signed by the right key: unpacked" "$rc" 0
 [ "$probe" = env ] ||
 	ok "... and then 64 MiB were written ($(io wchar) bytes)" test "$(io wchar)" -ge 67108864
 rm -rf "$R/releases/bomb"
+
+# --- an artifact someone else could rewrite is verified in a copy ---------
+# Verified where it lies, a file is read(2) once, by the unpack; copied
+# into the spool first, it is read twice: the copy, then the unpack of
+# the copy.  Only the deploying user's file that no one else can write is
+# trusted to stay as it was checked.
+if [ "$probe" != env ]; then
+	mkdir -p "$T/rand"
+	head -c 1048576 /dev/urandom >"$T/rand/noise"
+	tar -C "$T" -cf "$T/rand.tar" rand
+	sign m "$T/rand.tar"
+	twice=$((2 * $(stat -c %s "$T/rand.tar")))
+	reads() {
+		run env LD_PRELOAD="$T/io.so" IO_LOG="$T/io.log" \
+			zdd-release -r "$R" --pubkey "$K/m.pub" "$T/rand.tar"
+		echo "$rc $(io rchar)"
+	}
+	chmod 644 "$T/rand.tar"
+	set -- $(reads)
+	ok "mode 0644, the user's own: verified in place, read once ($2 bytes)" \
+		test "$1" = 0 -a "$2" -lt "$twice"
+	chmod 666 "$T/rand.tar"
+	set -- $(reads)
+	ok "mode 0666: verified in a copy, read twice ($2 bytes)" \
+		test "$1" = 0 -a "$2" -ge "$twice"
+	chmod 644 "$T/rand.tar"
+	if chown 65534 "$T/rand.tar" 2>/dev/null; then
+		set -- $(reads)
+		ok "another user's file: verified in a copy, read twice ($2 bytes)" \
+			test "$1" = 0 -a "$2" -ge "$twice"
+	fi
+	is "... no spool left" "$(ntmp)" 0
+fi
 
 # --- zdd-release(1)'s EXAMPLES of the signed path, run as printed -----------
 # exlines ERE: the lines of the EXAMPLES section that match, with the

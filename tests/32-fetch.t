@@ -122,6 +122,7 @@ is "... the manifest shows the URL without them" "$(mf token source)" "http://12
 unlike "... not on stdout" "$out" "5ec7e7|hunter2"
 unlike "... not on stderr (-v)" "$err" "5ec7e7|hunter2"
 nok "... not anywhere in the deploy root" grep -rqE '5ec7e7|hunter2' "$R"
+like "... whose event log records the release" "$(cat "$R/.zdd/events.jsonl")" '"release":"token"'
 run zdd-release -r "$R" --id whole --file "$tok"
 is "... --file: 0" "$rc" 0
 is "... the file is named after the URL's path only" "$(ls "$R/releases/whole")" app.tgz
@@ -164,6 +165,22 @@ ex=$(sed -n 's/^\.Dl \(zdd-release -r app --pubkey ci.pub https:.*\)/\1/p' "$TOP
 like "zdd-release(1) has the URL example" "$ex" '^zdd-release -r app --pubkey ci.pub https://ci.example/builds/app.tgz$'
 run env -C "$T" sh -ec "${ex%% https:*} --cacert cert.pem https://localhost:$s/files/app.tgz"
 is "... run against this store: 0" "$rc" 0
+
+# --- a fetch interrupted: the spool goes with the process ------------------
+: >"$T/req.log"
+b_rel=$(nrel)
+zdd-release -r "$R" "$U/slow/big.tar" >/dev/null 2>"$T/kill.err" &
+kpid=$!
+i=0
+while ! grep -q '^GET /slow/big.tar ' "$T/req.log" && [ $i -lt 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -TERM "$kpid"
+wait "$kpid"
+is "SIGTERM during a fetch: dies of it" "$?" 143
+is "... no release, no spool, no staging left" "$(nrel) $(ntmp)" "$b_rel 0"
+is "... and says so" "$(cat "$T/kill.err")" "zdd-release: interrupted, nothing made"
 
 # --- a progress line on a terminal, and only there ----------------------------
 run script -qec "zdd-release -r $R --id tty $U/slow/big.tar" /dev/null

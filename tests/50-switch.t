@@ -144,6 +144,43 @@ is "--nginx PATH: exit 0" "$rc" 0
 run $S --json status
 like "--json status" "$out" '"action":"status".*"name":"green"'
 
+# --- the guard: never switch to a dead backend --------------------------
+# After a failed deploy, "flip" back to a colour whose backend is down
+# would send every request to a 502.  The target must accept a
+# connection first; --probe runs zdd-health's checks instead.
+dp=$(free_port)
+SD="zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$dp -f $INC $(nargs "$N")"
+$S -q blue
+soon "$np" blue >/dev/null
+cp "$INC" "$T/inc.before"
+run $SD flip
+is "flip to a dead backend: exit 1" "$rc" 1
+is "... prints nothing on stdout" "$out" ""
+like "... says why" "$err" \
+	"refusing to switch to green \(127.0.0.1:$dp\): cannot connect: Connection refused; nothing changed"
+ok "... the file is as it was" cmp -s "$INC" "$T/inc.before"
+is "... nginx serves blue" "$(get "$np")" blue
+is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+run $SD -n green
+is "... a dry run checks too: 1" "$rc" 1
+run $SD --probe "http://127.0.0.1:$gp/" green
+is "--probe that passes lets a switch go on" "$rc" 0
+$S -q --force blue
+soon "$np" blue >/dev/null
+run $S --probe "http://127.0.0.1:$dp/up" green
+is "--probe that fails: exit 1" "$rc" 1
+like "... with zdd-health's reason" "$err" \
+	"refusing to switch to green \(http://127.0.0.1:$dp/up\): .*cannot connect"
+ok "... the file is as it was" cmp -s "$INC" "$T/inc.before"
+run $S --probe "http://127.0.0.1:$gp/" -n green
+is "... a dry run with a passing probe: 0" "$rc" 0
+run $SD --force green
+is "--force skips the guard" "$rc" 0
+is "... and nginx sends the dead backend's 502" \
+	"$(sleep 0.3; curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$np/")" 502
+$S -q blue
+is "a switch back from the dead backend is allowed" "$(soon "$np" blue)" blue
+
 # A file whose address is no target: status says no, a switch rewrites.
 printf 'set $service_url http://127.0.0.1:1;\n' >"$INC"
 run $S status
@@ -231,28 +268,77 @@ run $S --reload-cmd "kill -HUP \$(cat $N/nginx.pid)" green
 is "--reload-cmd that works: exit 0" "$rc" 0
 is "... nginx serves green" "$(soon "$np" green)" green
 
-# An interrupt in the middle of a switch waits until it is whole.
-cat >"$T/slow-nginx" <<SH
+# A hung nginx -t: SIGTERM puts the old file back at once and
+# zdd-switch dies of it, with the hung command's whole process group.
+cat >"$T/hung-nginx" <<SH
 #!/bin/sh
-sleep 1
+case "\$*" in
+*-t*)	echo \$\$ >"$T/hung.pid"
+	sleep 60 ;;
+esac
 exec nginx "\$@"
 SH
-chmod +x "$T/slow-nginx"
+chmod +x "$T/hung-nginx"
+# wait_file FILE: until FILE exists (at most 10 s).
+wait_file() {
+	i=0
+	while [ ! -s "$1" ] && [ "$i" -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
 $S -q --drain blue
-$S --nginx "$T/slow-nginx" green >/dev/null 2>&1 &
+cp "$INC" "$T/inc.before"
+rm -f "$T/hung.pid"
+$S --nginx "$T/hung-nginx" green >/dev/null 2>"$T/hung.err" &
 swpid=$!
-sleep 0.5
+wait_file "$T/hung.pid"
 kill -TERM "$swpid"
 wait "$swpid"
-is "SIGTERM during nginx -t: the switch completes, then zdd-switch dies" \
-	"$?" 143
-is "... the file names green" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
-is "... nginx serves green" "$(soon "$np" green)" green
+is "SIGTERM during a hung nginx -t: zdd-switch dies of it" "$?" 143
+like "... saying the file is as it was" "$(cat "$T/hung.err")" \
+	'interrupted by SIGTERM, .*service-url.inc is as it was'
+ok "... the old file is back byte for byte" cmp -s "$INC" "$T/inc.before"
+nok "... the hung nginx -t is gone too" kill -0 "$(cat "$T/hung.pid")"
+is "... nginx serves blue" "$(get "$np")" blue
 is "... no stray file" "$(ls -A "$N/conf/conf.d")" service-url.inc
+rm -f "$T/hung.pid"
+$S --nginx "$T/hung-nginx" green >/dev/null 2>"$T/hung.err" &
+swpid=$!
+wait_file "$T/hung.pid"
+kill -INT "$swpid"
+wait "$swpid"
+is "SIGINT the same: 130" "$?" 130
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
+run $S --nginx "$T/hung-nginx" --timeout 0.5 green
+is "a hung nginx -t past --timeout: 69" "$rc" 69
+like "... says so" "$err" 'nginx -t did not finish within 0.5 s and was killed'
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
+nok "... the hung nginx -t is gone" kill -0 "$(cat "$T/hung.pid")"
+run $S --timeout soon green
+is "--timeout soon: 64" "$rc" 64
+
+# A hung reload: SIGTERM puts the old file back, nginx is told to reload
+# it (it may have taken the new one), and zdd-switch dies of the signal.
+rm -f "$T/hung.pid"
+$S --reload-cmd "echo \$\$ >$T/hung.pid; sleep 60" green \
+	>/dev/null 2>"$T/hung.err" &
+swpid=$!
+wait_file "$T/hung.pid"
+kill -TERM "$swpid"
+wait "$swpid"
+is "SIGTERM during a hung --reload-cmd: 143" "$?" 143
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
+nok "... the reload command is gone" kill -0 "$(cat "$T/hung.pid")"
+is "... nginx serves blue" "$(soon "$np" blue)" blue
+run $S --reload-cmd 'sleep 60' --timeout 0.3 green
+is "a hung --reload-cmd past --timeout: 69" "$rc" 69
+like "... says so" "$err" 'reload did not finish within 0.3 s'
+ok "... the old file is back" cmp -s "$INC" "$T/inc.before"
 
 # A user who may not write the directory: 77, nothing changed.
 cp "$INC" "$T/inc.before"
-run setpriv --reuid=65534 --regid=65534 --clear-groups $S blue
+run setpriv --reuid=65534 --regid=65534 --clear-groups $S green
 is "no write permission: 77" "$rc" 77
 ok "... the file is as it was" cmp -s "$INC" "$T/inc.before"
 
@@ -332,16 +418,118 @@ cp=
 unlike "without --drain, stopping the old backend at once loses them" \
 	"$(cat "$T"/slow.[123].code | tr -d '\n')" '^200200200$'
 
-# A drain bound that runs out: exit 0 with a warning.
+# A drain bound that runs out: the switch stands, but the exit code (3)
+# says that the old backend still serves, so "&& stop-old" does not run.
 $S -q blue
 curl -s -o /dev/null --max-time 20 "http://127.0.0.1:$np/slow?ms=2500" &
 cp="$cp $!"
 sleep 0.4
-run $S --drain=0.3 green
-is "--drain=0.3 with a 2.5 s request: exit 0" "$rc" 0
-like "... with a warning that it ran out" "$err" 'drain timed out after'
+run sh -c "$S --drain=0.3 green && echo stopped-old"
+is "--drain=0.3 with a 2.5 s request: exit 3" "$rc" 3
+like "... saying it ran out" "$err" 'drain timed out after 0.[0-9]+ s: 1 old nginx worker is still running'
+is "... prints the live backend, and '&& stop-old' does not run" "$out" \
+	"green 127.0.0.1:$gp"
+is "... the switch stands" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
 wait $cp
 cp=
+
+# A drain that cannot be watched (no pid file, so no old workers known):
+# switched, exit 3.
+run zdd-switch $TG -f "$INC" --nginx-arg=-p --nginx-arg="$N" \
+	--nginx-arg=-c --nginx-arg="$N/conf/nginx.conf" \
+	--pid-file "$T/no.pid" --reload-cmd "kill -HUP $nginxpid" \
+	--drain blue
+is "--drain without a pid file: exit 3" "$rc" 3
+like "... says it cannot drain" "$err" 'cannot drain: .*no.pid names no running nginx master'
+is "... the switch stands" "$(soon "$np" blue)" blue
+run zdd-switch $TG -f "$INC" --nginx-arg=-p --nginx-arg="$N" \
+	--nginx-arg=-c --nginx-arg="$N/conf/nginx.conf" \
+	--pid-file "$T/no.pid" --reload-cmd "kill -HUP $nginxpid" green
+is "... without --drain it is no error" "$rc" 0
+soon "$np" green >/dev/null
+$S -q blue
+
+# A pid file naming a process that only calls itself nginx (exec -a) is
+# not nginx's master: never signalled, the switch fails with 69.
+bash -c 'exec -a "nginx: master process /usr/sbin/nginx" sleep 60' &
+fake=$!
+echo "$fake" >"$T/fake.pid"
+run zdd-switch $TG -f "$INC" --nginx-arg=-p --nginx-arg="$N" \
+	--nginx-arg=-c --nginx-arg="$N/conf/nginx.conf" \
+	--pid-file "$T/fake.pid" green
+is "a forged master (exec -a): nginx -s reload instead, exit 0" "$rc" 0
+like "... with a warning that it names no nginx master" "$err" \
+	'fake.pid names no running nginx master'
+ok "... and the forged one was never signalled" kill -0 "$fake"
+is "... nginx serves green" "$(soon "$np" green)" green
+kill "$fake"
+wait "$fake" 2>/dev/null
+$S -q blue
+
+# --- nginx's lexer: zdd-switch reads an include file as nginx does -------
+# Every seed of the include-file fuzzer: what zdd-switch reads, nginx -t
+# accepts, in the context each shape goes in.
+X=$T/lex
+mkdir -p "$X/logs"
+ngt() {
+	printf 'pid %s/nginx.pid;\nerror_log %s/logs/error.log;\nevents { }\nhttp {\n%s\n}\n' \
+		"$X" "$X" "$1" >"$X/nginx.conf"
+	nginx -t -q -p "$X" -c "$X/nginx.conf" >/dev/null 2>&1
+}
+read=
+for f in "$TOP"/tests/fuzz/corpus/nginx/*; do
+	s=$(basename "$f")
+	zdd-switch -f "$f" status >/dev/null 2>&1
+	[ $? -eq 65 ] && continue
+	read="$read $s"
+	# A set line goes in a location, an upstream block in http.
+	ngt "server { listen 127.0.0.1:1; location / { include $f; } }" ||
+		ngt "include $f;" ||
+		note "$s: zdd-switch reads it, nginx -t refuses it"
+done
+report "what zdd-switch reads of the seeds, nginx -t accepts"
+is "the seeds zdd-switch reads" "$read" \
+	" brace-tight comment empty hash-after quoted-var set squote unix unix-upstream upstream v6"
+
+# The issue's file: '#' inside a word is no comment, so nginx serves the
+# second set line's green.  zdd-switch must not say blue, nor overwrite
+# what it did not write.
+$S -q blue
+soon "$np" blue >/dev/null
+printf 'set $service_url http://127.0.0.1:%s#;set $service_url http://127.0.0.1:%s;\n' \
+	"$bp" "$gp" >"$INC"
+cp "$INC" "$T/inc.hash"
+nginx -s reload -p "$N" -c "$N/conf/nginx.conf" 2>/dev/null
+is "'#' inside a word: nginx serves the second line's green" \
+	"$(soon "$np" green)" green
+run $S status
+is "... status does not say blue: 65" "$rc:$out" "65:"
+run $S green
+is "... a switch refuses to overwrite it: 65" "$rc" 65
+ok "... and leaves it byte for byte" cmp -s "$INC" "$T/inc.hash"
+$S -q --force blue
+is "... --force replaces it" "$(soon "$np" blue)" blue
+
+# unix: addresses, read back in both formats, behind a real nginx.
+rm -f "$T/green.sock"
+backend "unix:$T/green.sock" green-unix
+i=0
+while [ ! -S "$T/green.sock" ] && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+SX="zdd-switch -t blue=127.0.0.1:$bp -t green=unix:$T/green.sock -f $INC $(nargs "$N")"
+run $SX green
+is "--format set to a unix: target: exit 0" "$rc:$out" "0:green unix:$T/green.sock"
+is "... nginx serves it" "$(soon "$np" green-unix)" green-unix
+run $SX status
+is "... and status reads it back" "$rc:$out" "0:green unix:$T/green.sock"
+run $SX flip
+is "... flip from it" "$rc:$out" "0:blue 127.0.0.1:$bp"
+stop "$last_pid"
+run $SX green
+is "a dead unix: target is refused by the guard: 1" "$rc" 1
+like "... says why" "$err" "refusing to switch to green \\(unix:$T/green.sock\\): cannot connect"
 
 # nginx stopped: 69, the file back.  A stale pid file: the same.
 $S -q blue
@@ -381,7 +569,7 @@ is "upstream format: only backend.conf in conf.d" \
 	"$(ls -A "$U/conf/conf.d")" backend.conf
 cp "$UINC" "$T/up.before"
 run zdd-switch -t blue=127.0.0.1:99999 -t green=127.0.0.1:$gp -f "$UINC" \
-	--format upstream $(nargs "$U") blue
+	--format upstream $(nargs "$U") --force blue
 is "upstream format: nginx -t refuses a bad port: 78" "$rc" 78
 like "... nginx's message" "$err" 'invalid port'
 ok "... file back byte for byte" cmp -s "$UINC" "$T/up.before"
@@ -389,6 +577,112 @@ is "... nginx still serves green" "$(get "$up")" green
 is "... no stray file" "$(ls -A "$U/conf/conf.d")" backend.conf
 run zdd-switch $TG -f "$UINC" $(nargs "$U") blue
 is "an upstream file under --format set: 65" "$rc" 65
+
+# unix: addresses in the upstream format too.
+rm -f "$T/green.sock"
+backend "unix:$T/green.sock" green-unix
+i=0
+while [ ! -S "$T/green.sock" ] && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+SXU="zdd-switch -t blue=127.0.0.1:$bp -t green=unix:$T/green.sock -f $UINC --format upstream $(nargs "$U")"
+run $SXU green
+is "--format upstream to a unix: target: exit 0" "$rc" 0
+is "... nginx serves it" "$(soon "$up" green-unix)" green-unix
+run $SXU status
+is "... and status reads it back" "$rc:$out" "0:green unix:$T/green.sock"
+run $SXU blue
+is "... and back" "$rc" 0
+stop "$last_pid"
+
+# --- canary: --weight NAME=PCT (nginx upstream format) --------------------
+# 200 clients from their own addresses 127.0.0.N; each asks twice.
+clients() {
+	python3 "$TOP/tests/switch-clients.py" "$up" / 200 "$T/clients.$1"
+	n_green=$(awk '$2 == "green"' "$T/clients.$1" | wc -l)
+	n_unstuck=$(awk '$2 != $3' "$T/clients.$1" | wc -l)
+	n_error=$(grep -c error "$T/clients.$1")
+}
+run $SU status
+is "canary: blue is live first" "$out" "blue 127.0.0.1:$bp"
+run $SU --drain --weight green=20
+is "--weight green=20: exit 0" "$rc" 0
+is "... prints the main backend" "$out" "blue 127.0.0.1:$bp"
+like "... says what it did" "$err" 'green takes 20% of the clients, blue the rest in [0-9.]+ s'
+is "... the file: hash on the client address, weights 80 and 20" \
+	"$(grep -v '^#' "$UINC")" "$(printf 'upstream backend {\n\thash $remote_addr consistent;\n\tserver 127.0.0.1:%s weight=80;\n\tserver 127.0.0.1:%s weight=20;\n\tkeepalive 16;\n}' "$bp" "$gp")"
+run $SU status
+is "... status prints the main backend" "$out" "blue 127.0.0.1:$bp"
+run $SU --json status
+like "... --json shows the canary and its share" "$out" \
+	"\"name\":\"blue\".*\"canary\":\\{\"name\":\"green\",\"addr\":\"127.0.0.1:$gp\",\"percent\":20\\}"
+clients 20
+echo "# canary 20%: $n_green of 200 clients on green"
+is "... 200 clients: no error, each sticks to one side" "$n_error $n_unstuck" "0 0"
+if [ "$n_green" -ge 20 ] && [ "$n_green" -le 60 ]; then
+	pass "... about 20% of them go to green ($n_green of 200)"
+else
+	fail "... about 20% of them go to green" "got $n_green of 200"
+fi
+run $SU --drain --weight green=50
+is "--weight green=50: exit 0" "$rc" 0
+clients 50
+echo "# canary 50%: $n_green of 200 clients on green"
+is "... no error, each sticks" "$n_error $n_unstuck" "0 0"
+if [ "$n_green" -ge 70 ] && [ "$n_green" -le 130 ]; then
+	pass "... about half go to green ($n_green of 200)"
+else
+	fail "... about half go to green" "got $n_green of 200"
+fi
+is "... every client that was on green at 20% stays there" \
+	"$(awk 'NR == FNR { was[$1] = $2; next }
+		was[$1] == "green" && $2 != "green"' "$T/clients.20" "$T/clients.50" | wc -l)" 0
+run $SU --weight green=50
+is "... the same share again changes nothing" "$rc:$(grep -c weight=50 "$UINC")" "0:2"
+run $SU --weight green=30 --sticky '$cookie_user'
+is "--sticky: another hash key" "$rc:$(grep -c 'hash $cookie_user consistent;' "$UINC")" "0:1"
+run $SU --weight green=30
+is "... kept by the next --weight" "$(grep -c 'hash $cookie_user consistent;' "$UINC")" 1
+run $SU --drain blue
+is "switching to the main backend aborts the canary" "$rc:$out" "0:blue 127.0.0.1:$bp"
+like "... says so" "$err" 'the canary green is off, blue takes every client'
+is "... one server again" "$(grep -c server "$UINC"):$(grep -c hash "$UINC")" "1:0"
+clients 0
+is "... every client on blue" "$n_green $n_error" "0 0"
+$SU -q --weight green=10
+run $SU --drain green
+is "switching to the canary promotes it" "$rc:$out" "0:green 127.0.0.1:$gp"
+is "... one server, green" "$(grep server "$UINC" | tr -d '\t')" "server 127.0.0.1:$gp;"
+clients 100
+is "... every client on green" "$n_green $n_error" "200 0"
+$SU -q --weight blue=5
+run $SU --weight blue=100
+is "--weight NAME=100 promotes" "$rc:$out" "0:blue 127.0.0.1:$bp"
+$SU -q --weight green=5
+run $SU --weight green=0
+is "--weight NAME=0 aborts" "$rc:$out:$(grep -c server "$UINC")" "0:blue 127.0.0.1:$bp:1"
+cp "$UINC" "$T/up.before"
+dpx=$(free_port)
+run zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$dpx -f "$UINC" \
+	--format upstream $(nargs "$U") --weight green=5
+is "--weight to a dead backend: the guard refuses, 1" "$rc" 1
+ok "... the file is as it was" cmp -s "$UINC" "$T/up.before"
+run $SU --weight green=5 flip
+is "--weight with an operand: 64" "$rc" 64
+run $SU --weight green=101
+is "--weight green=101: 64" "$rc" 64
+run $SU --weight purple=5
+is "--weight of no target: 64" "$rc" 64
+run $SU --weight blue=5
+is "--weight of the live backend: 64" "$rc" 64
+run $SU --sticky '$remote_addr' blue
+is "--sticky without --weight: 64" "$rc" 64
+run $SU --weight green=5 --sticky 'remote_addr'
+is "--sticky without a \$: 64" "$rc" 64
+run $S --weight green=5
+is "--weight with --format set: 64" "$rc" 64
+is "... the upstream file is as it was" "$(cat "$UINC")" "$(cat "$T/up.before")"
 
 # --- a reload slower than ZDD_RELOAD_WAIT -------------------------------
 # nginx reads the include file first, then spends a while on a big map.
@@ -456,6 +750,57 @@ is "... and once nginx is done, it serves blue" "$(soon "$wp" blue)" blue
 is "... still blue a moment later" "$(sleep 0.3; get "$wp")" blue
 stop "$slowpid"
 
+# --- a deploy user, not root ----------------------------------------------
+# The setup zdd-switch(1) documents: the include file in a directory of
+# its own that the deploy group may write (the file is replaced through
+# a new one beside it, so the directory needs the permission, not the
+# file).  Here the deploy user is 65534.
+DU="setpriv --reuid=65534 --regid=65534 --clear-groups"
+D=$T/deploy
+dp=$(free_port)
+mkdir -p "$D/conf/zdd" "$D/logs"
+printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" >"$D/conf/zdd/service-url.inc"
+NGINX_WORKERS=2 start_nginx "$D" "$dp" "server {
+		listen 127.0.0.1:$dp;
+		location / {
+			include $D/conf/zdd/service-url.inc;
+			proxy_pass \$service_url;
+		}
+	}"
+rootnginx=$NGINX_PID
+SDU="zdd-switch $TG -f $D/conf/zdd/service-url.inc $(nargs "$D")"
+cp "$D/conf/zdd/service-url.inc" "$T/du.before"
+run $DU $SDU green
+is "deploy user, directory not writable: 77" "$rc" 77
+like "... says the directory needs write permission" "$err" \
+	'cannot write .*service-url.inc: Permission denied; .* needs write permission on its directory \(not on the file\)'
+ok "... the file is as it was" cmp -s "$D/conf/zdd/service-url.inc" "$T/du.before"
+chgrp 65534 "$D/conf/zdd"
+chmod 2775 "$D/conf/zdd"
+# nginx runs as root: nginx -t as the deploy user cannot open root's pid
+# file.  That is no refusal of the configuration: 77, not 78.
+run $DU $SDU green
+is "deploy user, nginx -t cannot run as this user: 77" "$rc" 77
+like "... with nginx's own message" "$err" 'nginx.pid" failed \(13: Permission denied\)'
+like "... not called a refusal" "$err" 'nginx -t could not run as this user \(not a refusal of the configuration\)'
+ok "... the file is as it was" cmp -s "$D/conf/zdd/service-url.inc" "$T/du.before"
+is "... nothing left in the directory" "$(ls -A "$D/conf/zdd")" service-url.inc
+stop "$rootnginx"
+# nginx run by the deploy user itself (or through sudo, as the man page
+# shows): the whole switch works as that user, drain included.
+chown -R 65534:65534 "$D/logs"
+chown 65534:65534 "$D"
+spawn $DU nginx -p "$D" -c "$D/conf/nginx.conf" -g 'daemon off;'
+wait_port "$dp"
+run $DU $SDU --drain green
+is "deploy user running nginx: switch and drain, exit 0" "$rc" 0
+like "... drained" "$err" 'drained: the 2 old nginx workers exited'
+is "... nginx serves green" "$(soon "$dp" green)" green
+is "... nothing left in the directory" "$(ls -A "$D/conf/zdd")" service-url.inc
+run $DU $SDU status
+is "... status as the deploy user" "$out" "green 127.0.0.1:$gp"
+stop "$last_pid"
+
 # --- symlink mode (sites-enabled/default) -------------------------------
 L=$T/link
 lp=$(free_port)
@@ -493,7 +838,7 @@ is "link mode: nothing else in sites-enabled" \
 	"$(ls -A "$L/conf/sites-enabled")" default
 run zdd-switch $TG -t broken=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
-	$(nargs "$L") broken
+	$(nargs "$L") --force broken
 is "link mode: nginx -t refuses a broken site: 78" "$rc" 78
 like "... with nginx's message" "$err" '\[emerg\].*unexpected'
 is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
@@ -506,7 +851,7 @@ printf 'server {\n\tlisten 127.0.0.1:%s;\n}\n' "$bp" \
 	>"$L/conf/sites-available/taken"
 run env ZDD_RELOAD_WAIT=2 zdd-switch $TG -t taken=127.0.0.1:1 \
 	-l "$L/conf/sites-enabled/default" -a "$L/conf/sites-available" \
-	$(nargs "$L") taken
+	$(nargs "$L") --force taken
 is "link mode: a reload that fails in the master: 69" "$rc" 69
 like "... says nginx started no new workers" "$err" 'started no new workers'
 is "... the link is back" "$(readlink "$L/conf/sites-enabled/default")" \
@@ -613,5 +958,147 @@ is "haproxy: every slow request succeeded, old backend stopped after" \
 	"$(cat "$T"/hslow.?.code | tr -d '\n')" 200200200200200
 is "... answered by blue" "$(cat "$T"/hslow.? | sort -u)" blue
 is "haproxy: new requests go to green" "$(get "$hp")" green
+
+# A HAProxy with more than 62 other servers in the backend: the targets'
+# servers are found among them.
+backend "$bp" blue
+bluepid=$last_pid
+wait_port "$bp"
+H2=$T/hap2
+hp2=$(free_port)
+mkdir -p "$H2"
+{
+	cat <<CONF
+global
+	stats socket $H2/admin.sock level admin
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 30s
+	timeout server 30s
+frontend fe
+	bind 127.0.0.1:$hp2
+	default_backend app
+backend app
+	balance source
+	hash-type consistent
+CONF
+	i=1
+	while [ "$i" -le 70 ]; do
+		printf '\tserver other%d 127.0.0.1:%d disabled\n' "$i" "$i"
+		i=$((i + 1))
+	done
+	printf '\tserver blue 127.0.0.1:%s\n\tserver green 127.0.0.1:%s disabled\n' \
+		"$bp" "$gp"
+} >"$H2/haproxy.cfg"
+spawn haproxy -f "$H2/haproxy.cfg" -db
+wait_port "$hp2"
+SH2="zdd-switch $TG --haproxy $H2/admin.sock --backend app"
+run $SH2 status
+is "haproxy: a backend with 72 servers: status" "$rc:$out" "0:blue 127.0.0.1:$bp"
+run $SH2 flip
+is "... flip" "$rc:$out" "0:green 127.0.0.1:$gp"
+is "... it serves green" "$(get "$hp2")" green
+
+# The guard in HAProxy mode: a dead target's server is never made ready.
+stop "$bluepid"
+run $SH2 flip
+is "haproxy: flip to a dead backend: exit 1" "$rc" 1
+like "... says why" "$err" "refusing to switch to blue \\(127.0.0.1:$bp\\): cannot connect"
+is "... green is still live" "$($SH2 status 2>/dev/null)" "green 127.0.0.1:$gp"
+is "... and serves" "$(get "$hp2")" green
+backend "$bp" blue
+bluepid=$last_pid
+wait_port "$bp"
+
+# A canary through HAProxy: "set weight", both servers ready; "balance
+# source" with "hash-type consistent" keeps each client on its side.
+hclients() {
+	python3 "$TOP/tests/switch-clients.py" "$hp2" / 200 "$T/hclients.$1"
+	n_blue=$(awk '$2 == "blue"' "$T/hclients.$1" | wc -l)
+	n_unstuck=$(awk '$2 != $3' "$T/hclients.$1" | wc -l)
+	n_error=$(grep -c error "$T/hclients.$1")
+}
+run $SH2 --weight blue=20
+is "haproxy --weight blue=20: exit 0" "$rc:$out" "0:green 127.0.0.1:$gp"
+like "... says what it did" "$err" 'blue takes 20% of the clients, green the rest'
+run $SH2 --json status
+like "... status: green, with blue as a 20% canary" "$out" \
+	'"name":"green".*"canary":\{"name":"blue","addr":"127.0.0.1:[0-9]+","percent":20\}'
+hclients 20
+echo "# haproxy canary 20%: $n_blue of 200 clients on blue"
+is "... 200 clients: no error, each sticks to one side" "$n_error $n_unstuck" "0 0"
+if [ "$n_blue" -ge 20 ] && [ "$n_blue" -le 60 ]; then
+	pass "... about 20% of them go to blue ($n_blue of 200)"
+else
+	fail "... about 20% of them go to blue" "got $n_blue of 200"
+fi
+run $SH2 --weight blue=50
+hclients 50
+is "... at 50%: no error, each sticks" "$rc $n_error $n_unstuck" "0 0 0"
+if [ "$n_blue" -ge 70 ] && [ "$n_blue" -le 130 ]; then
+	pass "... about half go to blue ($n_blue of 200)"
+else
+	fail "... about half go to blue" "got $n_blue of 200"
+fi
+run $SH2 green
+is "haproxy: switching to the main backend aborts the canary" \
+	"$rc:$out:$($SH2 status 2>/dev/null)" \
+	"0:green 127.0.0.1:$gp:green 127.0.0.1:$gp"
+hclients 0
+is "... every client on green" "$n_blue $n_error" "0 0"
+$SH2 -q --weight blue=10
+run $SH2 blue
+is "haproxy: switching to the canary promotes it" "$rc:$out" "0:blue 127.0.0.1:$bp"
+hclients 100
+is "... every client on blue" "$n_blue $n_error" "200 0"
+run $SH2 --json status
+unlike "... and no canary is left" "$out" canary
+
+# All or nothing: HAProxy takes "ready" for the new server and refuses
+# "drain" for the old one; the new one goes back to maint, exit 69.
+F=$T/fake
+mkdir -p "$F"
+spawn python3 "$TOP/tests/fake-haproxy.py" "$F/admin.sock" "$F/log" drain \
+	"$bp" "$gp"
+i=0
+while [ ! -S "$F/admin.sock" ] && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+SF="zdd-switch $TG --haproxy $F/admin.sock --backend app"
+run $SF status
+is "fake haproxy: status" "$out" "blue 127.0.0.1:$bp"
+run $SF green
+is "HAProxy refuses drain: exit 69" "$rc" 69
+like "... says it refused" "$err" 'HAProxy refused to set app/blue drain'
+like "... and that nothing changed" "$err" 'no switch: every server of HAProxy backend app is as it was'
+is "... the new server was put back" "$(grep '^set' "$F/log")" \
+	"$(printf 'set server app/green state ready\nset server app/blue state drain\nset server app/green state maint')"
+is "... status is blue, as before" "$($SF status 2>/dev/null)" "blue 127.0.0.1:$bp"
+unlike "... HAProxy's answer reaches stderr without control bytes" \
+	"$(printf '%s' "$err" | od -An -c)" '033|\\r'
+like "... but readable" "$err" 'Refused\.'
+is "... one line per line of the answer" \
+	"$(printf '%s\n' "$err" | grep -c 'all good')" 1
+like "... the forged line is not a line of its own" "$err" 'zdd-switch: .*Refused.*all good'
+
+# HAProxy also refuses to take the new server back: it says so, 69.
+stop "$last_pid"
+: >"$F/log"
+spawn python3 "$TOP/tests/fake-haproxy.py" "$F/admin.sock" "$F/log" \
+	drain,maint "$bp" "$gp"
+sleep 0.3
+i=0
+while ! $SF status >/dev/null 2>&1 && [ "$i" -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+run $SF green
+is "HAProxy refuses the undo too: exit 69" "$rc" 69
+like "... says which server it could not put back" "$err" \
+	'HAProxy refused to put back app/green maint'
+like "... and that the backend is half switched" "$err" \
+	'HAProxy backend app is left half switched'
 
 done_testing

@@ -244,6 +244,11 @@ np=$(free_port)
 bp=$(free_port)
 gp=$(free_port)
 mkdir -p "$N/conf/conf.d"
+# Backends that answer: zdd-switch's guard switches to no dead one.
+spawn python3 "$TOP/tests/switch-backend.py" "$bp" blue
+spawn python3 "$TOP/tests/switch-backend.py" "$gp" green
+wait_port "$bp"
+wait_port "$gp"
 INC=$N/conf/conf.d/service-url.inc
 printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" >"$INC"
 start_nginx "$N" "$np" "server {

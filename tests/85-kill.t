@@ -252,6 +252,11 @@ np=$(free_port)
 bp=$(free_port)
 gp=$(free_port)
 mkdir -p "$N_/conf/conf.d"
+# Backends that answer: zdd-switch's guard switches to no dead one.
+spawn python3 "$TOP/tests/switch-backend.py" "$bp" blue
+spawn python3 "$TOP/tests/switch-backend.py" "$gp" green
+wait_port "$bp"
+wait_port "$gp"
 INC=$N_/conf/conf.d/service-url.inc
 printf 'set $service_url http://127.0.0.1:%s;\n' "$bp" >"$INC"
 start_nginx "$N_" "$np" "server {
@@ -276,9 +281,11 @@ check_switch() {
 	nginx -t -q -p "$N_" -c "$N_/conf/nginx.conf" 2>/dev/null ||
 		note "nginx -t refuses the configuration"
 	# The next switch works, whatever the kill left, and sweeps the
-	# temporary file a kill before the rename left.
+	# temporary file a kill before the rename left.  A child the killed
+	# switch had just forked (nginx -t) shares its lock until it execs
+	# or dies with it, a moment later: hence --lock-wait.
 	# shellcheck disable=SC2086
-	$SW flip >/dev/null 2>"$T/.serr" ||
+	$SW --lock-wait 10 flip >/dev/null 2>"$T/.serr" ||
 		note "the next flip failed: $(tail -n 1 "$T/.serr")"
 	[ "$(ls -A "$N_/conf/conf.d")" = service-url.inc ] ||
 		note "a stray name beside the include file after the next flip: $(ls -A "$N_/conf/conf.d" | grep -v '^service-url.inc$' | sed 's/zdd-.*/zdd-XXXXXX/' | tr '\n' ' ')"

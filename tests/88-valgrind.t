@@ -103,9 +103,12 @@ SW="zdd-switch -f $INC --nginx-arg=-p --nginx-arg=$N --nginx-arg=-c --nginx-arg=
 # shellcheck disable=SC2086
 {
 vg 0 $SW status
-vg 0 $SW --json flip
-vg 0 $SW -n blue
-vg 0 $SW blue
+# --force: nothing listens at the default targets, so the guard would
+# refuse; it is run once below.
+vg 0 $SW --force --json flip
+vg 0 $SW --force -n blue
+vg 0 $SW --force blue
+vg 1 $SW -t blue=127.0.0.1:1 -t green=127.0.0.1:2 green
 vg 1 $SW -t a=127.0.0.1:1 -t b=127.0.0.1:2 status
 vg 64 $SW -t 'blue=1.2.3.4:80;x' status
 }
@@ -116,7 +119,7 @@ mkdir -p "$T/avail" "$T/enabled"
 touch "$T/avail/blue" "$T/avail/green"
 ln -s "$T/avail/blue" "$T/enabled/default"
 vg 0 zdd-switch -l "$T/enabled/default" -a "$T/avail" --no-reload \
-	--nginx /bin/true flip
+	--nginx /bin/true --force flip
 
 # --- zdd-notify -------------------------------------------------------
 np=$(free_port)

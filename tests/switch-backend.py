@@ -1,7 +1,9 @@
 # A backend for tests/50-switch.t: answers every request with its own name
 # ("blue", "green" ...), keeps connections alive (HTTP/1.1), and on
 # /slow?ms=N takes N milliseconds first, so that a request can be in
-# flight across a switch.  Usage: switch-backend.py PORT NAME
+# flight across a switch.  Usage: switch-backend.py PORT|unix:PATH NAME
+import os
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,5 +37,23 @@ class Server(ThreadingHTTPServer):
         pass  # a client that went away is no news here
 
 
+class UnixServer(Server):
+    address_family = socket.AF_UNIX
+
+    def get_request(self):
+        conn, _ = self.socket.accept()
+        return conn, ("unix", 0)
+
+
 NAME = sys.argv[2]
-Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+if sys.argv[1].startswith("unix:"):
+    path = sys.argv[1][5:]
+    # Bound and listening under another name first: the socket appears
+    # at PATH only once it accepts connections.
+    srv = UnixServer(path + ".new", Handler)
+    # nginx's workers run as another user, and connecting needs write.
+    os.chmod(path + ".new", 0o666)
+    os.rename(path + ".new", path)
+    srv.serve_forever()
+else:
+    Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

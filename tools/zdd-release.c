@@ -605,6 +605,11 @@ parse_options(struct job *j, int argc, char *argv[])
 				    "positive number", optarg);
 			break;
 		case OPT_PUBKEY:
+			/* A key from where the artifact comes vouches for
+			 * nothing. */
+			if (zfetch_is_url(optarg))
+				zdiex(EX_USAGE, "--pubkey: a file on this "
+				    "host, not a URL");
 			j->ck.pubkey = optarg;
 			break;
 		case OPT_RETRIES:
@@ -895,7 +900,7 @@ spool(struct job *j)
 			zerrx("%s: larger than %llu bytes", j->name,
 			    (unsigned long long)c->fetch.max);
 		else
-			zerrx("cannot read %s: %s", j->name, strerror(rc));
+			zerrx("cannot spool %s: %s", j->name, strerror(rc));
 		bail(j, rc == EFBIG ? EX_DATAERR : zexit_errno(rc));
 	}
 	if (j->srcfd > STDERR_FILENO)
@@ -955,7 +960,8 @@ load_signature(struct job *j)
 	}
 	if (path == NULL)
 		path = c->sigpath = c->url != NULL ?
-		    xnonnull(zfetch_sibling(c->url, zsig_suffix(c->key.kind))) :
+		    xnonnull(zurl_edit(c->url, zsig_suffix(c->key.kind),
+		    NULL)) :
 		    xasprintf("%s%s", j->operand, zsig_suffix(c->key.kind));
 	buf = read_small(j, "signature ", path, &len);
 	rc = zsig_parse(buf, len, c->key.kind, &c->sig, &why);
@@ -990,6 +996,9 @@ verify(struct job *j)
 		zdebug("%s: SHA-256 %s%s%s%s", j->name, c->hex,
 		    c->pubkey ? ", signed by key " : "", c->pubkey ? a : "",
 		    c->sha256 ? ", as pinned" : "");
+		/* Printable, one line: zsig_parse() saw to that. */
+		if (c->pubkey && c->key.kind == ZSIG_MINISIGN)
+			zdebug("trusted comment: %s", c->sig.trusted);
 		return;
 	}
 	if (errno != EBADMSG) {
@@ -1021,20 +1030,20 @@ recheck(struct job *j)
 	}
 }
 
-/* What was verified, for the manifest and --json. */
+/* What was verified, into o: the manifest (and --json), the event. */
 static int
-describe_check(struct job *j)
+describe_check(struct job *j, json_t *o)
 {
 	struct check *c = &j->ck;
 	char id[17];
 
 	if (c->sha256 != NULL &&
-	    json_object_set_new(j->m, "sha256_pinned", json_true()) == -1)
+	    json_object_set_new(o, "sha256_pinned", json_true()) == -1)
 		return -1;
 	if (c->pubkey == NULL)
 		return 0;
 	zsig_id_hex(c->key.id, id);
-	return json_object_set_new(j->m, "signature", json_pack(
+	return json_object_set_new(o, "signature", json_pack(
 	    "{s:s s:s s:s? s:b}", "type", zsig_kind_name(c->key.kind),
 	    "key_id", id, "trusted_comment", c->key.kind == ZSIG_MINISIGN ?
 	    c->sig.trusted : NULL, "prehashed", c->sig.prehashed));
@@ -1174,7 +1183,7 @@ describe(struct job *j)
 	if (j->dedupe && json_object_set_new(j->m, "deduped",
 	    json_integer((json_int_t)zs->deduped)) == -1)
 		goto nomem;
-	if (describe_check(j) == -1)
+	if (describe_check(j, j->m) == -1)
 		goto nomem;
 	return;
 nomem:
@@ -1190,6 +1199,7 @@ static void
 publish(struct job *j)
 {
 	const struct zar_stats *zs = zar_stats(j->z);
+	json_t *ev;
 
 	if (zopt.dry_run) {
 		zinfo("would make releases/%s: %llu entries, %llu bytes",
@@ -1216,9 +1226,15 @@ publish(struct job *j)
 	 * for a release that is not there, which readers pass over, rather
 	 * than a release the log never names.
 	 */
-	if (zevent_append(&j->r, "release", json_pack("{s:s s:s? s:s s:s}",
+	ev = json_pack("{s:s s:s? s:s s:s}",
 	    "release", j->id, "sha256", j->isdir ? NULL : j->hex,
-	    "branch", j->branch, "revision", j->revision)) == -1)
+	    "branch", j->branch, "revision", j->revision);
+	if (ev == NULL || describe_check(j, ev) == -1) {
+		json_decref(ev);
+		zerrx("out of memory");
+		bail(j, EX_OSERR);
+	}
+	if (zevent_append(&j->r, "release", ev) == -1)
 		zerr("cannot write %s/.zdd/events.jsonl", j->r.path);
 	if (renameat2(j->tmpfd, j->stage, j->r.relfd, j->id,
 	    RENAME_NOREPLACE) == -1) {

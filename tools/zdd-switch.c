@@ -31,11 +31,13 @@
 #include "lock.h"
 #include "nginx.h"
 #include "opt.h"
+#include "proc.h"
+#include "reach.h"
 
 enum { OPT_AVAILABLE = 256, OPT_BACKEND, OPT_DRAIN, OPT_FORCE, OPT_FORMAT,
     OPT_HAPROXY, OPT_JSON, OPT_LOCK_WAIT, OPT_MAINT, OPT_NGINX,
-    OPT_NGINX_ARG, OPT_NO_RELOAD, OPT_PID_FILE, OPT_RELOAD_CMD,
-    OPT_UPSTREAM, OPT_VAR };
+    OPT_NGINX_ARG, OPT_NO_RELOAD, OPT_PID_FILE, OPT_PROBE, OPT_RELOAD_CMD,
+    OPT_STICKY, OPT_TIMEOUT, OPT_UPSTREAM, OPT_VAR, OPT_WEIGHT };
 
 enum { MODE_FILE, MODE_LINK, MODE_HAPROXY };
 
@@ -47,6 +49,14 @@ enum { MODE_FILE, MODE_LINK, MODE_HAPROXY };
 /* How long nginx may take to start its new workers after a reload. */
 #define SPAWN_WAIT	10.0	/* default of ZDD_RELOAD_WAIT */
 #define HAP_TIMEOUT	5.0
+/* How long the guard's connection may take to open. */
+#define GUARD_TIMEOUT	2.0
+/*
+ * The switch was made but the old backend was not drained: a drain that
+ * timed out or could not be watched.  Not 0, so that "zdd-switch --drain
+ * && stop-old" never cuts requests in flight.
+ */
+#define EX_NODRAIN	3
 
 struct target {
 	char	 name[65];
@@ -63,9 +73,19 @@ static int format = ZNGX_SET;
 static const char *var = "service_url", *upstream = "backend";
 static const char *nginx = "nginx", *nginx_args[ARGS_MAX];
 static size_t nnginx_args;
+/* --nginx split into words ("sudo -n nginx"); the last is nginx itself. */
+static char *nginx_words[ARGS_MAX];
+static size_t nnginx_words;
 static const char *reload_cmd, *pid_file = "/run/nginx.pid";
 static int no_reload, force, maint, drain;
 static double drain_sec = 60, lock_wait, spawn_wait = SPAWN_WAIT;
+static double timeout = 30;	/* nginx -t and the reload, each */
+static const char *probe;	/* --probe URL, checked by zdd-health */
+static int exit_code;		/* EX_NODRAIN after a switch not drained */
+/* --weight NAME=PCT: the target and its share; --sticky KEY. */
+static int wt = -1;
+static unsigned wt_pct;
+static const char *wt_arg, *sticky;
 /* The operand read from stdin; at file scope, reachable at every exit. */
 static char *opbuf;
 
@@ -78,8 +98,11 @@ static struct {
 	double	 drain_seconds;		/* -1 when not drained */
 	int	 drained;
 	int	 old_workers;
+	int	 canary;		/* target index, -1 for none */
+	unsigned percent;		/* the canary's share of clients */
+	char	 done[512];		/* what the switch did, for stderr */
 } res = { .action = "status", .live = -1, .previous = -1,
-    .drain_seconds = -1 };
+    .drain_seconds = -1, .canary = -1 };
 
 static void
 usage(int code)
@@ -87,19 +110,40 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: zdd-switch [-nqv] [-t name=addr]... [--json] "
 	    "[--lock-wait sec] [--force]\n"
+	    "                  [--probe url]\n"
 	    "                  [-f file [--format set|upstream] [--var name] "
 	    "[--upstream name] |\n"
 	    "                   -l link -a dir]\n"
 	    "                  [--nginx path] [--nginx-arg arg]... "
 	    "[--reload-cmd cmd | --no-reload]\n"
 	    "                  [--drain[=sec]] [--pid-file path] "
-	    "[status | idle | flip | target | -]\n"
+	    "[--timeout sec]\n"
+	    "                  [status | idle | flip | target | - |\n"
+	    "                   --weight name=pct [--sticky key]]\n"
 	    "       zdd-switch [-nqv] [-t name=addr]... [--json] "
-	    "[--lock-wait sec]\n"
-	    "                  --haproxy socket --backend name [--maint] "
-	    "[--drain[=sec]]\n"
-	    "                  [status | idle | flip | target | -]\n");
+	    "[--lock-wait sec] [--force]\n"
+	    "                  [--probe url] --haproxy socket --backend name "
+	    "[--maint]\n"
+	    "                  [--drain[=sec]] "
+	    "[status | idle | flip | target | - |\n"
+	    "                   --weight name=pct]\n");
 	exit(code);
+}
+
+/* --nginx 'sudo -n nginx': words split on blanks, no quoting. */
+static void
+split_nginx(void)
+{
+	char *copy = xstrdup(nginx), *w, *save = NULL;
+
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (nnginx_words == ARGS_MAX)
+			zdiex(EX_USAGE, "--nginx %s: too many words", nginx);
+		nginx_words[nnginx_words++] = w;
+	}
+	if (nnginx_words == 0)
+		zdiex(EX_USAGE, "--nginx: empty");
 }
 
 static int
@@ -188,6 +232,11 @@ result(void)
 		    res.previous >= 0 ? targets[res.previous].name : NULL,
 		    "changed", res.changed, "dry_run", zopt.dry_run);
 
+		if (res.canary >= 0)
+			json_object_set_new(o, "canary", xnonnull(json_pack(
+			    "{s:s s:s s:i}", "name", targets[res.canary].name,
+			    "addr", targets[res.canary].addr, "percent",
+			    (int)res.percent)));
 		if (strcmp(res.action, "switch") == 0) {
 			json_object_set_new(o, "seconds", json_real(res.seconds));
 			if (res.drain_seconds >= 0) {
@@ -206,79 +255,89 @@ result(void)
 }
 
 /*
- * Run argv with stdout and stderr into a buffer (at most OUT_MAX bytes
- * kept); returns the exit status as the shell gives it, -1 when it could
- * not be started.  during, if not NULL, runs while the command does.
+ * Run argv with stdout and stderr into *out (at most OUT_MAX bytes kept,
+ * "" when it never ran), bounded by limit seconds (0: none); returns what
+ * zrun() does.  during, if not NULL, runs while the command does.
  */
 static int
-run(char *const argv[], char **out, void (*during)(void))
+run(char *const argv[], char **out, void (*during)(void *), double limit)
 {
-	pid_t pid;
-	int p[2], st;
+	struct zrun r = { .timeout = limit, .out_max = OUT_MAX,
+	    .during = during };
+	int rc, e;
 
-	*out = NULL;
-	if (pipe2(p, O_CLOEXEC) == -1)
-		return -1;
-	if ((pid = fork()) == -1) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execvp(argv[0], argv);
-		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	if (during != NULL)
-		during();
-	/* What could not be read is no reason to lose the exit status. */
-	if ((*out = zread_all(p[0], OUT_MAX, 0, ZREAD_TRUNCATE, NULL)) == NULL)
-		*out = xstrdup("");
-	close(p[0]);
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + WTERMSIG(st);
+	rc = zrun(argv, &r);
+	e = errno;
+	*out = r.out != NULL ? r.out : xstrdup("");
+	errno = e;
+	return rc;
 }
 
-/* nginx's own words, one diagnostic line each. */
+/*
+ * Copy len bytes of text from outside (nginx's or HAProxy's words) into
+ * out as printable text: a control byte would let the other end clear
+ * the terminal or forge a line of ours after a carriage return.
+ * XXX: the http work brings lib/text.h's ztext_clean(), which this
+ * becomes once it is on main.
+ */
+static void
+clean_line(const char *s, size_t len, char *out, size_t size)
+{
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < len && o + 5 < size; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\t')
+			out[o++] = ' ';
+		else if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		else if (c == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			/* U+0080-009F, the C1 controls (CSI among them). */
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x",
+			    (unsigned char)s[++i]);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+/* Words from nginx or HAProxy, one diagnostic line each, made safe. */
 static void
 relay(const char *out)
 {
 	const char *p = out, *nl;
+	char line[512];
+	int n = 0;
 
-	while (*p != '\0') {
+	while (*p != '\0' && n < 20) {
 		nl = strchrnul(p, '\n');
-		if (nl > p)
-			zerrx("%.*s", (int)(nl - p), p);
+		clean_line(p, (size_t)(nl - p), line, sizeof line);
+		if (*line != '\0') {
+			zerrx("%s", line);
+			n++;
+		}
 		p = *nl ? nl + 1 : nl;
 	}
 }
 
 static int
-run_nginx(const char *a1, const char *a2, char **out, void (*during)(void))
+run_nginx(const char *a1, const char *a2, char **out, void (*during)(void *))
 {
-	const char *argv[ARGS_MAX + 4];
+	const char *argv[2 * ARGS_MAX + 4];
 	size_t i, n = 0;
 
-	argv[n++] = nginx;
+	for (i = 0; i < nnginx_words; i++)
+		argv[n++] = nginx_words[i];
 	for (i = 0; i < nnginx_args; i++)
 		argv[n++] = nginx_args[i];
 	argv[n++] = a1;
 	if (a2 != NULL)
 		argv[n++] = a2;
 	argv[n] = NULL;
-	return run((char *const *)argv, out, during);
+	return run((char *const *)argv, out, during, timeout);
 }
 
 /*
@@ -296,24 +355,6 @@ struct saved {
 	uid_t	 uid;		/* the file's owner, kept when it is rewritten */
 	gid_t	 gid;
 };
-
-/*
- * From the moment the new file or link is in place until nginx has
- * reloaded (or the old one is back), an interrupt would leave a switch
- * half made; SIGINT, SIGTERM and SIGHUP wait until it is done.  Children
- * such as nginx -t get the usual signal mask.
- */
-static void
-critical(int on)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(on ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-}
 
 /* The one file or link this run works on; released at the end of main. */
 static struct saved cur = { .dirfd = -1 };
@@ -379,6 +420,12 @@ open_locked(const char *path, struct saved *s, const char *op)
 	}
 	/* A switch killed before its rename left its temporary file. */
 	(void)zsweep_tmp(s->dirfd, s->base);
+	/*
+	 * From here on a signal is recorded, and acted on at the next step:
+	 * whatever was changed is put back first, then zdd-switch dies of
+	 * it.  Before the lock, nothing had changed and it may kill us.
+	 */
+	zsig_catch();
 	free(c1);
 	free(c2);
 }
@@ -508,8 +555,9 @@ static struct zproc_scan scan = { before, 0, sizeof before / sizeof before[0],
 static int dirsync_errno, workers_errno;
 
 static void
-while_testing(void)
+while_testing(void *arg)
 {
+	(void)arg;
 	/*
 	 * The directory sync that makes the rename durable: a crash before
 	 * it leaves the old file or the new one, both whole, so it can
@@ -520,7 +568,7 @@ while_testing(void)
 	if (no_reload)
 		return;
 	master = zngx_read_pid(pid_file);
-	if (master != -1 && !zngx_is_master(master))
+	if (master != -1 && !zngx_is_master(master, nginx_words[nnginx_words - 1]))
 		master = -1;
 	/* Nothing is reloaded yet: a failure here puts the old file back. */
 	if (master != -1 &&
@@ -557,48 +605,64 @@ new_children(int full)
 	return fresh;
 }
 
-static void
-drain_workers(void)
+static const char *
+signame(int sig)
 {
-	double t0 = znow(), deadline = t0 + drain_sec;
-	int i, left;
+	return sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
+}
 
-	for (;;) {
-		for (i = 0, left = 0; i < nold; i++)
-			if (zproc_alive(&old[i]))
-				left++;
-		if (left == 0) {
-			res.drained = 1;
-			break;
-		}
-		if (znow() >= deadline)
-			break;
-		zsleep(0.005);
-	}
-	res.drain_seconds = znow() - t0;
-	if (res.drained)
-		zinfo("drained: the %d old nginx worker%s exited in %.3f s",
-		    nold, nold == 1 ? "" : "s", res.drain_seconds);
-	else
-		zwarnx("drain timed out after %.3f s: %d old nginx worker%s "
-		    "still running", res.drain_seconds, left,
-		    left == 1 ? " is" : "s are");
+/*
+ * A signal came while the old file or link is back in place (or was
+ * never replaced): say so and die of the signal.
+ */
+static _Noreturn void
+die_restored(const char *what)
+{
+	zerrx("interrupted by %s, %s is as it was", signame(zsig_pending()),
+	    what);
+	zsig_die();
 }
 
 static void
-switched(const char *what, int from, int to)
+drain_workers(void)
 {
-	critical(0);
-	zinfo("switched %s from %s to %s in %.3f s", what,
-	    from >= 0 ? targets[from].name : "nothing", targets[to].name,
-	    res.seconds);
+	double t0 = znow();
+	int left;
+
+	left = zproc_wait_gone(old, nold, t0 + drain_sec);
+	res.drain_seconds = znow() - t0;
+	if (left == -1 && errno == EINTR) {
+		zerrx("interrupted by %s while draining: switched, but the old "
+		    "nginx workers may still serve requests",
+		    signame(zsig_pending()));
+		zsig_die();
+	}
+	if (left == -1)
+		zdie(EX_OSERR, "cannot wait for the old nginx workers");
+	res.drained = left == 0;
+	if (res.drained)
+		zinfo("drained: the %d old nginx worker%s exited in %.3f s",
+		    nold, nold == 1 ? "" : "s", res.drain_seconds);
+	else {
+		zerrx("drain timed out after %.3f s: %d old nginx worker%s "
+		    "still running", res.drain_seconds, left,
+		    left == 1 ? " is" : "s are");
+		exit_code = EX_NODRAIN;
+	}
+}
+
+static void
+switched(void)
+{
+	zinfo("%s in %.3f s", res.done, res.seconds);
 }
 
 /*
  * Reload nginx: --reload-cmd, else SIGHUP to the master the pid file
  * names (all that nginx -s reload does, after parsing the whole
  * configuration once more), else nginx -s reload.  0 when it was done;
- * *out holds what the command said, or why it could not be done.
+ * -1 with errno ETIMEDOUT or EINTR as zrun() says; *out holds what the
+ * command said, or why it could not be done.
  */
 static int
 reload(char **out)
@@ -606,17 +670,81 @@ reload(char **out)
 	if (reload_cmd != NULL) {
 		const char *argv[] = { "/bin/sh", "-c", reload_cmd, NULL };
 
-		return run((char *const *)argv, out, NULL);
+		return run((char *const *)argv, out, NULL, timeout);
 	}
 	if (master == -1)
 		return run_nginx("-s", "reload", out, NULL);
 	*out = NULL;
 	if (kill(master, SIGHUP) == 0)
 		return 0;
-	if (asprintf(out, "kill -HUP %d: %s", (int)master,
-	    strerror(errno)) == -1)
-		*out = NULL;
+	/*
+	 * A deploy user may not signal root's master; nginx -s reload
+	 * through --nginx 'sudo -n nginx' may.
+	 */
+	if (errno == EPERM)
+		return run_nginx("-s", "reload", out, NULL);
+	*out = xasprintf("kill -HUP %d: %s", (int)master, strerror(errno));
 	return -1;
+}
+
+/*
+ * nginx may have loaded the new file (a reload was asked for, or may
+ * have been): the old one goes back and nginx reloads once more, so
+ * that whichever it was, nginx ends serving what the disk says.  0 when
+ * that second reload was asked for.
+ */
+static int
+undo_reload(struct saved *s, const char *what)
+{
+	char *out;
+	int rc;
+
+	restore(s);
+	rc = reload(&out);
+	if (rc != 0) {
+		zerrx("cannot reload nginx again after putting the old %s "
+		    "back%s", what, out != NULL && *out ? ":" : "");
+		if (out != NULL)
+			relay(out);
+	}
+	free(out);
+	return rc;
+}
+
+/* Why nginx -t failed, and the exit code that says it; never returns. */
+static _Noreturn void
+test_failed(int rc, int e, char *out, const char *what)
+{
+	if (rc == -1 && e == ETIMEDOUT)
+		zdiex(EX_UNAVAILABLE, "nginx -t did not finish within %g s and "
+		    "was killed (--timeout), %s is as it was", timeout, what);
+	if (rc == -1) {
+		errno = e;
+		zdie(EX_UNAVAILABLE, "cannot run %s, %s is as it was", nginx,
+		    what);
+	}
+	if (rc == 127 || rc >= 128) {
+		relay(out);
+		zdiex(EX_UNAVAILABLE, "cannot run %s (%s %d), %s is as it was",
+		    nginx, rc == 127 ? "exit" : "signal",
+		    rc == 127 ? rc : rc - 128, what);
+	}
+	/*
+	 * nginx -t also opens the pid file and the logs.  A user who may
+	 * not (a deploy user without sudo) makes it fail on a configuration
+	 * that is fine: that is no refusal of the configuration.
+	 */
+	if (strstr(out, "(13: Permission denied)") != NULL ||
+	    strstr(out, "(1: Operation not permitted)") != NULL) {
+		zerrx("nginx -t could not run as this user (not a refusal of "
+		    "the configuration), %s is as it was:", what);
+		relay(out);
+		exit(EX_NOPERM);
+	}
+	zerrx("nginx -t refused the new configuration, %s is as it was:",
+	    what);
+	relay(out);
+	exit(EX_CONFIG);
 }
 
 /*
@@ -624,27 +752,23 @@ reload(char **out)
  * new file or link is in place; s holds the old one.
  */
 static void
-nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
+nginx_apply(struct saved *s, const char *what, double t0)
 {
 	char *out;
-	int rc, fresh, last = 0, still = 0, polls;
+	int rc, e, fresh, last = 0, still = 0, polls;
 	double deadline;
 
+	if (zsig_pending()) {
+		restore(s);
+		die_restored(what);
+	}
 	rc = run_nginx("-t", NULL, &out, while_testing);
 	if (rc != 0) {
+		e = errno;
 		restore(s);
-		if (rc == -1)
-			zdie(EX_UNAVAILABLE, "cannot run %s", nginx);
-		if (rc == 127) {
-			relay(out);
-			zdiex(EX_UNAVAILABLE, "cannot run %s, %s is as it was",
-			    nginx, what);
-		}
-		zerrx("nginx -t refused the new configuration, %s is as it "
-		    "was:", what);
-		relay(out);
-		free(out);
-		exit(EX_CONFIG);
+		if (rc == -1 && e == EINTR)
+			die_restored(what);
+		test_failed(rc, e, out, what);
 	}
 	if (zverbose)
 		relay(out);
@@ -663,12 +787,28 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	}
 	if (no_reload) {
 		res.seconds = znow() - t0;
-		switched(what, from, to);
+		switched();
 		return;
+	}
+	if (zsig_pending()) {
+		restore(s);
+		die_restored(what);
 	}
 
 	rc = reload(&out);
 	if (rc != 0) {
+		e = errno;
+		if (rc == -1 && (e == EINTR || e == ETIMEDOUT)) {
+			/* Killed half way: nginx may have the new file. */
+			free(out);
+			rc = undo_reload(s, what);
+			if (e == EINTR)
+				die_restored(what);
+			zdiex(EX_UNAVAILABLE, "the reload did not finish within "
+			    "%g s and was killed (--timeout), %s is as it "
+			    "was%s", timeout, what, rc == 0 ?
+			    " and nginx was told to reload it" : "");
+		}
 		restore(s);
 		zerrx("cannot reload nginx%s, %s is as it was%s",
 		    reload_cmd ? " with --reload-cmd" : "", what,
@@ -680,10 +820,15 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	}
 	free(out);
 	if (master == -1) {
-		zwarnx("%s names no running nginx master: cannot wait for "
-		    "its new workers%s", pid_file, drain ? " nor drain" : "");
 		res.seconds = znow() - t0;
-		switched(what, from, to);
+		switched();
+		if (drain) {
+			zerrx("cannot drain: %s names no running nginx master, "
+			    "so its old workers cannot be watched", pid_file);
+			exit_code = EX_NODRAIN;
+		} else
+			zwarnx("%s names no running nginx master: cannot wait "
+			    "for its new workers", pid_file);
 		return;
 	}
 
@@ -704,28 +849,23 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 		if (fresh != last)
 			still = 0;
 		last = fresh;
-		if (znow() >= deadline || kill(master, 0) == -1)
+		if (znow() >= deadline || kill(master, 0) == -1 ||
+		    zsig_pending())
 			break;
 		zsleep(0.002);
 	}
 	res.seconds = znow() - t0;
+	if (zsig_pending()) {
+		(void)undo_reload(s, what);
+		die_restored(what);
+	}
 	if (fresh <= 0) {
 		/*
 		 * nginx keeps its old configuration when it cannot load the
 		 * new one, but a configuration that takes longer to load
-		 * than the wait may still go live.  The old file goes back
-		 * and nginx reloads once more: whichever it was, nginx ends
-		 * serving what the disk says, the old backend.
+		 * than the wait may still go live.
 		 */
-		restore(s);
-		rc = reload(&out);
-		if (rc != 0) {
-			zerrx("cannot reload nginx again after putting the old "
-			    "%s back%s", what, out != NULL && *out ? ":" : "");
-			if (out != NULL)
-				relay(out);
-		}
-		free(out);
+		rc = undo_reload(s, what);
 		zdiex(EX_UNAVAILABLE, "nginx (pid %d) started no new workers "
 		    "within %g s: the reload failed or is slow (see nginx's "
 		    "error log); %s is as it was%s", (int)master, spawn_wait,
@@ -734,9 +874,120 @@ nginx_apply(struct saved *s, const char *what, int from, int to, double t0)
 	zdebug("nginx (pid %d) started %d new worker%s in %.3f s", (int)master,
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
-	switched(what, from, to);
+	switched();
 	if (drain)
 		drain_workers();
+}
+
+/*
+ * zdd-health beside this program (an installed suite, or the build
+ * directory), else the one on PATH.
+ */
+static char *
+health_path(void)
+{
+	char self[4096], *slash, *p;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			p = xasprintf("%.*s/zdd-health", (int)(slash - self),
+			    self);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return xstrdup("zdd-health");
+}
+
+/*
+ * --probe URL: zdd-health's checks, one attempt.  0 when it passed, else
+ * -1 with zdd-health's last words in why.
+ */
+static int
+probe_once(char *why, size_t size)
+{
+	char *h = health_path(), *out, *last, *nl;
+	const char *argv[] = { h, "--attempts", "1", "-t", "2", probe, NULL };
+	int rc, e;
+
+	rc = run((char *const *)argv, &out, NULL, 10);
+	e = errno;
+	free(h);
+	if (rc == 0) {
+		free(out);
+		return 0;
+	}
+	/* Its last line, without its "zdd-health: " prefix. */
+	while ((nl = strrchr(out, '\n')) != NULL && nl[1] == '\0')
+		*nl = '\0';
+	last = (nl = strrchr(out, '\n')) != NULL ? nl + 1 : out;
+	if (strncmp(last, "zdd-health: ", 12) == 0)
+		last += 12;
+	if (rc == -1 && e == EINTR)
+		snprintf(why, size, "interrupted");
+	else if (*last == '\0')
+		snprintf(why, size, "zdd-health exited %d", rc);
+	else
+		snprintf(why, size, "%s", last);
+	free(out);
+	return -1;
+}
+
+/*
+ * The guard before every switch: the target about to take traffic must
+ * answer now (a connection to its ADDR, or --probe), or nothing changes
+ * and zdd-switch exits 1.  A failed deploy's "flip back" to a dead
+ * colour is the case it exists for.
+ */
+static void
+guard(int to)
+{
+	const struct target *t = &targets[to];
+	const char *at = probe != NULL ? probe : t->addr;
+	char why[512];
+	int rc;
+
+	if (force) {
+		zdebug("%s not checked, as --force asks", t->name);
+		return;
+	}
+	if (probe != NULL)
+		rc = probe_once(why, sizeof why);
+	else if ((rc = zreach(t->addr, GUARD_TIMEOUT, why, sizeof why)) == 1) {
+		zdebug("%s is an upstream name, no address to try; --probe "
+		    "checks it", t->addr);
+		return;
+	}
+	if (zsig_pending())
+		die_restored("everything");
+	if (rc != 0)
+		zdiex(EX_NO, "refusing to switch to %s (%s): %s; nothing "
+		    "changed (--force switches all the same)", t->name, at,
+		    why);
+	zdebug("%s answers at %s", t->name, at);
+}
+
+/*
+ * A new file or link could not be put in place.  Without permission, say
+ * what needs it: the directory, since the file is replaced through a new
+ * one beside it; the file's own mode does not matter.
+ */
+static _Noreturn void
+write_failed(const char *path)
+{
+	int e = errno;
+
+	if (e == EACCES || e == EPERM)
+		zdiex(EX_NOPERM, "cannot write %s: %s; zdd-switch replaces it "
+		    "through a new file beside it, so this user needs write "
+		    "permission on its directory (not on the file)", path,
+		    strerror(e));
+	errno = e;
+	zdie(zexit_errno(e), "cannot write %s", path);
 }
 
 static int
@@ -762,6 +1013,9 @@ switch_file(const char *op)
 	open_locked(file, sp, op);
 	live = read_file(sp, &inc, &known);
 	res.live = res.previous = live;
+	if (known && inc.canary[0] != '\0' &&
+	    (res.canary = target_of_addr(inc.canary)) >= 0)
+		res.percent = inc.canary_weight;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
 		if (!known)
 			zdiex(EX_DATAERR, "%s: not a file zdd-switch can read",
@@ -774,8 +1028,18 @@ switch_file(const char *op)
 			    *inc.addr ? ": " : "", inc.addr);
 		return live;
 	}
-	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
-	if (to == -2) {
+	if (strcmp(op, "--weight") == 0) {
+		/* --weight: a share of the clients for wt, the rest stay. */
+		if (live == -1)
+			zdiex(EX_NO, "cannot give %s a share: %s names no live "
+			    "target", targets[wt].name, file);
+		if (wt == live)
+			zdiex(EX_USAGE, "--weight %s=%u: %s is the live backend",
+			    targets[wt].name, wt_pct, targets[wt].name);
+		/* 0 aborts the canary, 100 promotes it. */
+		to = wt_pct == 0 ? live : wt_pct == 100 ? wt : live;
+	} else if ((to = strcmp(op, "flip") == 0 ? -2 : find_target(op)) ==
+	    -2) {
 		if (live == -1)
 			zdiex(EX_NO, "cannot flip: %s names no live target",
 			    file);
@@ -791,35 +1055,59 @@ switch_file(const char *op)
 	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) != 0)
 		refused(file, format == ZNGX_SET ? "sets another variable "
 		    "than --var" : "names another upstream than --upstream");
-	if (live == to && known && inc.format == format &&
-	    strcmp(inc.name, format == ZNGX_SET ? var : upstream) == 0) {
-		zdebug("%s is live already", targets[to].name);
-		res.live = to;
-		return to;
-	}
 	memset(&want, 0, sizeof want);
 	want.format = format;
 	snprintf(want.name, sizeof want.name, "%s",
 	    format == ZNGX_SET ? var : upstream);
 	snprintf(want.addr, sizeof want.addr, "%s", targets[to].addr);
 	want.keepalive = inc.keepalive ? inc.keepalive : 32;
+	if (strcmp(op, "--weight") == 0 && wt_pct > 0 && wt_pct < 100) {
+		snprintf(want.canary, sizeof want.canary, "%s",
+		    targets[wt].addr);
+		want.canary_weight = wt_pct;
+		want.weight = 100 - wt_pct;
+		snprintf(want.key, sizeof want.key, "%s", sticky != NULL ?
+		    sticky : inc.key[0] != '\0' ? inc.key : "$remote_addr");
+		res.canary = wt;
+		res.percent = wt_pct;
+		snprintf(res.done, sizeof res.done, "%s: %s takes %u%% of the "
+		    "clients, %s the rest", file, targets[wt].name, wt_pct,
+		    targets[to].name);
+	} else if (res.canary >= 0 && to == live)
+		snprintf(res.done, sizeof res.done, "%s: the canary %s is "
+		    "off, %s takes every client", file, targets[res.canary].name,
+		    targets[to].name);
+	else
+		snprintf(res.done, sizeof res.done, "switched %s from %s to "
+		    "%s", file, live >= 0 ? targets[live].name : "nothing",
+		    targets[to].name);
+	if (live == to && known && inc.format == format &&
+	    strcmp(inc.name, want.name) == 0 &&
+	    strcmp(inc.canary, want.canary) == 0 &&
+	    inc.canary_weight == want.canary_weight &&
+	    strcmp(inc.key, want.key) == 0) {
+		zdebug("%s is live already, as asked", targets[to].name);
+		res.live = to;
+		return to;
+	}
+	if (res.canary >= 0 && want.canary[0] == '\0')
+		res.canary = -1;
 	if ((data = zngx_render(&want, targets[to].name)) == NULL)
 		zdie(EX_SOFTWARE, "cannot render %s", file);
+	guard(want.canary[0] != '\0' ? wt : to);
 	res.live = to;
 	res.changed = 1;
 	if (zopt.dry_run) {
-		zinfo("would write %s naming %s %s, check it with nginx -t%s",
-		    file, targets[to].name, targets[to].addr,
-		    no_reload ? "" : " and reload nginx");
+		zinfo("would write %s (%s), check it with nginx -t%s", file,
+		    res.done, no_reload ? "" : " and reload nginx");
 		free(data);
 		return to;
 	}
-	critical(1);
 	if (zfile_put(sp->dirfd, sp->base, data, strlen(data), sp->mode,
 	    sp->uid, sp->gid) == -1)
-		zdie(zexit_errno(errno), "cannot write %s", file);
+		write_failed(file);
 	free(data);
-	nginx_apply(sp, file, live, to, t0);
+	nginx_apply(sp, file, t0);
 	return to;
 }
 
@@ -871,6 +1159,7 @@ switch_link(const char *op)
 		close(availfd);
 		return to;
 	}
+	guard(to);
 	res.live = to;
 	res.changed = 1;
 	if (asprintf(&target, "%s%s%s", available,
@@ -884,11 +1173,12 @@ switch_link(const char *op)
 		close(availfd);
 		return to;
 	}
-	critical(1);
 	if (zsymlink_put(sp->dirfd, sp->base, target) == -1)
-		zdie(zexit_errno(errno), "cannot point %s at %s", linkpath,
-		    target);
-	nginx_apply(sp, linkpath, live, to, t0);
+		write_failed(linkpath);
+	snprintf(res.done, sizeof res.done, "switched %s from %s to %s",
+	    linkpath, live >= 0 ? targets[live].name : "nothing",
+	    targets[to].name);
+	nginx_apply(sp, linkpath, t0);
 	free(target);
 	close(availfd);
 	return to;
@@ -905,24 +1195,48 @@ hap(const char *fmt, const char *a, const char *b)
 	return out;
 }
 
-/* The one ready target among backend's servers, else -1. */
+/*
+ * The live target among backend's servers: the one ready server, or with
+ * a canary two ready ones, the main one being that of the larger weight
+ * (the first on a tie); -1 for anything else.  *canary is the other one
+ * or -1, weight[] each target's weight (-1 unknown).
+ */
 static int
-hap_live(struct zhap_server *v, int n, int *present)
+hap_live(struct zhap_server *v, int n, int *present, int *weight,
+    int *canary)
 {
-	int i, t, live = -1, nready = 0;
+	int i, t, ready[2], nready = 0;
 
-	for (i = 0; i < (int)ntargets; i++)
+	*canary = -1;
+	for (i = 0; i < (int)ntargets; i++) {
 		present[i] = 0;
+		weight[i] = -1;
+	}
 	for (i = 0; i < n; i++) {
 		if ((t = find_target(v[i].name)) == -1)
 			continue;
 		present[t] = 1;
-		if ((v[i].admin_state & (ZHAP_MAINT | ZHAP_DRAIN)) == 0) {
-			live = t;
-			nready++;
-		}
+		weight[t] = v[i].weight;
+		if ((v[i].admin_state & (ZHAP_MAINT | ZHAP_DRAIN)) == 0 &&
+		    nready++ < 2)
+			ready[nready - 1] = t;
 	}
-	return nready == 1 ? live : -1;
+	if (nready == 1)
+		return ready[0];
+	if (nready != 2 || weight[ready[0]] < 0 || weight[ready[1]] < 0 ||
+	    weight[ready[0]] + weight[ready[1]] == 0)
+		return -1;
+	if (weight[ready[1]] > weight[ready[0]]) {
+		t = ready[0];
+		ready[0] = ready[1];
+		ready[1] = t;
+	}
+	*canary = ready[1];
+	res.canary = ready[1];
+	res.percent = (unsigned)((weight[ready[1]] * 100 +
+	    (weight[ready[0]] + weight[ready[1]]) / 2) /
+	    (weight[ready[0]] + weight[ready[1]]));
+	return ready[0];
 }
 
 /*
@@ -958,117 +1272,266 @@ hap_check_addrs(const struct zhap_server *v, int n)
 	}
 }
 
+/* The state word that puts a server back as admin_state says it was. */
+static const char *
+hap_state_word(int admin_state)
+{
+	if (admin_state & ZHAP_MAINT)
+		return "maint";
+	if (admin_state & ZHAP_DRAIN)
+		return "drain";
+	return "ready";
+}
+
+/*
+ * One step of a HAProxy switch: a server, what was set ("state" or
+ * "weight") and the value it had before.
+ */
+struct hap_step {
+	int	 target;
+	const char *kind;
+	char	 was[16];
+};
+
+/*
+ * Set target's server's state (or weight) to value; 0 when HAProxy took
+ * it, else -1 with HAProxy's answer (or why there is none) said on
+ * stderr after verb.
+ */
+static int
+hap_set(int t, const char *kind, const char *value, const char *verb)
+{
+	char cmd[256], what[160], *out;
+	int weight = strcmp(kind, "weight") == 0;
+
+	snprintf(cmd, sizeof cmd, weight ? "set weight %s/%s %s" :
+	    "set server %s/%s state %s", backend, targets[t].name, value);
+	snprintf(what, sizeof what, "%s %s/%s %s%s", verb, backend,
+	    targets[t].name, weight ? "weight " : "", value);
+	if ((out = zhap_cmd(socketpath, cmd, HAP_TIMEOUT)) == NULL) {
+		zerr("%s: cannot reach HAProxy at %s", what, socketpath);
+		return -1;
+	}
+	if (!zhap_ok(out)) {
+		zerrx("HAProxy refused to %s:", what);
+		relay(out);
+		free(out);
+		return -1;
+	}
+	free(out);
+	return 0;
+}
+
+/*
+ * A HAProxy switch is all or nothing: the steps made so far are undone,
+ * last first, and zdd-switch exits (or dies of the signal that came).
+ * Only a state HAProxy refuses to take back leaves it half switched,
+ * and that is said.
+ */
+static _Noreturn void
+hap_abort(const struct hap_step *steps, int n)
+{
+	int ok = 1;
+
+	while (n-- > 0)
+		if (hap_set(steps[n].target, steps[n].kind, steps[n].was,
+		    "put back") == -1)
+			ok = 0;
+	if (!ok)
+		zdiex(EX_UNAVAILABLE, "HAProxy backend %s is left half "
+		    "switched: see the servers above", backend);
+	if (zsig_pending())
+		die_restored("every HAProxy server");
+	zdiex(EX_UNAVAILABLE, "no switch: every server of HAProxy backend %s "
+	    "is as it was", backend);
+}
+
+/* The steps of one switch, made one after the other, or all undone. */
+struct hap_plan {
+	struct hap_step steps[2 * TARGETS_MAX];
+	int	 n;
+};
+
+static void
+hap_do(struct hap_plan *pl, int t, const char *kind, const char *value,
+    const char *was)
+{
+	if (zsig_pending() || hap_set(t, kind, value, "set") == -1)
+		hap_abort(pl->steps, pl->n);
+	pl->steps[pl->n].target = t;
+	pl->steps[pl->n].kind = kind;
+	snprintf(pl->steps[pl->n].was, sizeof pl->steps[pl->n].was, "%s",
+	    was);
+	pl->n++;
+}
+
+static void
+hap_drain(int live)
+{
+	double d0 = znow(), deadline = d0 + drain_sec;
+	long sess;
+	char *out;
+
+	for (;;) {
+		out = hap("show stat%s%s", "", "");
+		sess = zhap_parse_sessions(out, backend, targets[live].name);
+		free(out);
+		if (sess == -1)
+			zdiex(EX_DATAERR, "HAProxy's show stat has no row for "
+			    "%s/%s", backend, targets[live].name);
+		if (sess == 0 || znow() >= deadline || zsig_pending())
+			break;
+		zsleep(0.005);
+	}
+	res.drain_seconds = znow() - d0;
+	res.drained = sess == 0;
+	if (zsig_pending()) {
+		zerrx("interrupted by %s while draining: switched, but %s/%s "
+		    "may still serve requests", signame(zsig_pending()),
+		    backend, targets[live].name);
+		zsig_die();
+	}
+	if (res.drained)
+		zinfo("drained: %s/%s has no session left, after %.3f s",
+		    backend, targets[live].name, res.drain_seconds);
+	else {
+		zerrx("drain timed out after %.3f s: %s/%s still has %ld "
+		    "session%s", res.drain_seconds, backend,
+		    targets[live].name, sess, sess == 1 ? "" : "s");
+		exit_code = EX_NODRAIN;
+	}
+}
+
 static int
 switch_haproxy(const char *op)
 {
-	struct zhap_server v[TARGETS_MAX * 4];
-	int present[TARGETS_MAX];
-	char *out, first[128];
-	int n, i, live, to;
-	long sess = 0;
-	double t0, deadline;
+	struct zhap_server *v;
+	struct hap_plan pl = { .n = 0 };
+	int present[TARGETS_MAX], state[TARGETS_MAX] = { 0 };
+	int weight[TARGETS_MAX];
+	char *out, first[128], w0[16], w1[16], was0[16], was1[16];
+	const char *p;
+	int n, i, live, to, canary;
+	size_t lines = 1;
+	double t0;
 	struct saved *sp = &cur;
 
 	/* The lock sits on the socket's directory: nothing is left behind. */
 	open_locked(socketpath, sp, op);
 	t0 = znow();
 	out = hap("show servers state %s%s", backend, "");
-	n = zhap_parse_state(out, backend, v, sizeof v / sizeof v[0]);
+	/* A backend may hold any number of servers: one a line at most. */
+	for (p = out; *p != '\0'; p++)
+		lines += *p == '\n';
+	v = xcalloc(lines, sizeof *v);
+	n = zhap_parse_state(out, backend, v, lines);
 	if (n <= 0) {
-		snprintf(first, sizeof first, "%.*s", (int)strcspn(out, "\n"),
-		    out);
+		clean_line(out, strcspn(out, "\n"), first, sizeof first);
 		free(out);
 		zdiex(EX_DATAERR, "HAProxy at %s: no servers in backend %s%s%s",
 		    socketpath, backend, *first ? ": " : "", first);
 	}
 	free(out);
 	hap_check_addrs(v, n);
-	live = hap_live(v, n, present);
+	live = hap_live(v, n, present, weight, &canary);
+	for (i = 0; i < n; i++)
+		if ((to = find_target(v[i].name)) != -1)
+			state[to] = v[i].admin_state;
+	free(v);
 	res.live = res.previous = live;
 	if (strcmp(op, "status") == 0 || strcmp(op, "idle") == 0) {
 		if (live == -1)
 			zdiex(EX_NO, "backend %s has not exactly one ready "
-			    "server among the targets", backend);
+			    "server among the targets (or two, for a canary)",
+			    backend);
 		return live;
 	}
-	to = strcmp(op, "flip") == 0 ? -2 : find_target(op);
-	if (to == -2) {
-		if (live == -1)
-			zdiex(EX_NO, "cannot flip: backend %s has not exactly "
-			    "one ready server among the targets", backend);
+	if (live == -1 && (strcmp(op, "flip") == 0 ||
+	    strcmp(op, "--weight") == 0))
+		zdiex(EX_NO, "cannot %s: backend %s has not exactly one ready "
+		    "server among the targets", strcmp(op, "flip") == 0 ?
+		    "flip" : "give a share", backend);
+	if (strcmp(op, "--weight") == 0) {
+		if (wt == live)
+			zdiex(EX_USAGE, "--weight %s=%u: %s is the live backend",
+			    targets[wt].name, wt_pct, targets[wt].name);
+		to = wt_pct == 100 ? wt : live;
+	} else if (strcmp(op, "flip") == 0)
 		to = live == 0 ? 1 : 0;
-	}
+	else
+		to = find_target(op);
 	res.action = "switch";
-	if (!present[to])
+	if (!present[to] || (wt >= 0 && !present[wt]))
 		zdiex(EX_DATAERR, "HAProxy backend %s has no server %s",
-		    backend, targets[to].name);
+		    backend, targets[present[to] ? wt : to].name);
 	res.live = to;
-	if (live == to) {
+	if (strcmp(op, "--weight") == 0 && wt_pct > 0 && wt_pct < 100) {
+		/* The canary: both ready, weighed; HAProxy's hash sticks. */
+		if (canary == wt && res.percent == wt_pct &&
+		    weight[wt] + weight[live] == 100) {
+			zdebug("%s has %u%% already", targets[wt].name, wt_pct);
+			return to;
+		}
+		guard(wt);
+		res.changed = 1;
+		res.canary = wt;
+		res.percent = wt_pct;
+		if (zopt.dry_run) {
+			zinfo("would set %s/%s weight %u and %s/%s weight %u, "
+			    "both ready", backend, targets[wt].name, wt_pct,
+			    backend, targets[live].name, 100 - wt_pct);
+			return to;
+		}
+		/* An unknown weight goes back to HAProxy's default, 1. */
+		snprintf(w0, sizeof w0, "%u", 100 - wt_pct);
+		snprintf(was0, sizeof was0, "%d", weight[live] < 0 ? 1 :
+		    weight[live]);
+		snprintf(w1, sizeof w1, "%u", wt_pct);
+		snprintf(was1, sizeof was1, "%d", weight[wt] < 0 ? 1 :
+		    weight[wt]);
+		hap_do(&pl, live, "weight", w0, was0);
+		hap_do(&pl, wt, "weight", w1, was1);
+		hap_do(&pl, wt, "state", "ready", hap_state_word(state[wt]));
+		if (zsig_pending())
+			hap_abort(pl.steps, pl.n);
+		res.seconds = znow() - t0;
+		zinfo("HAProxy backend %s: %s takes %u%% of the clients, %s the "
+		    "rest, in %.3f s", backend, targets[wt].name, wt_pct,
+		    targets[live].name, res.seconds);
+		return to;
+	}
+	if (live == to && canary == -1) {
 		zdebug("%s is live already", targets[to].name);
 		return to;
 	}
+	if (to != live)
+		guard(to);
 	res.changed = 1;
+	res.canary = -1;
 	if (zopt.dry_run) {
 		zinfo("would set %s/%s ready and every other target %s",
 		    backend, targets[to].name, maint ? "maint" : "drain");
 		return to;
 	}
 	/* The new server takes traffic before the old one stops taking it. */
-	out = hap("set server %s/%s state ready", backend, targets[to].name);
-	if (!zhap_ok(out)) {
-		zerrx("HAProxy refused to make %s/%s ready:", backend,
-		    targets[to].name);
-		relay(out);
-		free(out);
-		exit(EX_UNAVAILABLE);
-	}
-	free(out);
-	for (i = 0; i < (int)ntargets; i++) {
-		if (i == to || !present[i])
-			continue;
-		out = hap(maint ? "set server %s/%s state maint" :
-		    "set server %s/%s state drain", backend, targets[i].name);
-		if (!zhap_ok(out)) {
-			zerrx("HAProxy refused to take %s/%s out:", backend,
-			    targets[i].name);
-			relay(out);
-			free(out);
-			exit(EX_UNAVAILABLE);
-		}
-		free(out);
-	}
+	hap_do(&pl, to, "state", "ready", hap_state_word(state[to]));
+	for (i = 0; i < (int)ntargets; i++)
+		if (i != to && present[i])
+			hap_do(&pl, i, "state", maint ? "maint" : "drain",
+			    hap_state_word(state[i]));
+	if (zsig_pending())
+		hap_abort(pl.steps, pl.n);
 	res.seconds = znow() - t0;
-	zinfo("switched HAProxy backend %s from %s to %s in %.3f s", backend,
-	    live >= 0 ? targets[live].name : "nothing", targets[to].name,
-	    res.seconds);
-	if (drain && live >= 0) {
-		double d0 = znow();
-
-		deadline = d0 + drain_sec;
-		for (;;) {
-			out = hap("show stat%s%s", "", "");
-			sess = zhap_parse_sessions(out, backend,
-			    targets[live].name);
-			free(out);
-			if (sess == -1)
-				zdiex(EX_DATAERR, "HAProxy's show stat has no "
-				    "row for %s/%s", backend,
-				    targets[live].name);
-			if (sess == 0 || znow() >= deadline)
-				break;
-			zsleep(0.005);
-		}
-		res.drain_seconds = znow() - d0;
-		res.drained = sess == 0;
-		if (res.drained)
-			zinfo("drained: %s/%s has no session left, after "
-			    "%.3f s", backend, targets[live].name,
-			    res.drain_seconds);
-		else
-			zwarnx("drain timed out after %.3f s: %s/%s still has "
-			    "%ld session%s", res.drain_seconds, backend,
-			    targets[live].name, sess, sess == 1 ? "" : "s");
-	}
+	if (live == to)
+		zinfo("HAProxy backend %s: the canary %s is off, %s takes every "
+		    "client, in %.3f s", backend, targets[canary].name,
+		    targets[to].name, res.seconds);
+	else
+		zinfo("switched HAProxy backend %s from %s to %s in %.3f s",
+		    backend, live >= 0 ? targets[live].name : "nothing",
+		    targets[to].name, res.seconds);
+	if (drain && live >= 0)
+		hap_drain(live == to ? canary : live);
 	return to;
 }
 
@@ -1093,13 +1556,17 @@ main(int argc, char *argv[])
 		{ "nginx-arg",	required_argument,	NULL, OPT_NGINX_ARG },
 		{ "no-reload",	no_argument,		NULL, OPT_NO_RELOAD },
 		{ "pid-file",	required_argument,	NULL, OPT_PID_FILE },
+		{ "probe",	required_argument,	NULL, OPT_PROBE },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "reload-cmd",	required_argument,	NULL, OPT_RELOAD_CMD },
+		{ "sticky",	required_argument,	NULL, OPT_STICKY },
 		{ "target",	required_argument,	NULL, 't' },
+		{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 		{ "upstream",	required_argument,	NULL, OPT_UPSTREAM },
 		{ "var",	required_argument,	NULL, OPT_VAR },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
+		{ "weight",	required_argument,	NULL, OPT_WEIGHT },
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char *op = "status";
@@ -1195,8 +1662,23 @@ main(int argc, char *argv[])
 		case OPT_PID_FILE:
 			pid_file = optarg;
 			break;
+		case OPT_PROBE:
+			probe = optarg;
+			break;
 		case OPT_RELOAD_CMD:
 			reload_cmd = optarg;
+			break;
+		case OPT_STICKY:
+			if (!zngx_key_valid(optarg))
+				zdiex(EX_USAGE, "--sticky %s: not a variable "
+				    "($remote_addr, $cookie_NAME ...)", optarg);
+			sticky = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (zparse_seconds(optarg, &timeout) == -1 ||
+			    timeout <= 0)
+				zdiex(EX_USAGE, "--timeout %s: not a number of "
+				    "seconds", optarg);
 			break;
 		case OPT_UPSTREAM:
 			upstream = optarg;
@@ -1204,16 +1686,26 @@ main(int argc, char *argv[])
 		case OPT_VAR:
 			var = optarg[0] == '$' ? optarg + 1 : optarg;
 			break;
+		case OPT_WEIGHT:
+			wt_arg = optarg;
+			break;
 		default:
 			usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;
 
+	split_nginx();
+
 	if (argc > 1)
 		usage(EX_USAGE);
 	if (argc == 1)
 		op = argv[0];
+	if (wt_arg != NULL && argc == 1)
+		zdiex(EX_USAGE, "--weight takes no operand: it gives a share to "
+		    "its target and keeps the live one");
+	if (sticky != NULL && wt_arg == NULL)
+		zdiex(EX_USAGE, "--sticky goes with --weight");
 	/* "-" reads the operand from stdin: zdd-switch idle | ... | zdd-switch -. */
 	if (strcmp(op, "-") == 0) {
 		if ((opbuf = zoperand(op)) == NULL)
@@ -1226,8 +1718,25 @@ main(int argc, char *argv[])
 		add_target("green=127.0.0.1:8082");
 	}
 	if (strcmp(op, "status") != 0 && strcmp(op, "idle") != 0 &&
-	    strcmp(op, "flip") != 0 && find_target(op) == -1)
+	    strcmp(op, "flip") != 0 && strcmp(op, "--weight") != 0 &&
+	    find_target(op) == -1)
 		zdiex(EX_USAGE, "%s: not status, idle, flip or a target", op);
+	if (wt_arg != NULL) {
+		const char *eq = strrchr(wt_arg, '=');
+		char name[65];
+		uint64_t pct;
+
+		if (eq == NULL || (size_t)(eq - wt_arg) >= sizeof name ||
+		    zparse_uint(eq + 1, 0, 100, &pct) == -1)
+			zdiex(EX_USAGE, "--weight %s: not NAME=PCT, PCT from 0 "
+			    "to 100", wt_arg);
+		snprintf(name, sizeof name, "%.*s", (int)(eq - wt_arg), wt_arg);
+		if ((wt = find_target(name)) == -1)
+			zdiex(EX_USAGE, "--weight %s: %s is no target", wt_arg,
+			    name);
+		wt_pct = (unsigned)pct;
+		op = "--weight";
+	}
 	if ((strcmp(op, "idle") == 0 || strcmp(op, "flip") == 0) &&
 	    ntargets != 2)
 		zdiex(EX_USAGE, "%s needs exactly two targets", op);
@@ -1261,6 +1770,9 @@ main(int argc, char *argv[])
 	if (backend != NULL && (strlen(backend) > 64 ||
 	    strcspn(backend, " /\t\n;") != strlen(backend) || !*backend))
 		zdiex(EX_USAGE, "--backend %s: not a backend name", backend);
+	if (wt_arg != NULL && (mode == MODE_LINK ||
+	    (mode == MODE_FILE && format != ZNGX_UPSTREAM)))
+		zdiex(EX_USAGE, "--weight needs --format upstream or --haproxy");
 	if (mode == MODE_LINK && !*available)
 		zdiex(EX_USAGE, "--available: empty");
 
@@ -1286,5 +1798,5 @@ main(int argc, char *argv[])
 	free(opbuf);
 	if (cur.dirfd != -1)
 		close(cur.dirfd);
-	return 0;
+	return exit_code;
 }

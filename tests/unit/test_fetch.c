@@ -1,8 +1,9 @@
 /*
  * Unit tests of the spool and of the names lib/fetch derives: a spool has
  * no name in its directory at any time, holds exactly what was copied and
- * refuses more than its bound; a signature's URL keeps the artifact's
- * query (a presigned token) and drops its fragment.
+ * refuses more than its bound; a signature's URL (zurl_edit(), as
+ * zdd-release makes it) keeps the artifact's query (a presigned token)
+ * and drops its fragment.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include "fetch.h"
 #include "fsatom.h"
+#include "url.h"
 
 static char dir[] = "/dev/shm/zdd-unit-fetch.XXXXXX";
 static int dfd = -1;
@@ -54,7 +56,8 @@ names(void)
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;
@@ -123,19 +126,19 @@ test_sibling(void **state)
 	char *s;
 
 	(void)state;
-	s = zfetch_sibling("https://ci.example/b/app.tgz", ".minisig");
+	s = zurl_edit("https://ci.example/b/app.tgz", ".minisig", NULL);
 	assert_string_equal(s, "https://ci.example/b/app.tgz.minisig");
 	free(s);
 	/* The query is the presigned token: kept, after the new path. */
-	s = zfetch_sibling("https://s3.example/app.tgz?X-Amz-Signature=ab&"
-	    "X-Amz-Expires=300#frag", ".sig");
+	s = zurl_edit("https://s3.example/app.tgz?X-Amz-Signature=ab&"
+	    "X-Amz-Expires=300#frag", ".sig", NULL);
 	assert_string_equal(s, "https://s3.example/app.tgz.sig?"
 	    "X-Amz-Signature=ab&X-Amz-Expires=300");
 	free(s);
-	s = zfetch_sibling("http://u:p@h:8080/a%20b.tgz", ".minisig");
+	s = zurl_edit("http://u:p@h:8080/a%20b.tgz", ".minisig", NULL);
 	assert_string_equal(s, "http://u:p@h:8080/a%20b.tgz.minisig");
 	free(s);
-	assert_null(zfetch_sibling("http://[::1", ".sig"));
+	assert_null(zurl_edit("http://[::1", ".sig", NULL));
 
 	assert_true(zfetch_is_url("https://h/"));
 	assert_true(zfetch_is_url("HTTP://h/"));

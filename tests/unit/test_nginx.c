@@ -36,6 +36,14 @@ test_set(void **state)
 	assert_string_equal(inc.addr, "green");
 	assert_int_equal(parse("set $v http://[::1]:80;", &inc), 0);
 	assert_string_equal(inc.addr, "[::1]:80");
+	/* A comment starts only where a token may; quotes; unix: sockets. */
+	assert_int_equal(parse("set $v http://a:1;# c", &inc), 0);
+	assert_int_equal(parse("set $v 'http://a:2' ;", &inc), 0);
+	assert_string_equal(inc.addr, "a:2");
+	assert_int_equal(parse("set \"$v\" http://a:3;", &inc), 0);
+	assert_string_equal(inc.name, "v");
+	assert_int_equal(parse("set $v http://unix:/run/a.sock;", &inc), 0);
+	assert_string_equal(inc.addr, "unix:/run/a.sock");
 	assert_int_equal(parse("", &inc), 1);
 	assert_int_equal(parse("  # only a comment\n\n", &inc), 1);
 }
@@ -84,6 +92,15 @@ test_refused(void **state)
 		"upstream b { server $x; }",
 		"{}",
 		";",
+		/* nginx's lexer: '#' inside a word is part of it. */
+		"set $v http://a:1#;set $v http://b:2;",
+		"set $v \"http://a:1\"x;",
+		"set $v http://a:1\";",
+		"set $v http://a:8\\1;",
+		"upstream b { server a:1}",
+		"upstream b \"{\" server a:1; }",
+		"set $v 'http://a:1;",
+		"set $v http://a:1; }",
 	};
 	struct zngx_inc inc;
 	size_t i;

@@ -422,6 +422,21 @@ test_garbage(void **state)
 		assert_string_equal(parse(buf, ZSIG_MINISIGN),
 		    "the trusted comment is not printable UTF-8");
 	}
+	/*
+	 * U+2028 (a line break), U+202E and U+2067 (bidi) in place of
+	 * "bui"; U+00E9 is fine (but will not verify: only parsing here).
+	 */
+	for (i = 0; i < 4; i++) {
+		snprintf(buf, sizeof buf, "%s", sig);
+		s = buf + (p - sig) + 17;
+		memcpy(s, i == 0 ? "\xe2\x80\xa8" : i == 1 ? "\xe2\x80\xae" :
+		    i == 2 ? "\xe2\x81\xa7" : "\xc3\xa9" "d", 3);
+		if (i < 3)
+			assert_string_equal(parse(buf, ZSIG_MINISIGN),
+			    "the trusted comment is not printable UTF-8");
+		else
+			assert_null(parse(buf, ZSIG_MINISIGN));
+	}
 	/* A fifth line. */
 	snprintf(buf, sizeof buf, "%sx\n", sig);
 	assert_string_equal(parse(buf, ZSIG_MINISIGN),
