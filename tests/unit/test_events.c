@@ -103,7 +103,7 @@ test_link_history(void **state)
 	(void)state;
 	parse(&h, log);
 	assert_int_equal(h.skipped, 0);
-	assert_int_equal(zhist_link(&h, "green", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "green", "R2", &v, &n), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(v[0]->release, "R2");
 	assert_string_equal(v[1]->release, "R4");
@@ -116,7 +116,7 @@ test_link_history(void **state)
 	assert_int_equal(zhist_rel(&h, "R2")->bad, 0);
 	assert_int_equal(zhist_rel(&h, "R3")->bad, 0);
 	assert_int_equal(zhist_rel(&h, "R3")->live, 1);
-	assert_int_equal(zhist_link(&h, "current", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "current", NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	zhist_free(&h);
 }
@@ -157,7 +157,7 @@ test_revlog(void **state)
 	(void)state;
 	zhist_init(&h);
 	zhist_parse_revlog(&h, log, strlen(log));
-	assert_int_equal(zhist_link(&h, "current", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "current", NULL, &v, &n), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(v[2]->release, "20261122093000");
 	assert_string_equal(v[2]->previous, "20261123084013");
@@ -166,7 +166,7 @@ test_revlog(void **state)
 	assert_int_equal(zhist_rel(&h, "20261123084013")->rv_bad, 1);
 	assert_int_equal(zhist_rel(&h, "20261124000000")->rv_live, 1);
 	/* revisions.log describes current only. */
-	assert_int_equal(zhist_link(&h, "blue", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "blue", NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	zhist_free(&h);
 }
