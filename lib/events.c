@@ -644,7 +644,8 @@ zhist_annotate(const struct zhist *h, struct zrel *v, size_t n)
 		else
 			z->state = ZREL_STAGED;
 	}
-	qsort(v, n, sizeof *v, ordercmp);
+	if (n > 1)	/* qsort(NULL, 0, ...) is undefined: a root with none */
+		qsort(v, n, sizeof *v, ordercmp);
 }
 
 const char *

@@ -251,6 +251,42 @@ test_append_after_torn_line(void **state)
 	assert_int_equal(system(buf), 0);
 }
 
+static void
+test_revlog_ahead(void **state)
+{
+	const struct zhchange **v;
+	struct zhist h;
+	size_t n;
+	const char *ev =
+	    "{\"event\":\"link\",\"link\":\"current\",\"release\":\"B\","
+	    "\"previous\":\"A\"}\n";
+	const char *rv =
+	    "Branch m (at 1) deployed as release A by cap\n"
+	    "Branch m (at 2) deployed as release B by cap\n"
+	    "cap rolled back to release A\n"
+	    "Branch m (at 3) deployed as release C by cap\n";
+
+	(void)state;
+	zhist_init(&h);
+	zhist_parse_events(&h, ev, strlen(ev), 0);
+	zhist_parse_revlog(&h, rv, strlen(rv));
+	/* current is where the event log left it: the event log. */
+	assert_int_equal(zhist_link(&h, "current", "B", &v, &n), 0);
+	assert_int_equal(n, 1);
+	free(v);
+	/* Capistrano moved it since: revisions.log, which names C. */
+	assert_int_equal(zhist_link(&h, "current", "C", &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[3]->release, "C");
+	assert_string_equal(v[3]->previous, "A");
+	free(v);
+	/* Neither names where it points: the event log still. */
+	assert_int_equal(zhist_link(&h, "current", "Z", &v, &n), 0);
+	assert_int_equal(n, 1);
+	free(v);
+	zhist_free(&h);
+}
+
 int
 main(void)
 {
@@ -260,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_link_history),
 		cmocka_unit_test(test_id_made_again),
 		cmocka_unit_test(test_revlog),
+		cmocka_unit_test(test_revlog_ahead),
 		cmocka_unit_test(test_annotate_order),
 		cmocka_unit_test(test_append_after_torn_line),
 	};
