@@ -11,22 +11,13 @@
 #include <archive_entry.h>
 
 #include "extract_int.h"
+#include "text.h"
 
-/* An entry name fit for one line of stderr: no control bytes, bounded. */
+/* An entry name fit for one line of stderr, through the one sanitiser. */
 static const char *
 shown(const char *name, char *buf, size_t size)
 {
-	size_t i, j;
-
-	for (i = j = 0; name[i] != '\0' && j + 4 < size; i++) {
-		unsigned char c = (unsigned char)name[i];
-		buf[j++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	if (name[i] != '\0') {
-		buf[j++] = '.'; buf[j++] = '.'; buf[j++] = '.';
-	}
-	buf[j] = '\0';
-	return buf;
+	return ztext_clean(name, strlen(name), buf, size);
 }
 
 int
