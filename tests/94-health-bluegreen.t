@@ -26,7 +26,7 @@ start_nginx "$N" "$np" "server {
 			proxy_pass \$service_url;
 		}
 	}"
-spawn python3 -m http.server -b 127.0.0.1 -d "$T/www/blue" "$bp" 2>/dev/null
+spawn python3 -m http.server -b 127.0.0.1 -d "$T/www/blue" "$bp" >/dev/null 2>&1
 wait_port "$bp"
 # zdd-switch reaches this nginx and these backends through a wrapper, so
 # that the example runs word for word.
@@ -60,7 +60,7 @@ like "... r3 is marked bad" "$(zdd-link --list)" '^r3 .*bad'
 
 # Healthy green: the switch happens, drained.
 zdd-link --name green r3 >/dev/null
-spawn python3 -m http.server -b 127.0.0.1 -d "$T/www/green" "$gp" 2>/dev/null
+spawn python3 -m http.server -b 127.0.0.1 -d "$T/www/green" "$gp" >/dev/null 2>&1
 wait_port "$gp"
 run env PATH="$T/bin:$PATH" bash -c "$example"
 is "healthy green: the example ends" "$rc" 0
