@@ -1,11 +1,19 @@
 #!/bin/sh
 # Measures zdd-release against what it replaces, side by side in one run:
-#  1. a 4,000-file .tar.gz through zdd-release (every check, one syncfs
-#     before the rename) against `tar -xzf` plus `sync -f` of the same
+#  1. three artifacts through zdd-release (every check, the digest, one
+#     syncfs before the rename) against `tar -x` plus `sync -f` of the same
 #     file system, on disk and on /dev/shm; the median of RUNS runs each,
-#     the two alternating so that both see the same machine;
+#     the two alternating so that both see the same machine:
+#     - 4,000 files of text that compresses as source code does, .tar.gz;
+#     - 4,000 files of random bytes, 200 B to 6 KiB (minified JS and
+#       images do not compress), .tar.gz;
+#     - one 200 MiB jar (random bytes) in a plain .tar;
+#     and zdd-release's peak memory on each, which must not grow with the
+#     artifact;
 #  2. ten releases of a 2,000-file app, 1% of files changed each time,
-#     with and without --dedupe: `du` of releases/ against one release.
+#     with and without --dedupe: `du` of releases/ against one release, on
+#     a private XFS (reflinks) when mkfs.xfs and a loop mount work, else
+#     on DISK.
 # Prints a Markdown report on stdout.  DISK (default /var/tmp) is the
 # on-disk scratch place; B the build directory.
 set -u
@@ -18,7 +26,8 @@ DISK=${DISK:-/var/tmp}
 
 W=$(mktemp -d "$DISK/zdd-bench.XXXXXX") || exit 1
 S=$(mktemp -d /dev/shm/zdd-bench.XXXXXX) || exit 1
-trap 'rm -rf "$W" "$S"' EXIT
+X=$W/xfs
+trap 'umount "$X" 2>/dev/null; rm -rf "$W" "$S"' EXIT
 
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", a - b }'; }
@@ -26,16 +35,15 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", a / b }'; }
 # "median min" of a column of numbers.
 stats() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1] }'; }
 
-# The artifact: 4,000 files of 200 B to 12 KiB in 80 directories, text
-# that compresses as source code does.
-python3 - "$W/art" <<'EOF'
+# The artifacts, under $W/art/KIND/app, archived as $W/KIND.tar[.gz].
+python3 - "$W/art" <<'PY'
 import os, random, sys
 random.seed(7)
 root = sys.argv[1]
 words = ("return if else for while static int char const struct void "
          "include define self this function var let class import").split()
 for i in range(4000):
-    d = os.path.join(root, "app", "mod%02d" % (i % 80), "sub%d" % (i % 3))
+    d = os.path.join(root, "text", "app", "mod%02d" % (i % 80), "sub%d" % (i % 3))
     os.makedirs(d, exist_ok=True)
     n = random.randint(200, 12 * 1024)
     text = []
@@ -43,16 +51,29 @@ for i in range(4000):
         text.append(" ".join(random.choices(words, k=12)) + ";\n")
     with open(os.path.join(d, "f%04d.src" % i), "w") as f:
         f.write("".join(text)[:n])
-EOF
-(cd "$W/art" && tar -czf "$W/app.tar.gz" app)
-size=$(du -k "$W/app.tar.gz" | cut -f1)
-bytes=$(du -sk --apparent-size "$W/art/app" | cut -f1)
+for i in range(4000):
+    d = os.path.join(root, "random", "app", "mod%02d" % (i % 80))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%04d.bin" % i), "wb") as f:
+        f.write(random.randbytes(random.randint(200, 6 * 1024)))
+d = os.path.join(root, "jar", "app")
+os.makedirs(d, exist_ok=True)
+with open(os.path.join(d, "app.jar"), "wb") as f:
+    for _ in range(200):
+        f.write(random.randbytes(1 << 20))
+PY
+(cd "$W/art/text" && tar -czf "$W/text.tar.gz" app)
+(cd "$W/art/random" && tar -czf "$W/random.tar.gz" app)
+(cd "$W/art/jar" && tar -cf "$W/jar.tar" app)
+rm -rf "$W/art"
 
-# extract PLACE N: one timed tar run and one timed zdd-release run, N
-# times, alternating; prints "tar_median tar_min zdd_median zdd_min".
+# extract PLACE N ARTIFACT: one timed tar run and one timed zdd-release
+# run, N times, alternating; prints "tar_median tar_min zdd_median
+# zdd_min peak_kib".  The last run's release is checked against tar's.
 extract() {
 	p=$1
 	n=$2
+	a=$3
 	: >"$p/tar.t"
 	: >"$p/zdd.t"
 	i=0
@@ -61,32 +82,41 @@ extract() {
 		mkdir -p "$p/x" "$p/root"
 		sync
 		t0=$(now)
-		tar -xzf "$W/app.tar.gz" -C "$p/x" && sync -f "$p/x"
+		tar -xf "$a" -C "$p/x" && sync -f "$p/x"
 		t1=$(now)
 		sub "$t1" "$t0" >>"$p/tar.t"
 		sync
 		t0=$(now)
-		"$REL" -q -r "$p/root" "$W/app.tar.gz" >/dev/null || exit 1
+		"$REL" -q -r "$p/root" "$a" >/dev/null || exit 1
 		t1=$(now)
 		sub "$t1" "$t0" >>"$p/zdd.t"
 		i=$((i + 1))
 	done
-	echo "$(stats <"$p/tar.t") $(stats <"$p/zdd.t")"
+	# The extraction itself must be right, or the timing means nothing.
+	diff -r "$p/x/app" "$p/root/releases/"*/app >/dev/null ||
+		{ echo "bench: zdd-release output differs from tar's" >&2; exit 1; }
+	rm -rf "$p/x" "$p/root"
+	peak=$(/usr/bin/time -f %M "$REL" -q -r "$p/root" "$a" 2>&1 >/dev/null)
+	rm -rf "$p/root"
+	echo "$(stats <"$p/tar.t") $(stats <"$p/zdd.t") $peak"
 }
 
 # Runs on tmpfs are cheap: four times as many steady the median.
-disk=$(extract "$W" "$RUNS")
-shm=$(extract "$S" $((RUNS * 4)))
-# The extraction itself must be right, or the timing means nothing.
-diff -r "$W/x/app" "$W/root/releases/"*/app >/dev/null ||
-	{ echo "bench: zdd-release output differs from tar's" >&2; exit 1; }
-rm -rf "$W/x" "$W/root" "$S/x" "$S/root"
+disk_text=$(extract "$W" "$RUNS" "$W/text.tar.gz") || exit 1
+shm_text=$(extract "$S" $((RUNS * 4)) "$W/text.tar.gz") || exit 1
+disk_random=$(extract "$W" "$RUNS" "$W/random.tar.gz") || exit 1
+shm_random=$(extract "$S" $((RUNS * 4)) "$W/random.tar.gz") || exit 1
+disk_jar=$(extract "$W" "$RUNS" "$W/jar.tar") || exit 1
+shm_jar=$(extract "$S" $((RUNS * 4)) "$W/jar.tar") || exit 1
 
-row() { # PLACE "tar_median tar_min zdd_median zdd_min"
+row() { # WHAT PLACE "tar_median tar_min zdd_median zdd_min peak_kib"
+	w=$1
+	pl=$2
 	# shellcheck disable=SC2086
-	set -- "$1" $2
-	printf '| %s | %.3f s (%.3f) | %.3f s (%.3f) | %.2fx (%.2fx) |\n' \
-	    "$1" "$2" "$3" "$4" "$5" "$(div "$4" "$2")" "$(div "$5" "$3")"
+	set -- $3
+	printf '| %s | %s | %.3f s (%.3f) | %.3f s (%.3f) | %.2fx (%.2fx) | %d MiB |\n' \
+	    "$w" "$pl" "$1" "$2" "$3" "$4" "$(div "$3" "$1")" \
+	    "$(div "$4" "$2")" $(($5 / 1024))
 }
 
 # Ten releases of a 2,000-file app, 20 files (1%) changed each time;
@@ -106,9 +136,12 @@ for i in range(2000):
 EOF
 }
 mkapp2
+# used: KiB in use on D's file system; du cannot see shared blocks.
+used() { df -k --output=used "$D" | tail -n 1; }
 disk_run() { # ROOT OPTION...
 	r=$1
 	shift
+	u0=$(used)
 	v=1
 	while [ "$v" -le 10 ]; do
 		python3 - "$W/app2" "$v" <<'EOF'
@@ -129,15 +162,29 @@ EOF
 		v=$((v + 1))
 	done
 	one=$(du -sk "$(cat "$W/last")" | cut -f1)
-	all=$(du -sk "$r/releases" | cut -f1)
+	if [ "$D" = "$X" ]; then
+		sync -f "$r"
+		all=$(($(used) - u0))
+	else
+		all=$(du -sk "$r/releases" | cut -f1)
+	fi
 	echo "$one $all"
 }
+# --dedupe shares blocks as reflinks, which ext4 and tmpfs do not have;
+# on the private XFS the space used is read from df, before and after.
+D=$W
+mkdir -p "$X"
+if command -v mkfs.xfs >/dev/null && truncate -s 2G "$W/xfs.img" &&
+	mkfs.xfs -q "$W/xfs.img" && mount -o loop "$W/xfs.img" "$X" 2>/dev/null; then
+	D=$X
+fi
+dfs=$(df -T "$D" | awk 'NR == 2 { print $2 }')
 t0=$(now)
-plain=$(disk_run "$W/r-plain")
+plain=$(disk_run "$D/r-plain")
 t1=$(now)
 mkapp2
 t2=$(now)
-dedup=$(disk_run "$W/r-dedupe" --dedupe)
+dedup=$(disk_run "$D/r-dedupe" --dedupe)
 t3=$(now)
 
 # shellcheck disable=SC2086
@@ -146,20 +193,24 @@ cat <<EOF
 
 $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs; disk: $(df -T "$DISK" | awk 'NR == 2 { print $2 }') at $DISK.
 
-## Extraction: 4,000 files, ${bytes} KiB in a ${size} KiB .tar.gz
+## Extraction against tar -x + sync -f
 
 Median (and fastest) of $RUNS runs each on disk, $((RUNS * 4)) on
-/dev/shm, alternating.  tar is
-\`tar -xzf\` then \`sync -f\`; zdd-release checks every entry, builds in
-.zdd/tmp, syncs the file system, writes the manifest and renames the
-release into place.
+/dev/shm, alternating.  zdd-release checks every entry, hashes the
+artifact, builds in .zdd/tmp, syncs the file system, writes the manifest
+and renames the release into place; the last column is its peak memory
+(maximum resident set).
 
-| where | tar -xzf + sync -f | zdd-release | ratio |
-| --- | --- | --- | --- |
-$(row "disk ($DISK)" "$disk")
-$(row "/dev/shm" "$shm")
+| artifact | where | tar -x + sync -f | zdd-release | ratio | zdd memory |
+| --- | --- | --- | --- | --- | --- |
+$(row "4,000 text files, .tar.gz" disk "$disk_text")
+$(row "4,000 text files, .tar.gz" /dev/shm "$shm_text")
+$(row "4,000 random files, .tar.gz" disk "$disk_random")
+$(row "4,000 random files, .tar.gz" /dev/shm "$shm_random")
+$(row "200 MiB jar, .tar" disk "$disk_jar")
+$(row "200 MiB jar, .tar" /dev/shm "$shm_jar")
 
-## Disk: ten releases of a 2,000-file app, 1% changed each time
+## Ten releases of a 2,000-file app, 1% changed each time ($dfs)
 
 | | one release | releases/ (10) | ratio | time for 10 |
 | --- | --- | --- | --- | --- |

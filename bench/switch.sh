@@ -6,6 +6,10 @@
 #   nginx    zdd-switch --drain through nginx, then stop the old backend
 #   haproxy  zdd-switch --drain through HAProxy's runtime API, then stop
 #            the old backend
+#   canary   through nginx, each flip a canary stepped 5, 25, 50 percent
+#            (--weight), then promoted with --drain, then stop the old
+#   watch    zdd-switch --watch 1 (nginx's access log, --max-5xx 1)
+#            --drain through nginx, then stop the old backend
 #
 # Each way flips FLIPS times (default 50) while wrk (-c32, keep-alive)
 # and examples/loadgen.py (8 keep-alive clients that retry a reused
@@ -110,12 +114,14 @@ error_log $N/logs/error.log;
 events { worker_connections 2048; }
 http {
 	access_log off;
+	log_format zdd '\$upstream_addr \$upstream_status';
 	include $INC;
 	server {
 		listen 127.0.0.1:$PP;
 		location / {
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
+			$ACCESS
 			proxy_pass http://backend;
 		}
 	}
@@ -163,6 +169,8 @@ run() {
 	start_backend "$GP"
 	wait_port "$BP"
 	wait_port "$GP"
+	ACCESS=
+	[ "$way" = watch ] && ACCESS="access_log $N/logs/zdd.log zdd;"
 	if [ "$way" = haproxy ]; then start_haproxy; else start_nginx; fi
 	wrk -t2 -c32 -d600s --latency "http://127.0.0.1:$PP/" >"$D/wrk.$way" 2>&1 &
 	wrkpid=$!
@@ -189,6 +197,30 @@ run() {
 				echo "bench: zdd-switch failed; nginx says:" >&2
 				tail -3 "$N/logs/error.log" >&2
 				# A deploy script keeps the old backend then.
+				fails=$((fails + 1))
+				[ "$fails" -lt 5 ] || exit 1
+				sleep 0.2
+				continue
+			fi
+			;;
+		canary|watch)
+			# A canary's steps, or a watch of the whole switch; a
+			# failure keeps the old backend, as a pipeline would.
+			ok=1
+			if [ "$way" = canary ]; then
+				for pct in 5 25 50; do
+					$SWN --weight "$idle=$pct" >/dev/null || ok=0
+				done
+				[ "$ok" = 1 ] && { $SWN --drain=30 --json "$idle" \
+					>>"$D/drain.$way" || ok=0; }
+			else
+				$SWN --watch 1 --access-log "$N/logs/zdd.log" \
+					--drain=30 --json "$idle" >>"$D/drain.$way" ||
+					ok=0
+			fi
+			if [ "$ok" = 0 ]; then
+				echo "bench: zdd-switch failed ($way)" >&2
+				$SWN --force "$live" >/dev/null 2>&1
 				fails=$((fails + 1))
 				[ "$fails" -lt 5 ] || exit 1
 				sleep 0.2
@@ -243,7 +275,9 @@ drains = [json.loads(l).get("drain_seconds", 0) for l in open(drainf) if l.strip
 dr = "%.3f" % (sorted(drains)[len(drains) // 2]) if drains else "-"
 name = {"seed": "seed recipe (write, reload, stop old)",
         "nginx": "zdd-switch --drain, nginx",
-        "haproxy": "zdd-switch --drain, HAProxy"}[way]
+        "haproxy": "zdd-switch --drain, HAProxy",
+        "canary": "zdd-switch canary 5-25-50%, then --drain, nginx",
+        "watch": "zdd-switch --watch 1 --drain, nginx"}[way]
 print("| %s | wrk | %d | %d | %d | %.1f | - | - | %s |" % (
     name, req, non2xx, sock, p99, dr))
 print("| %s | retrying client | %d | %d | %d | %.1f | %d | %d of %d | %s |" % (
@@ -256,7 +290,7 @@ EOF
 }
 
 : >"$D/rows"
-for way in ${WAYS-seed nginx haproxy}; do
+for way in ${WAYS-seed nginx haproxy canary watch}; do
 	run "$way"
 done
 
@@ -264,6 +298,7 @@ done
 # against zdd-switch (which also waits until the new workers are up).
 start_backend "$BP"
 start_backend "$GP"
+ACCESS=
 start_nginx
 : >"$D/t.bare"
 : >"$D/t.zdd"

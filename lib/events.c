@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,6 +111,24 @@ zlog_append(int dirfd, const char *name, const char *line, size_t len)
 	free(buf);
 	errno = e;
 	return rc;
+}
+
+int
+zrevlog(struct zroot *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	return zlog_append(r->fd, "revisions.log", line, (size_t)n);
 }
 
 int
@@ -276,12 +296,11 @@ apply_event(struct zhist *h, json_t *o, long seq)
 	if ((hr = rel_of(h, rel)) == NULL)
 		return -1;
 	/*
-	 * Creation order: where a release is made or first linked.  A
-	 * release named only as a link's previous one, or marked, may be
-	 * older than the log, and keeps its place by id.
+	 * Creation order: where a release is made.  One the log never saw
+	 * made (linked, marked, named as a link's previous one) is older
+	 * than the log, and keeps its place by id among those.
 	 */
-	if (hr->first == -1 && (strcmp(ev, "release") == 0 || is_link ||
-	    is_rb))
+	if (hr->first == -1 && strcmp(ev, "release") == 0)
 		hr->first = seq;
 	if (strcmp(ev, "release") == 0) {
 		/* An id used again after a prune is a new release. */
@@ -511,28 +530,41 @@ zhist_load(struct zroot *r, struct zhist *h, int warn)
 }
 
 int
-zhist_link(const struct zhist *h, const char *name,
+zhist_link(const struct zhist *h, const char *name, const char *cur,
     const struct zhchange ***out, size_t *np)
 {
-	const struct zhchange **v;
+	const struct zhchange **v, *last = NULL;
 	size_t i, n = 0;
+	int revlog;
 
 	*out = NULL;
 	*np = 0;
 	for (i = 0; i < h->nchg; i++)
-		if (strcmp(h->chg[i].link, name) == 0)
+		if (strcmp(h->chg[i].link, name) == 0) {
+			last = &h->chg[i];
 			n++;
-	if (n > 0) {
+		}
+	/*
+	 * revisions.log describes current.  It is the record when the event
+	 * log has none for current, and when the event log is behind it:
+	 * Capistrano (cap deploy, cap deploy:rollback) moved current since,
+	 * writing only revisions.log, whose newest line names where current
+	 * points while the event log's does not.
+	 */
+	revlog = strcmp(name, "current") == 0 && h->nrvchg > 0 &&
+	    (n == 0 || (cur != NULL && strcmp(last->release, cur) != 0 &&
+	    strcmp(h->rvchg[h->nrvchg - 1].release, cur) == 0));
+	if (revlog) {
+		if ((v = calloc(h->nrvchg, sizeof *v)) == NULL)
+			return -1;
+		for (i = 0, n = 0; i < h->nrvchg; i++)
+			v[n++] = &h->rvchg[i];
+	} else if (n > 0) {
 		if ((v = calloc(n, sizeof *v)) == NULL)
 			return -1;
 		for (i = 0, n = 0; i < h->nchg; i++)
 			if (strcmp(h->chg[i].link, name) == 0)
 				v[n++] = &h->chg[i];
-	} else if (strcmp(name, "current") == 0 && h->nrvchg > 0) {
-		if ((v = calloc(h->nrvchg, sizeof *v)) == NULL)
-			return -1;
-		for (i = 0; i < h->nrvchg; i++)
-			v[n++] = &h->rvchg[i];
 	} else
 		return 0;
 	*out = v;
@@ -612,7 +644,8 @@ zhist_annotate(const struct zhist *h, struct zrel *v, size_t n)
 		else
 			z->state = ZREL_STAGED;
 	}
-	qsort(v, n, sizeof *v, ordercmp);
+	if (n > 1)	/* qsort(NULL, 0, ...) is undefined: a root with none */
+		qsort(v, n, sizeof *v, ordercmp);
 }
 
 const char *

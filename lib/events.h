@@ -1,12 +1,15 @@
 /*
- * The event log, ROOT/.zdd/events.jsonl: one JSON object a line for every
+ * The deploy root's two logs.  The event log, ROOT/.zdd/events.jsonl: one
+ * JSON object a line for every
  * change a tool makes to a deploy root (a release made, a link moved or
  * rolled back, a release marked bad or good, a release pruned).  It is
  * the record that rollback, prune and --list decide from, so that the
  * order of releases and their state never depend on how ids sort.
  *
- * Writers hold the deploy lock.  Readers take no lock: a line still being
- * written is an unterminated last line, which a reader ignores.
+ * revisions.log keeps Capistrano's lines beside it, for the people and
+ * scripts that read Capistrano's.  Writers hold the deploy lock.  Readers
+ * take no lock: a line still being written is an unterminated last line,
+ * which a reader ignores.
  */
 #ifndef ZDD_EVENTS_H
 #define ZDD_EVENTS_H
@@ -37,6 +40,13 @@ int	zevent_append(struct zroot *r, const char *event, json_t *fields);
 int	zlog_append(int dirfd, const char *name, const char *line,
 	    size_t len);
 
+/*
+ * Append one line to revisions.log (newline added) in Capistrano's words,
+ * with zlog_append().
+ */
+int	zrevlog(struct zroot *r, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 /* One change of one link, from the event log or revisions.log. */
 struct zhchange {
 	long	 seq;			/* position in the log */
@@ -50,7 +60,7 @@ struct zhchange {
 /* What the logs say about one release. */
 struct zhrel {
 	char	 id[ZID_MAX + 1];
-	long	 first;		/* seq of its first event: creation order */
+	long	 first;		/* seq of its first release event, or -1 */
 	long	 made;		/* seq of its release event, or -1 */
 	int	 live;		/* a link pointed at it (event log) */
 	int	 bad;		/* -1 unknown, 0 good, 1 bad (event log) */
@@ -93,9 +103,12 @@ const struct zhrel *zhist_rel(const struct zhist *h, const char *id);
  * The history of link name, oldest first, into a malloc'd array of
  * pointers: from the event log when it records any change of the link,
  * else from revisions.log for current (which that log describes), else
- * empty (*n is 0).  -1 with errno ENOMEM.
+ * empty (*n is 0).  cur (NULL allowed) is the release the link points at
+ * now: for current, revisions.log is taken when its newest line names cur
+ * and the event log's does not (Capistrano moved current since).  -1
+ * with errno ENOMEM.
  */
-int	zhist_link(const struct zhist *h, const char *name,
+int	zhist_link(const struct zhist *h, const char *name, const char *cur,
 	    const struct zhchange ***out, size_t *n);
 
 /*

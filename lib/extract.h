@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct zar_stats;
+
 struct zar_opts {
 	uint64_t max_bytes;	/* data bytes the artifact may expand to */
 	uint64_t max_files;	/* entries of any kind, directories made on
@@ -26,6 +28,13 @@ struct zar_opts {
 	char *const *keep;	/* paths exempt from dedupe */
 	size_t	 nkeep;
 	volatile sig_atomic_t *stop;	/* set by a signal: give up */
+	/*
+	 * Called with the stats so far at every entry and every block of
+	 * data written, when not NULL; the callee decides how often to
+	 * show them.
+	 */
+	void	(*progress)(const struct zar_stats *st, void *arg);
+	void	*progress_arg;
 };
 
 struct zar_stats {

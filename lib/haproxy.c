@@ -257,14 +257,18 @@ zhap_addr_is(const struct zhap_server *s, const char *hostport)
 	return fa == fb && memcmp(a, b, sizeof a) == 0 && port == s->port;
 }
 
-long
-zhap_parse_sessions(const char *csv, const char *backend, const char *server)
+int
+zhap_stat_fields(const char *csv, const char *backend, const char *server,
+    const char *const *names, int n, long *vals)
 {
 	char *copy, *p, *line, *f[COLS_MAX];
-	int nf, cpx = -1, csv_ = -1, cq = -1, cs = -1, q, s;
-	long rc = -1;
-	int err = EINVAL;
+	int nf, i, cpx = -1, csv_ = -1, col[ZHAP_FIELDS_MAX], v;
+	int rc = -1, err = EINVAL;
 
+	if (n > ZHAP_FIELDS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	if ((copy = strdup(csv)) == NULL)
 		return -1;
 	p = copy;
@@ -276,9 +280,10 @@ zhap_parse_sessions(const char *csv, const char *backend, const char *server)
 				break;
 			cpx = column(f, nf, "pxname");
 			csv_ = column(f, nf, "svname");
-			cq = column(f, nf, "qcur");
-			cs = column(f, nf, "scur");
-			if (cpx < 0 || csv_ < 0 || cq < 0 || cs < 0)
+			for (i = 0; i < n; i++)
+				if ((col[i] = column(f, nf, names[i])) < 0)
+					break;
+			if (cpx < 0 || csv_ < 0 || i < n)
 				break;
 			err = ENOENT;
 			continue;
@@ -286,29 +291,54 @@ zhap_parse_sessions(const char *csv, const char *backend, const char *server)
 		if (*line == '\0' || err != ENOENT)
 			continue;
 		nf = split(line, ',', f, COLS_MAX);
-		if (nf <= cpx || nf <= csv_ || nf <= cq || nf <= cs)
-			continue;
-		if (strcmp(f[cpx], backend) != 0 ||
+		if (nf <= cpx || nf <= csv_ || strcmp(f[cpx], backend) != 0 ||
 		    strcmp(f[csv_], server) != 0)
 			continue;
-		/* An empty field counts as zero, as HAProxy prints it. */
-		if (*f[cq] == '\0')
-			q = 0;
-		else if (small_int(f[cq], &q) == -1) {
+		for (i = 0; i < n; i++) {
+			/* An empty field counts as zero, as HAProxy prints it. */
+			if (col[i] >= nf || *f[col[i]] == '\0')
+				v = 0;
+			else if (small_int(f[col[i]], &v) == -1)
+				break;
+			vals[i] = v;
+		}
+		if (i < n) {
 			err = EINVAL;
 			break;
 		}
-		if (*f[cs] == '\0')
-			s = 0;
-		else if (small_int(f[cs], &s) == -1) {
-			err = EINVAL;
-			break;
-		}
-		rc = (long)q + s;
+		rc = 0;
 		break;
 	}
 	free(copy);
 	if (rc == -1)
 		errno = err;
 	return rc;
+}
+
+long
+zhap_parse_sessions(const char *csv, const char *backend, const char *server)
+{
+	static const char *const names[] = { "qcur", "scur" };
+	long v[2];
+
+	if (zhap_stat_fields(csv, backend, server, names, 2, v) == -1)
+		return -1;
+	return v[0] + v[1];
+}
+
+int
+zhap_parse_answers(const char *csv, const char *backend, const char *server,
+    long *total, long *c5xx)
+{
+	static const char *const names[] = { "hrsp_1xx", "hrsp_2xx",
+	    "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other" };
+	long v[6];
+	int i;
+
+	if (zhap_stat_fields(csv, backend, server, names, 6, v) == -1)
+		return -1;
+	for (*total = 0, i = 0; i < 6; i++)
+		*total += v[i];
+	*c5xx = v[4];
+	return 0;
 }

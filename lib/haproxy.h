@@ -62,4 +62,20 @@ int	zhap_addr_is(const struct zhap_server *s, const char *hostport);
 long	zhap_parse_sessions(const char *csv, const char *backend,
 	    const char *server);
 
+/*
+ * The answers backend/server gave, in an answer to "show stat": in all
+ * (every hrsp_* counter) and 5xx; 0, or -1 with errno as above.
+ */
+int	zhap_parse_answers(const char *csv, const char *backend,
+	    const char *server, long *total, long *c5xx);
+
+#define ZHAP_FIELDS_MAX	16
+/*
+ * The named numeric fields of backend/server's row of "show stat", an
+ * empty field being 0: 0, or -1 with errno ENOENT (no such row), EINVAL
+ * (not CSV with a header naming them all, or a field not a number).
+ */
+int	zhap_stat_fields(const char *csv, const char *backend,
+	    const char *server, const char *const *names, int n, long *vals);
+
 #endif

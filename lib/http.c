@@ -283,70 +283,67 @@ with_errno(const struct zhttp *r, const char *what, char *why, size_t size)
 		snprintf(why, size, "%s", what);
 }
 
+/* libcurl's failures in our words, where the words need nothing more. */
+static const struct {
+	CURLcode code;
+	const char *why;
+} words[] = {
+	{ CURLE_OK,			"no error" },
+	{ CURLE_COULDNT_RESOLVE_HOST,	"cannot resolve the host name" },
+	{ CURLE_COULDNT_RESOLVE_PROXY,	"cannot resolve the proxy" },
+	{ CURLE_GOT_NOTHING, "connection closed without a response" },
+	{ CURLE_WEIRD_SERVER_REPLY,	"not an HTTP response" },
+	{ CURLE_UNSUPPORTED_PROTOCOL,	"not an HTTP response" },
+	{ CURLE_URL_MALFORMAT,		"not a URL libcurl can use" },
+	{ CURLE_TOO_MANY_REDIRECTS,	"too many redirects" },
+	{ CURLE_OUT_OF_MEMORY,		"out of memory" },
+};
+
+/* 1 for the codes of a TLS failure, whose detail OpenSSL words best. */
+static int
+tls_failure(CURLcode code)
+{
+	return code == CURLE_PEER_FAILED_VERIFICATION ||
+	    code == CURLE_SSL_CONNECT_ERROR ||
+	    code == CURLE_SSL_CACERT_BADFILE ||
+	    code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_CIPHER ||
+	    code == CURLE_SSL_ISSUER_ERROR ||
+	    code == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
 void
 zhttp_error(const struct zhttp *r, CURLcode code, const char *within,
     char *why, size_t size)
 {
 	char tls[CURL_ERROR_SIZE];
+	const char *s;
+	size_t i;
 
-	switch (code) {
-	case CURLE_OK:
-		snprintf(why, size, "no error");
-		break;
-	case CURLE_COULDNT_RESOLVE_HOST:
-		snprintf(why, size, "cannot resolve the host name");
-		break;
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		snprintf(why, size, "cannot resolve the proxy's host name");
-		break;
-	case CURLE_COULDNT_CONNECT:
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (words[i].code == code) {
+			snprintf(why, size, "%s", words[i].why);
+			return;
+		}
+	if (code == CURLE_COULDNT_CONNECT)
 		with_errno(r, "cannot connect", why, size);
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		late(r, within ? within : "in time", why, size);
-		break;
-	case CURLE_GOT_NOTHING:
-		snprintf(why, size, "connection closed without a response");
-		break;
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
+	else if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR)
 		with_errno(r, "connection failed", why, size);
-		break;
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		snprintf(why, size, "not an HTTP response");
-		break;
-	case CURLE_URL_MALFORMAT:
-		snprintf(why, size, "not a URL libcurl can use");
-		break;
-	case CURLE_TOO_MANY_REDIRECTS:
-		snprintf(why, size, "too many redirects");
-		break;
-	case CURLE_OUT_OF_MEMORY:
-		snprintf(why, size, "out of memory");
-		break;
-	case CURLE_WRITE_ERROR:
-		snprintf(why, size, r->nomem ? "out of memory for the body" :
-		    r->overflow ? "body too large" : "body not written");
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	else if (code == CURLE_OPERATION_TIMEDOUT)
+		late(r, within ? within : "in time", why, size);
+	else if (code == CURLE_WRITE_ERROR)
+		snprintf(why, size, "%s", r->nomem ?
+		    "out of memory for the body" : r->overflow ?
+		    "body too large" : "body not written");
+	else if (tls_failure(code)) {
 		/*
 		 * OpenSSL's words are the useful part here ("self-signed
 		 * certificate"); they name the host at most, and come from
 		 * the peer's certificate, so they are cleaned.
 		 */
-		ztext_clean(r->errbuf[0] ? r->errbuf : curl_easy_strerror(code),
-		    strlen(r->errbuf[0] ? r->errbuf :
-		    curl_easy_strerror(code)), tls, sizeof tls);
-		snprintf(why, size, "TLS: %s", tls);
-		break;
-	default:
+		s = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
+		snprintf(why, size, "TLS: %s", ztext_clean(s, strlen(s), tls,
+		    sizeof tls));
+	} else {
 		/*
 		 * libcurl's own sentence, which starts with a capital: made
 		 * lower case unless that is an acronym ("URL using ...").
@@ -355,7 +352,6 @@ zhttp_error(const struct zhttp *r, CURLcode code, const char *within,
 		if (size > 1 && isupper((unsigned char)why[0]) &&
 		    !isupper((unsigned char)why[1]))
 			why[0] = (char)tolower((unsigned char)why[0]);
-		break;
 	}
 }
 

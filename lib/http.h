@@ -39,7 +39,7 @@ struct zhttp_opts {
 	int	 insecure;	/* no TLS verification */
 	long	 redirects;	/* how many to follow (0: none, answered 3xx) */
 	int	 fresh;		/* a new connection, as a new client makes */
-	int	 noproxy;	/* straight to the host, whatever the env says */
+	int	 noproxy;	/* straight to the host, whatever env says */
 	int	 connect_only;	/* a TCP connect and nothing more */
 	enum zhttp_body bodymode;
 	size_t	 max;		/* bound of a kept body; 0: ZHTTP_BODY_MAX */

@@ -18,11 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "diag.h"
-#include "events.h"
 #include "fsatom.h"
-#include "ident.h"
 #include "json.h"
 #include "layout.h"
 #include "lock.h"
@@ -608,38 +605,6 @@ zmanifest_remove(struct zroot *r, const char *id)
 	return 0;
 }
 
-int
-zrelease_mark_bad(struct zroot *r, const char *id, int bad)
-{
-	json_t *m;
-	int rc;
-
-	m = zmanifest_load(r, id);
-	if (m == NULL) {
-		if (errno != ENOENT)
-			return -1;
-		if (!bad)
-			return 0;
-		m = json_pack("{s:s}", "id", id);
-	}
-	if (bad) {
-		json_object_set_new(m, "bad", json_true());
-		json_object_set_new(m, "bad_since",
-		    json_string(ziso8601((long long)time(NULL))));
-		json_object_set_new(m, "bad_by", json_string(zuser()));
-	} else if (json_object_get(m, "bad") == NULL) {
-		json_decref(m);
-		return 0;
-	} else {
-		json_object_del(m, "bad");
-		json_object_del(m, "bad_since");
-		json_object_del(m, "bad_by");
-	}
-	rc = zmanifest_save(r, id, m);
-	json_decref(m);
-	return rc;
-}
-
 static int
 manifest_exists(struct zroot *r, const char *id)
 {
@@ -758,24 +723,6 @@ fail:
 	free(v);
 	errno = e;
 	return -1;
-}
-
-int
-zrevlog(struct zroot *r, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	if ((size_t)n > sizeof line - 2)
-		n = sizeof line - 2;
-	line[n++] = '\n';
-	return zlog_append(r->fd, "revisions.log", line, (size_t)n);
 }
 
 int

@@ -107,12 +107,7 @@ int	zroot_set_link(struct zroot *r, const char *name, const char *id);
 json_t	*zmanifest_load(struct zroot *r, const char *id);
 int	zmanifest_save(struct zroot *r, const char *id, json_t *m);
 int	zmanifest_remove(struct zroot *r, const char *id);
-/* Set or clear the bad mark, creating a manifest if the release has none. */
-int	zrelease_mark_bad(struct zroot *r, const char *id, int bad);
 
-/* Append one line to revisions.log (newline added) and sync it. */
-int	zrevlog(struct zroot *r, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
 
 /* The absolute path of releases/ID, malloc'd. */
 char	*zrelease_path(struct zroot *r, const char *id);

@@ -422,6 +422,37 @@ zngx_render(const struct zngx_inc *inc, const char *target)
 	return n == -1 ? NULL : s;
 }
 
+/*
+ * Tokens of the line, separators dropped: the addresses, then as many
+ * statuses.
+ */
+int
+zngx_log_answer(char *line, const char **addr, int *status)
+{
+	char *tok[64], *w, *save = NULL;
+	size_t n = 0, len;
+
+	for (w = strtok_r(line, " ", &save); w != NULL && n < 64;
+	    w = strtok_r(NULL, " ", &save)) {
+		if (strcmp(w, ":") == 0)
+			continue;
+		len = strlen(w);
+		if (len > 0 && w[len - 1] == ',')
+			w[len - 1] = '\0';
+		tok[n++] = w;
+	}
+	if (n < 2 || n % 2 != 0 || strcmp(tok[n / 2 - 1], "-") == 0)
+		return -1;
+	/* A status is three digits, 100 to 599. */
+	w = tok[n - 1];
+	if (strlen(w) != 3 || w[0] < '1' || w[0] > '5' ||
+	    !isdigit((unsigned char)w[1]) || !isdigit((unsigned char)w[2]))
+		return -1;
+	*addr = tok[n / 2 - 1];
+	*status = (w[0] - '0') * 100 + (w[1] - '0') * 10 + (w[2] - '0');
+	return 0;
+}
+
 pid_t
 zngx_read_pid(const char *path)
 {

@@ -62,6 +62,16 @@ int	zngx_name_valid(const char *s);
 /* Whether s is a hash key: '$' and a variable name. */
 int	zngx_key_valid(const char *s);
 
+/*
+ * A line of an access log written with log_format '$upstream_addr
+ * $upstream_status' (zdd-switch --watch): each a list when nginx tried
+ * more than one server ("a:1, b:2" and "502, 200", or " : " across
+ * internal redirects).  The last address and the last status are the
+ * answer the client got.  0 with them in *addr (pointing into line, which
+ * is modified) and *status; -1 for a line without an upstream answer.
+ */
+int	zngx_log_answer(char *line, const char **addr, int *status);
+
 /* The pid in an nginx pid file, or -1 (errno ENOENT, EINVAL). */
 pid_t	zngx_read_pid(const char *path);
 /*

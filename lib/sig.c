@@ -25,6 +25,8 @@
 #define KEY_LEN		(2 + ZSIG_ID_LEN + ZSIG_PK_LEN)
 #define SIG_LEN		(2 + ZSIG_ID_LEN + ZSIG_SIG_LEN)
 #define CHUNK		(1 << 20)
+#define B64		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789+/="
 
 /* One line of buf: up to '\n' (or the end), one '\r' before it dropped. */
 static int
@@ -80,8 +82,7 @@ b64_exact(const char *s, size_t n, unsigned char *out, size_t want)
 	if (want > 96 || n != 4 * ((want + 2) / 3))
 		return -1;
 	for (i = 0; i < n; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789+/=", s[i]) == NULL || s[i] == '\0')
+		if (s[i] == '\0' || strchr(B64, s[i]) == NULL)
 			return -1;
 	if (EVP_DecodeBlock(bin, (const unsigned char *)s, (int)n) !=
 	    (int)(3 * n / 4))
@@ -137,7 +138,8 @@ printable_utf8(const unsigned char *s, size_t n)
 		    c < 0xa0)
 			return 0;
 		/* Line separators and bidi overrides forge what a line says. */
-		if ((c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+		if ((c >= 0x2028 && c <= 0x202e) ||
+		    (c >= 0x2066 && c <= 0x2069))
 			return 0;
 	}
 	return 1;
@@ -425,7 +427,8 @@ zsig_check_fd(int fd, const struct zsig_want *w, char hex[65],
 	for (off = 0; off < size; off += n) {
 		n = size - off < CHUNK ? size - off : CHUNK;
 		if (zdigest_update(sha, map + off, n) == -1 ||
-		    (blake != NULL && zdigest_update(blake, map + off, n) == -1))
+		    (blake != NULL &&
+		    zdigest_update(blake, map + off, n) == -1))
 			goto out;
 		if (!whole)
 			madvise((void *)(map + off), n, MADV_DONTNEED);

@@ -49,6 +49,10 @@ $I2 was-live
 $I3 current"
 run zdd-link -r "$R" --show
 is "zdd-link --show follows Capistrano's absolute link" "$out" "$R/releases/$I3"
+run zdd-link -r "$R" --history
+is "zdd-link --history reads Capistrano's revisions.log" "$out" "- $I3 deploy $I2
+- $I2 deploy $I1
+- $I1 deploy -"
 
 run zdd-link -r "$R" --rollback
 is "zdd-link --rollback on Capistrano's tree: exit 0" "$rc" 0
@@ -74,6 +78,12 @@ sleep 1.1
 ok "cap deploy after zdd" cap deploy
 run zdd-link -r "$R" --list
 like "zdd-link --list sees Capistrano's new release as current" "$(echo "$out" | tail -n 1)" '^[0-9]{14} current$'
+I4=$(basename "$(readlink "$R/current")")
+run zdd-link -r "$R" --rollback
+is "zdd-link --rollback after Capistrano moved current: back to what it replaced" \
+	"$rc:$(readlink "$R/current")" "0:releases/$I1"
+run zdd-link -r "$R" --list
+is "... and the release left is bad" "$(echo "$out" | tail -n 1)" "$I4 bad"
 if [ "$nfail" -gt 0 ]; then
 	sed 's/^/# /' "$T/cap.log" | tail -n 40
 fi

@@ -1,20 +1,23 @@
 #!/bin/bash
-# The lifecycle chains that zdd(7) prints, run exactly as printed (paths,
-# ports and deadlines aside) against real roots, a real HTTP server and a
-# real webhook receiver, with their failure paths: a corrupt artifact, an
-# unhealthy release, a failed hook, a held lock.
+# The lifecycle chains that zdd(7), zdd-link(1) and zdd-lock(1) print, run
+# exactly as printed (paths, ports and deadlines aside) against real
+# roots, a real HTTP server and a real webhook receiver, with their
+# failure paths: a corrupt artifact, an unhealthy release, a failed hook,
+# a held lock.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/workflows-lib.sh"
 
-# chain SECTION N: the Nth literal block of zdd(7)'s section SECTION, with
-# mdoc's escapes undone, as a user copies it from the page.
+# chain SECTION N [PAGE]: the Nth literal block (.Bd -literal, or a .Dl
+# line) of the section SECTION of PAGE (default zdd.7), with mdoc's
+# escapes undone, as a user copies it from the page.
 chain() {
 	awk -v sec="$1" -v want="$2" '
 		/^\.S[sh] / { insec = index($0, sec) > 0; k = 0 }
+		insec && /^\.Dl / { k++; if (k == want) print substr($0, 5); next }
 		insec && /^\.Bd -literal/ { k++; inblk = (k == want); next }
 		inblk && /^\.Ed/ { inblk = 0 }
 		inblk { print }
-	' "$TOP/man/zdd.7" | sed -e 's/\\e/\\/g' -e 's/\\&//g'
+	' "$TOP/man/${3:-zdd.7}" | sed -e 's/\\e/\\/g' -e 's/\\&//g'
 }
 
 # artifact OUT HEALTH [hookfail]: a tar.gz whose public/health says HEALTH.
@@ -163,5 +166,69 @@ started
 rollback
 started
 success"
+
+# --- zdd-lock(1) -------------------------------------------------------------
+lk=$(chain EXAMPLES 1 zdd-lock.1)
+like "zdd-lock(1): a deploy under the lock" "$lk" '^zdd-lock -r /srv/app --lock-wait 300 sh -ec'
+L=$T/lk/srv/app
+cp "$T/good.tgz" "$W/app.tgz"
+run sh -c "cd '$W' && $(sed "s|/srv/app|$L|g" <<<"$lk")"
+is "zdd-lock(1)'s example: exit 0, live" "$rc:$(ls "$L/releases" | wc -l):$(readlink "$L/current" | cut -c1-9)" "0:1:releases/"
+spawn zdd-lock -r "$L" --lock-wait 10 sleep 1
+holder=$last_pid
+held "$L/.zdd/lock"
+run sh -c "cd '$W' && $(sed "s|/srv/app|$L|g" <<<"$lk")"
+is "... a second run waits for the first, then deploys" "$rc:$(ls "$L/releases" | wc -l)" "0:2"
+wait "$holder"
+fl=$(chain EXAMPLES 2 zdd-lock.1)
+is "zdd-lock(1): the same with flock(1)" "$fl" "flock -w 300 /srv/app/.zdd/lock ./deploy.sh"
+printf '#!/bin/sh\nzdd-release -r %s app.tgz | zdd-link -r %s -\n' "$L" "$L" >"$W/deploy.sh"
+chmod +x "$W/deploy.sh"
+run sh -c "cd '$W' && $(sed "s|/srv/app|$L|g" <<<"$fl")"
+is "... flock(1) around a deploy: the tools work under it" "$rc:$(ls "$L/releases" | wc -l)" "0:3"
+
+# --- zdd-link(1) -------------------------------------------------------------
+K=$T/linkpage
+mkdir -p "$K"
+ln -s "$K/current/public" "$T/www/linkpage"
+l1=$(chain EXAMPLES 1 zdd-link.1)
+is "zdd-link(1): release and link in a pipe" "$l1" "zdd-release -r /var/www/app app.tgz | zdd-link -r /var/www/app -"
+cp "$T/good.tgz" "$W/app.tgz"
+run sh -c "cd '$W' && $(sed "s|/var/www/app|$K|g" <<<"$l1")"
+is "... exit 0, prints the live release" "$rc:$out" "0:$K/$(readlink "$K/current")"
+good=$(basename "$(readlink "$K/current")")
+zdd-release -q -r "$K" --id 20261123084013 "$T/good.tgz" >/dev/null
+l3=$(chain EXAMPLES 3 zdd-link.1)
+run env ZDD_ROOT="$K" sh -c "$l3"
+is "zdd-link(1): --bad, then --history" "$rc:$(echo "$out" | head -n 1)" "0:$K/releases/20261123084013"
+like "... the history follows" "$(echo "$out" | tail -n 1)" "Z $good deploy -\$"
+is "... the failed release is listed bad" "$(zdd-link -r "$K" --list | tail -n 1)" "20261123084013 bad"
+l4=$(chain EXAMPLES 4 zdd-link.1)
+run env ZDD_ROOT="$K" sh -c "$l4"
+is "zdd-link(1): --name green" "$rc:$(readlink "$K/green")" "0:releases/20261123084013"
+# A build without its health page: the check gets 404.
+mkdir -p "$T/nohealth/public" && echo v >"$T/nohealth/public/index.html"
+tar -czf "$W/app.tgz" -C "$T/nohealth" .
+run sh -c "cd '$W' && $(sed "s|/var/www/app|$K|g" <<<"$l1")"
+l2=$(chain EXAMPLES 2 zdd-link.1)
+run sh -c "$(sed -e "s|/var/www/app|$K|g" -e "s|http://127.0.0.1:8080/health|http://127.0.0.1:$port/linkpage/health|" \
+	-e 's|-d 30 |-d 2 |' <<<"$l2")"
+is "zdd-link(1): an unhealthy release rolls back" "$(readlink "$K/current")" "releases/$good"
+like "... and --list shows the state" "$out" "^$good current
+.*bad\$"
+
+# --- zdd-prune(1) ------------------------------------------------------------
+for i in 1 2 3; do
+	zdd-release -q -r "$K" --id "old$i" "$T/good.tgz" >/dev/null
+	zdd-link -q -r "$K" --bad "old$i" >/dev/null
+done
+before=$(ls "$K/releases" | tr '\n' ' ')
+run sh -c "$(sed "s|/var/www/app|$K|g" <<<"$(chain EXAMPLES 2 zdd-prune.1)")"
+is "zdd-prune(1): a dry run of -k 10 changes nothing" "$rc:$(ls "$K/releases" | tr '\n' ' ')" "0:$before"
+run sh -c "$(sed "s|/var/www/app|$K|g" <<<"$(chain EXAMPLES 3 zdd-prune.1)")"
+is "zdd-prune(1): --keep-bad 2 keeps the two newest failed ones" "$rc:$(ls "$K/releases" | grep -c old)" "0:2"
+ok "... and what the links point at" test -d "$K/current/" -a -d "$K/green/"
+run sh -c "$(sed "s|/var/www/app|$K|g" <<<"$(chain EXAMPLES 1 zdd-prune.1)")"
+is "zdd-prune(1): keep five: the failed ones go" "$rc:$(ls "$K/releases" | grep -c old)" "0:0"
 
 done_testing

@@ -543,6 +543,45 @@ wait "$feeder" 2>/dev/null
 is "SIGTERM while writing: staging directory removed" "$(ls -A "$RB/.zdd/tmp")" ""
 like "SIGTERM while writing: says so" "$(cat "$T/busy.err")" '^zdd-release: interrupted, nothing made$'
 
+# --- the progress line ---------------------------------------------------
+# On a terminal (script(1) gives one) a line of bytes, files and rate is
+# redrawn on stderr while the artifact unpacks; never off a terminal, with
+# NO_COLOR or -q.  The artifact trickles in from a FIFO for a second and
+# a half, so that there is time for lines to be drawn.
+RP2=$T/root-progress
+slowtar() {
+	rm -f "$T/slow.fifo" && mkfifo "$T/slow.fifo"
+	python3 -c 'import io, sys, tarfile, time
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    ti = tarfile.TarInfo("app/big"); ti.size = 2 << 20
+    t.addfile(ti, io.BytesIO(b"\1" * ti.size))
+d = buf.getvalue()
+o = open(sys.argv[1], "wb")
+for i in range(0, len(d), 65536):
+    o.write(d[i:i + 65536]); o.flush(); time.sleep(0.05)' "$T/slow.fifo" &
+}
+slowtar
+run script -qec "zdd-release -r '$RP2' --id tty - <'$T/slow.fifo'" /dev/null
+wait
+is "on a terminal: 0" "$rc" 0
+like "on a terminal: a progress line" "$out" 'zdd-release: unpacking: [0-9.]+ MiB, 1 files, [0-9.]+ MiB/s'
+like "on a terminal: redrawn in place" "$(printf '%s' "$out" | od -An -c | tr -d ' \n')" '\\r033\[K'
+like "on a terminal: the line erased before the path is printed" \
+	"$(printf '%s' "$out" | tr '\r' '\n' | tail -n 1)" "^.\[K$RP2/releases/tty\$"
+slowtar
+run script -qec "NO_COLOR=1 zdd-release -r '$RP2' --id nocolor - <'$T/slow.fifo'" /dev/null
+wait
+is "NO_COLOR on a terminal: no progress line" "$rc:$(printf '%s' "$out" | tr -d '\r')" "0:$RP2/releases/nocolor"
+slowtar
+run script -qec "zdd-release -q -r '$RP2' --id quiet - <'$T/slow.fifo'" /dev/null
+wait
+is "-q on a terminal: no progress line" "$rc:$(printf '%s' "$out" | tr -d '\r')" "0:$RP2/releases/quiet"
+slowtar
+run zdd-release -r "$RP2" --id pipe - <"$T/slow.fifo"
+wait
+is "off a terminal: nothing on stderr" "$rc:$err" "0:"
+
 # --- --file: an artifact deployed whole -------------------------------
 # A real jar from Debian's JDK when it is installed (it is optional: the
 # cases skip without it), and a zip behind a shell script made here, the

@@ -40,6 +40,9 @@ like "--pubkey with a directory: says so" "$err" "^zdd-release: $T/src: a direct
 run zdd-release -r "$R" --pubkey "$K/m.pub" - <"$T/app.tgz"
 is "--pubkey with stdin and no --signature: 64" "$rc" 64
 like "... says so" "$err" '^zdd-release: stdin has no signature file next to it: give --signature$'
+run zdd-release -r "$R" --pubkey https://ci.example/ci.pub "$T/app.tgz"
+is "--pubkey of a URL: 64" "$rc" 64
+like "... says so" "$err" '^zdd-release: --pubkey: a file on this host, not a URL$'
 ok "usage errors made no root" test ! -e "$R"
 
 # --- a pinned digest ---------------------------------------------------

@@ -181,6 +181,34 @@ is "... and nginx sends the dead backend's 502" \
 $S -q blue
 is "a switch back from the dead backend is allowed" "$(soon "$np" blue)" blue
 
+# -r ROOT: each change is recorded in the deploy root's event log, under
+# its lock.
+R=$T/root
+mkdir -p "$R"
+$S -q -r "$R" blue
+soon "$np" blue >/dev/null
+run $S -r "$R" green
+is "-r ROOT: the switch, exit 0" "$rc:$out" "0:green 127.0.0.1:$gp"
+like "... recorded as a switch event" "$(tail -n 1 "$R/.zdd/events.jsonl")" \
+	"^\\{\"time\":\"[0-9T:Z-]+\",\"event\":\"switch\",\"backend\":\"green\",\"addr\":\"127.0.0.1:$gp\",\"from\":\"blue\",\"mode\":\"file\",\"user\":"
+n_ev=$(wc -l <"$R/.zdd/events.jsonl")
+run env ZDD_ROOT="$R" $S status
+run env ZDD_ROOT="$R" $S -n blue
+run env ZDD_ROOT="$R" $S green
+is "... status, a dry run and no change record nothing" \
+	"$(wc -l <"$R/.zdd/events.jsonl")" "$n_ev"
+flock "$R/.zdd/lock" sleep 3 &
+holder=$!
+sleep 0.3
+run env ZDD_ROOT="$R" $S blue
+is "... while a deploy holds the root's lock: 75" "$rc" 75
+is "... and nothing changed" "$($S status 2>/dev/null)" "green 127.0.0.1:$gp"
+wait "$holder"
+run env ZDD_ROOT="$R" $S blue
+is "\$ZDD_ROOT works as -r" "$(tail -n 1 "$R/.zdd/events.jsonl" | grep -c '"event":"switch","backend":"blue"')" 1
+run zdd-link -r "$R" --list
+is "... and zdd-link still reads the log" "$rc:$err" "0:"
+
 # A file whose address is no target: status says no, a switch rewrites.
 printf 'set $service_url http://127.0.0.1:1;\n' >"$INC"
 run $S status
@@ -489,7 +517,7 @@ for f in "$TOP"/tests/fuzz/corpus/nginx/*; do
 done
 report "what zdd-switch reads of the seeds, nginx -t accepts"
 is "the seeds zdd-switch reads" "$read" \
-	" brace-tight comment empty hash-after quoted-var set squote unix unix-upstream upstream v6"
+	" brace-tight canary comment empty hash-after quoted-var set squote unix unix-upstream upstream v6"
 
 # The issue's file: '#' inside a word is no comment, so nginx serves the
 # second set line's green.  zdd-switch must not say blue, nor overwrite
@@ -554,9 +582,12 @@ mkdir -p "$U/conf/conf.d"
 UINC=$U/conf/conf.d/backend.conf
 printf 'upstream backend {\n\tserver 127.0.0.1:%s;\n\tkeepalive 16;\n}\n' \
 	"$bp" >"$UINC"
-nginx_at "$U" "$up" "include $U/conf/conf.d/*.conf;" \
+# The access log in the format zdd-switch(1) gives for --watch.
+nginx_at "$U" "$up" "include $U/conf/conf.d/*.conf;
+	log_format zdd '\$upstream_addr \$upstream_status';" \
 	"proxy_http_version 1.1;
 			proxy_set_header Connection \"\";
+			access_log $U/logs/zdd.log zdd;
 			proxy_pass http://backend;"
 SU="zdd-switch $TG -f $UINC --format upstream $(nargs "$U")"
 run $SU status
@@ -606,8 +637,11 @@ clients() {
 }
 run $SU status
 is "canary: blue is live first" "$out" "blue 127.0.0.1:$bp"
-run $SU --drain --weight green=20
+run $SU -r "$R" --drain --weight green=20
 is "--weight green=20: exit 0" "$rc" 0
+like "... -r: a canary event" "$(tail -n 1 "$R/.zdd/events.jsonl")" \
+	'"event":"canary","backend":"green","addr":"127.0.0.1:[0-9]+","percent":20,"main":"blue","mode":"file"'
+
 is "... prints the main backend" "$out" "blue 127.0.0.1:$bp"
 like "... says what it did" "$err" 'green takes 20% of the clients, blue the rest in [0-9.]+ s'
 is "... the file: hash on the client address, weights 80 and 20" \
@@ -683,6 +717,107 @@ is "--sticky without a \$: 64" "$rc" 64
 run $S --weight green=5
 is "--weight with --format set: 64" "$rc" 64
 is "... the upstream file is as it was" "$(cat "$UINC")" "$(cat "$T/up.before")"
+
+# zdd-switch(1)'s canary pipeline, as printed there (the file, nginx and
+# the targets given by a wrapper; no five-minute sleeps).
+ex=$(awk '/^\.Bd -literal/ { blk = ""; inb = 1; next }
+	inb && /^\.Ed/ { inb = 0; if (blk ~ /for pct in/) print blk; next }
+	inb { blk = blk $0 "\n" }' "$TOP/man/zdd-switch.1" |
+	sed -e 's/\\e/\\/g' -e 's/^\(.*\)sleep 300\(.*\)$/\1sleep 0\2/' \
+		-e "s|/etc/nginx/conf.d/backend.conf|$UINC|g")
+like "zdd-switch(1) has the canary pipeline" "$ex" 'for pct in 5 25; do'
+mkdir -p "$T/wrap"
+cat >"$T/wrap/zdd-switch" <<SH
+#!/bin/sh
+exec "$B/zdd-switch" $TG $(nargs "$U") "\$@"
+SH
+chmod +x "$T/wrap/zdd-switch"
+$SU -q --drain blue
+run env PATH="$T/wrap:$PATH" sh -ec "$ex"
+is "... runs: exit 0" "$rc" 0
+is "... green takes every client at the end" "$($SU status 2>/dev/null):$(grep -c server "$UINC")" \
+	"green 127.0.0.1:$gp:1"
+$SU -q --drain blue
+
+# --- --watch: a new backend that fails under real traffic goes back -----
+fp=$(free_port)
+spawn python3 "$TOP/tests/switch-backend.py" "$fp" flaky 50
+flakypid=$last_pid
+wait_port "$fp"
+# load PORT: requests one after the other until stopped; sets loadpid.
+load() {
+	(while :; do curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$1/"; done) &
+	loadpid=$!
+}
+SW3="zdd-switch -t blue=127.0.0.1:$bp -t green=127.0.0.1:$gp -t flaky=127.0.0.1:$fp -f $UINC --format upstream $(nargs "$U") --access-log $U/logs/zdd.log"
+$SU -q blue
+load "$up"
+run $SW3 -r "$R" --watch 2 --json flaky
+is "--watch 2 on a backend answering 50% 5xx: exit 1" "$rc" 1
+like "... -r: a watch event, switched back" "$(tail -n 1 "$R/.zdd/events.jsonl")" \
+	'"event":"watch","backend":"flaky","addr":"127.0.0.1:[0-9]+","answers":[1-9][0-9]*,"5xx":[1-9][0-9]*,"rolled_back":true,"mode":"file"'
+
+like "... says what it counted" "$err" \
+	'watch: [0-9]+ of [0-9]+ answers from flaky were 5xx \([0-9.]+%, more than 1%\); .*backend.conf is as it was and nginx was told to reload it'
+like "... --json carries the counts and the rollback" "$out" \
+	'"name":"blue",.*"watch":\{"seconds":2(\.0+)?,"answers":[1-9][0-9]*,"5xx":[1-9][0-9]*,"rolled_back":true\}'
+is "... the file names blue again" "$($SU status 2>/dev/null)" "blue 127.0.0.1:$bp"
+is "... and nginx serves blue" "$(soon "$up" blue)" blue
+run $SW3 --watch 2 --max-5xx 60 flaky
+is "... the same under --max-5xx 60: it stays, exit 0" "$rc:$out" "0:flaky 127.0.0.1:$fp"
+like "... saying what it counted" "$err" 'watched flaky for 2 s: [0-9]+ of [0-9]+ answers 5xx'
+$SU -q blue
+run $SW3 --watch 2 --json --drain green
+is "--watch 2 --drain on a healthy backend: exit 0" "$rc" 0
+like "... counts and no rollback" "$out" \
+	'"name":"green",.*"watch":\{"seconds":2(\.0+)?,"answers":[1-9][0-9]*,"5xx":0,"rolled_back":false\}.*"drained":true'
+is "... nginx serves green" "$(soon "$up" green)" green
+$SU -q blue
+# A canary takes a share of the clients: the load comes from many.
+kill "$loadpid"
+wait "$loadpid" 2>/dev/null
+(while :; do
+	python3 "$TOP/tests/switch-clients.py" "$up" / 40 /dev/null
+done) &
+loadpid=$!
+run $SW3 --watch 2 --weight flaky=50
+is "--watch on a canary that fails: exit 1" "$rc:$out" "1:blue 127.0.0.1:$bp"
+is "... the canary is gone" "$(grep -c server "$UINC")" 1
+xp=$(free_port)
+spawn python3 "$TOP/tests/switch-backend.py" "$xp" broken 100
+brokenpid=$last_pid
+wait_port "$xp"
+run zdd-switch -t blue=127.0.0.1:$bp -t broken=127.0.0.1:$xp -f "$UINC" \
+	--format upstream $(nargs "$U") --probe "http://127.0.0.1:$xp/" broken
+is "a --probe answering 500 refuses the switch: 1" "$rc" 1
+like "... with zdd-health's reason" "$err" 'status 500, want 200-299; nothing changed'
+run zdd-switch -t blue=127.0.0.1:$bp -t broken=127.0.0.1:$xp -f "$UINC" \
+	--format upstream $(nargs "$U") --probe "http://127.0.0.1:$xp/" \
+	--force --watch 2 broken
+is "with the guard skipped, --watch's --probe switches back: exit 1" "$rc" 1
+like "... says the probe failed" "$err" "watch: --probe http://127.0.0.1:$xp/ failed: .*status 500"
+stop "$brokenpid"
+is "... blue again" "$($SU status 2>/dev/null)" "blue 127.0.0.1:$bp"
+# SIGTERM during the watch: switched back, then death by the signal.
+$SW3 --watch 30 green >/dev/null 2>"$T/w.err" &
+wpid=$!
+i=0
+while ! grep -q watching "$T/w.err" && [ "$i" -lt 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -TERM "$wpid"
+wait "$wpid"
+is "SIGTERM during --watch: 143" "$?" 143
+is "... switched back to blue" "$($SU status 2>/dev/null)" "blue 127.0.0.1:$bp"
+kill "$loadpid"
+wait "$loadpid" 2>/dev/null
+run $SU --watch 2 green
+is "--watch with nginx and nothing to watch: 64" "$rc" 64
+run $SW3 --max-5xx 101 --watch 1 green
+is "--max-5xx 101: 64" "$rc" 64
+run $SW3 --watch soon green
+is "--watch soon: 64" "$rc" 64
 
 # --- a reload slower than ZDD_RELOAD_WAIT -------------------------------
 # nginx reads the include file first, then spends a while on a big map.
@@ -990,6 +1125,7 @@ CONF
 	done
 	printf '\tserver blue 127.0.0.1:%s\n\tserver green 127.0.0.1:%s disabled\n' \
 		"$bp" "$gp"
+	printf '\tserver flaky 127.0.0.1:%s disabled\n' "$fp"
 } >"$H2/haproxy.cfg"
 spawn haproxy -f "$H2/haproxy.cfg" -db
 wait_port "$hp2"
@@ -1054,6 +1190,24 @@ hclients 100
 is "... every client on blue" "$n_blue $n_error" "200 0"
 run $SH2 --json status
 unlike "... and no canary is left" "$out" canary
+
+# --watch through HAProxy: its counters for the server.
+SH3="zdd-switch $TG -t flaky=127.0.0.1:$fp --haproxy $H2/admin.sock --backend app"
+load "$hp2"
+run $SH3 --watch 2 --json flaky
+is "haproxy --watch on a backend answering 50% 5xx: exit 1" "$rc" 1
+like "... says what it counted" "$err" \
+	'watch: [0-9]+ of [0-9]+ answers from flaky were 5xx .*; every server of HAProxy backend app is as it was'
+like "... --json: counts, rolled back, blue live" "$out" \
+	'"name":"blue",.*"answers":[1-9][0-9]*,"5xx":[1-9][0-9]*,"rolled_back":true'
+is "... blue is live again" "$($SH3 status 2>/dev/null)" "blue 127.0.0.1:$bp"
+is "... and serves" "$(get "$hp2")" blue
+run $SH3 --watch 2 --json --drain green
+is "haproxy --watch on a healthy backend: exit 0" "$rc" 0
+like "... counts, no rollback, drained" "$out" \
+	'"name":"green",.*"5xx":0,"rolled_back":false.*"drained":true'
+kill "$loadpid"
+wait "$loadpid" 2>/dev/null
 
 # All or nothing: HAProxy takes "ready" for the new server and refuses
 # "drain" for the old one; the new one goes back to maint, exit 69.

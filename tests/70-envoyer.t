@@ -99,8 +99,9 @@ like "... revisions.log says it, in Capistrano's words" "$(tail -n 1 "$R1/revisi
 	"^[a-z]+ rolled back to release $id1\$"
 run zdd-link -r "$R1" --list
 like "... the bad release is marked bad" "$out" '20990101000004 bad'
-is "... notified: started, then rollback" "$(wf_events)" "started 20990101000004
-rollback 20990101000004"
+is "... notified: started, then the rollback from the bad release to the live one" \
+	"$(wf_events status previous release)" "started - 20990101000004
+rollback 20990101000004 $id1"
 
 # --- the same artifact to two roots in one step, then prune ----------------
 run env RELEASE_ID=20990101000005 KEEP=1 "$D" "$T/app-4.tgz" "$R1" "$U1" "$R2" "$U2"
@@ -129,8 +130,8 @@ unlike "... not the healthy one" "$err" "zdd-health: http://127.0.0.1:$p1/"
 is "... root 1 rolled back too" "$(readlink "$R1/current")" releases/20990101000005
 is "... root 2 rolled back" "$(readlink "$R2/current")" releases/20990101000005
 is "... both serve the old release" "$(get "$p1") $(get "$p2")" "version 4 version 4"
-is "... notified rollback" "$(wf_events)" "started 20990101000006
-rollback 20990101000006"
+is "... notified rollback" "$(wf_events status previous release)" "started - 20990101000006
+rollback 20990101000006 20990101000005"
 
 # --- usage -----------------------------------------------------------------
 run "$D" "$T/app-6.tgz" "$R1"

@@ -136,10 +136,10 @@ run env TRAVIS_BRANCH=main TRAVIS_COMMIT=7f6e5d4 TRAVIS_BUILD_NUMBER=13 \
 is "Travis, unhealthy build: the build fails" "$rc" 1
 like "... after_failure ran" "$err" '^\+ zdd-notify -s failure "build \$TRAVIS_BUILD_NUMBER failed"'
 is "... nginx still serves blue" "$(get "$np")" "2 blue"
-is "... notified started, rollback, then the build's failure" \
-	"$(wf_events status release revision)" "started 20990101000011 7f6e5d4
-rollback 20990101000011 7f6e5d4
-failure - 7f6e5d4"
+is "... notified started, rollback (from the build to green's old release), then the build's failure" \
+	"$(wf_events status previous release revision)" "started - 20990101000011 7f6e5d4
+rollback 20990101000011 20990101000001 7f6e5d4
+failure - - 7f6e5d4"
 
 # The GitHub Actions job with an unhealthy build: the deploy step fails,
 # the job's failure step says so.
@@ -151,10 +151,10 @@ run env RUNNER_TEMP="$T/runner" GITHUB_SHA=5c6d7e8 GITHUB_REF_NAME=main \
 is "GitHub Actions job, unhealthy build: the job fails" "$rc" 1
 like "... its failure step ran" "$err" '^\+ zdd-notify -s failure'
 is "... nginx still serves blue" "$(get "$np")" "2 blue"
-is "... notified started, rollback, then the job's failure" \
-	"$(wf_events status release revision)" "started 20990101000010 5c6d7e8
-rollback 20990101000010 5c6d7e8
-failure - 5c6d7e8"
+is "... notified started, rollback (from the build to green's old release), then the job's failure" \
+	"$(wf_events status previous release revision)" "started - 20990101000010 5c6d7e8
+rollback 20990101000010 20990101000001 5c6d7e8
+failure - - 5c6d7e8"
 
 # An unhealthy build: green starts, fails its check, stops; blue serves on.
 run env DEADLINE=3 RELEASE_ID=20990101000003 "$EX/nginx-include/deploy.sh" "$T/app-3.tgz"
@@ -167,8 +167,9 @@ is "... green was stopped again" "$(running)" blue
 is "... green's link is back on its old release" "$(readlink "$ZDD_ROOT/green")" releases/20990101000001
 run zdd-link --list
 like "... the unhealthy release is marked bad" "$out" '20990101000003 bad'
-is "... notified: started, rollback" "$(wf_events)" "started 20990101000003
-rollback 20990101000003"
+is "... notified: started, rollback from it to green's old release" \
+	"$(wf_events status previous release)" "started - 20990101000003
+rollback 20990101000003 20990101000001"
 
 # A deploy with prune: blue's and green's releases stay, the rest go.
 run env RELEASE_ID=20990101000004 KEEP=1 "$EX/nginx-include/deploy.sh" "$T/app-4.tgz"

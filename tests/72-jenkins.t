@@ -84,8 +84,8 @@ is "... develop serves the old release" "$(get "$pd")" "version 1"
 is "... production untouched" "$(readlink "$PROD/current"):$(ls "$PROD/releases")" \
 	"releases/20990101000001:20990101000001"
 unlike "... post failure did not run (post success failed instead)" "$err" 'failed before deploy'
-is "... notified the rollback on develop only" "$(wf_events status env release)" \
-	"rollback develop 20990101000002"
+is "... notified the rollback on develop only, from the failed release to the live one" \
+	"$(wf_events status env previous release)" "rollback develop 20990101000002 20990101000001"
 
 build 3 ""
 is "a build that fails: the pipeline fails" "$rc" 1

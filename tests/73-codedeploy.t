@@ -69,8 +69,9 @@ run zdd-link --list
 like "... the failed release is marked bad" "$out" 'd-A7X2K9Q1E bad'
 like "... revisions.log has the rollback" "$(tail -n 1 "$R/revisions.log")" \
 	'rolled back to release d-RPCR1U3TW$'
-is "... notified the rollback" "$(wf_events status release lifecycle_event)" \
-	"rollback d-A7X2K9Q1E ValidateService"
+is "... notified the rollback, from the failed release to the live one" \
+	"$(wf_events status previous release lifecycle_event)" \
+	"rollback d-A7X2K9Q1E d-RPCR1U3TW ValidateService"
 
 agent d-0ZQ4M8N2B "$T/rev3" "$T/rev1"
 is "the next good revision: succeeds" "$rc" 0

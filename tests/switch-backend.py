@@ -1,10 +1,13 @@
 # A backend for tests/50-switch.t: answers every request with its own name
 # ("blue", "green" ...), keeps connections alive (HTTP/1.1), and on
 # /slow?ms=N takes N milliseconds first, so that a request can be in
-# flight across a switch.  Usage: switch-backend.py PORT|unix:PATH NAME
+# flight across a switch.  With FAIL (a percentage), that share of the
+# answers are 500s, as a broken new version's would be.
+# Usage: switch-backend.py PORT|unix:PATH NAME [FAIL]
 import os
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
@@ -19,7 +22,12 @@ class Handler(BaseHTTPRequestHandler):
             ms = int(parse_qs(u.query).get("ms", ["500"])[0])
             time.sleep(ms / 1000)
         body = (NAME + "\n").encode()
-        self.send_response(200)
+        code = 200
+        with LOCK:
+            COUNT[0] += 1
+            if FAIL and COUNT[0] * FAIL // 100 != (COUNT[0] - 1) * FAIL // 100:
+                code = 500
+        self.send_response(code)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -46,6 +54,9 @@ class UnixServer(Server):
 
 
 NAME = sys.argv[2]
+FAIL = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+COUNT = [0]
+LOCK = threading.Lock()
 if sys.argv[1].startswith("unix:"):
     path = sys.argv[1][5:]
     # Bound and listening under another name first: the socket appears

@@ -165,12 +165,15 @@ static int
 history(struct zroot *r, const char *link)
 {
 	const struct zhchange **v;
+	char cur[ZID_MAX + 1];
 	struct zhist h;
 	json_t *a = NULL;
 	size_t n, i;
 
+	if (zroot_link_target(r, link, cur, sizeof cur) == -1)
+		cur[0] = '\0';
 	load_history(r, &h);
-	if (zhist_link(&h, link, &v, &n) == -1)
+	if (zhist_link(&h, link, cur[0] ? cur : NULL, &v, &n) == -1)
 		zdie(EX_OSERR, "out of memory");
 	if (zopt.json)
 		a = json_array();
@@ -345,18 +348,22 @@ rollback_target(struct zroot *r, struct zhist *h, struct zrel *v, size_t n,
 {
 	const struct zhchange **hv;
 	const struct zrel **byid;
-	const char **seen, *target = NULL;
-	size_t hn, i, nseen = 0, at;
+	const char *target = NULL;
+	json_t *seen;
+	size_t hn, i, at;
 
 	byid = xcalloc(n + 1, sizeof *byid);
 	for (i = 0; i < n; i++)
 		byid[i] = &v[i];
 	qsort(byid, n, sizeof *byid, idcmp);
-	if (zhist_link(h, link, &hv, &hn) == -1)
+	if (zhist_link(h, link, cur, &hv, &hn) == -1)
 		zdie(EX_OSERR, "out of memory");
 	if (hn > 0) {
-		/* Each change's release, and the one it replaced. */
-		seen = xcalloc(2 * hn + 1, sizeof *seen);
+		/*
+		 * Each change's release, and the one it replaced, each once
+		 * (a jansson object as the set: a long history stays linear).
+		 */
+		seen = xnonnull(json_object());
 		for (i = hn; i-- > 0 && target == NULL;) {
 			const char *cand[2] = { hv[i]->release,
 			    hv[i]->previous };
@@ -364,21 +371,16 @@ rollback_target(struct zroot *r, struct zhist *h, struct zrel *v, size_t n,
 
 			for (k = 0; k < 2 && target == NULL; k++) {
 				const char *id = cand[k];
-				size_t j;
 
-				if (*id == '\0' || strcmp(id, cur) == 0)
+				if (*id == '\0' || strcmp(id, cur) == 0 ||
+				    json_object_get(seen, id) != NULL)
 					continue;
-				for (j = 0; j < nseen; j++)
-					if (strcmp(seen[j], id) == 0)
-						break;
-				if (j < nseen)
-					continue;
-				seen[nseen++] = id;
+				json_object_set_new(seen, id, json_true());
 				if (landable(r, byid, n, id) && --steps == 0)
 					target = id;
 			}
 		}
-		free(seen);
+		json_decref(seen);
 	} else {
 		for (at = 0; at < n && strcmp(v[at].id, cur) != 0; at++)
 			;

@@ -277,7 +277,8 @@ deliver(const struct target *t, const char *body, double timeout,
 		 * A credential over plain http goes to this host only (see
 		 * credential_check()): no proxy may stand in between.
 		 */
-		.noproxy = t->credential && strncasecmp(t->url, "http:", 5) == 0,
+		.noproxy = t->credential &&
+		    strncasecmp(t->url, "http:", 5) == 0,
 	};
 	double deadline = znow() + timeout, left, wait;
 	char *auth = NULL, why[200] = "";

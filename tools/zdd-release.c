@@ -105,6 +105,10 @@ struct job {
 	int	 published;	/* renamed into releases/: kept from now on */
 	struct zar *z;
 	json_t	*m;
+	/* The progress line on a terminal. */
+	double	 pstart;	/* when unpacking began */
+	double	 pshown;	/* when the line was last drawn */
+	int	 pdrawn;	/* a line is on the terminal */
 };
 
 /*
@@ -601,6 +605,11 @@ parse_options(struct job *j, int argc, char *argv[])
 				    "positive number", optarg);
 			break;
 		case OPT_PUBKEY:
+			/* A key from where the artifact comes vouches for
+			 * nothing. */
+			if (zfetch_is_url(optarg))
+				zdiex(EX_USAGE, "--pubkey: a file on this "
+				    "host, not a URL");
 			j->ck.pubkey = optarg;
 			break;
 		case OPT_RETRIES:
@@ -951,7 +960,8 @@ load_signature(struct job *j)
 	}
 	if (path == NULL)
 		path = c->sigpath = c->url != NULL ?
-		    xnonnull(zurl_edit(c->url, zsig_suffix(c->key.kind), NULL)) :
+		    xnonnull(zurl_edit(c->url, zsig_suffix(c->key.kind),
+		    NULL)) :
 		    xasprintf("%s%s", j->operand, zsig_suffix(c->key.kind));
 	buf = read_small(j, "signature ", path, &len);
 	rc = zsig_parse(buf, len, c->key.kind, &c->sig, &why);
@@ -1039,6 +1049,38 @@ describe_check(struct job *j, json_t *o)
 	    c->sig.trusted : NULL, "prehashed", c->sig.prehashed));
 }
 
+/*
+ * One stderr line, redrawn at most ten times a second: bytes, files and
+ * the rate.  Only on a terminal, and not with -q or NO_COLOR (the line is
+ * drawn with a carriage return and an erase sequence).
+ */
+static void
+show_progress(const struct zar_stats *st, void *arg)
+{
+	struct job *j = arg;
+	double t = znow(), mib = (double)st->bytes / (1024 * 1024);
+
+	if (t - j->pshown < 0.1)
+		return;
+	j->pshown = t;
+	fprintf(stderr, "\r\033[K%s: unpacking: %.1f MiB, %llu files, "
+	    "%.1f MiB/s", zprogname, mib, (unsigned long long)st->files,
+	    t > j->pstart ? mib / (t - j->pstart) : 0.0);
+	j->pdrawn = 1;
+}
+
+static void
+want_progress(struct job *j)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (zquiet || !isatty(STDERR_FILENO) || (nc != NULL && *nc != '\0'))
+		return;
+	j->pstart = j->pshown = znow();
+	j->zo.progress = show_progress;
+	j->zo.progress_arg = j;
+}
+
 /* Every entry of the artifact (or file of the directory), checked. */
 static void
 unpack(struct job *j)
@@ -1046,6 +1088,7 @@ unpack(struct job *j)
 	const struct zar_stats *zs;
 	int rc, e;
 
+	want_progress(j);
 	if ((j->z = zar_new(j->stagefd, &j->zo)) == NULL) {
 		zerrx("out of memory");
 		bail(j, EX_OSERR);
@@ -1058,6 +1101,10 @@ unpack(struct job *j)
 		rc = zar_put_fd(j->z, j->srcfd, j->fname, j->hex);
 	else
 		rc = zar_read_fd(j->z, j->srcfd, j->hex);
+	/* The line goes before anything else is said. */
+	if (j->pdrawn)
+		fprintf(stderr, "\r\033[K");
+	j->pdrawn = 0;
 	if (rc == 0)
 		rc = zar_end(j->z);
 	if (rc == 0 && !zopt.dry_run)

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,20 +25,24 @@
 
 #include "clock.h"
 #include "diag.h"
+#include "events.h"
 #include "fsatom.h"
 #include "haproxy.h"
 #include "io.h"
+#include "layout.h"
 #include "json.h"
 #include "lock.h"
 #include "nginx.h"
 #include "opt.h"
 #include "proc.h"
 #include "reach.h"
+#include "text.h"
 
 enum { OPT_AVAILABLE = 256, OPT_BACKEND, OPT_DRAIN, OPT_FORCE, OPT_FORMAT,
     OPT_HAPROXY, OPT_JSON, OPT_LOCK_WAIT, OPT_MAINT, OPT_NGINX,
     OPT_NGINX_ARG, OPT_NO_RELOAD, OPT_PID_FILE, OPT_PROBE, OPT_RELOAD_CMD,
-    OPT_STICKY, OPT_TIMEOUT, OPT_UPSTREAM, OPT_VAR, OPT_WEIGHT };
+    OPT_STICKY, OPT_TIMEOUT, OPT_UPSTREAM, OPT_VAR, OPT_WATCH, OPT_WEIGHT,
+    OPT_ACCESS_LOG, OPT_MAX_5XX };
 
 enum { MODE_FILE, MODE_LINK, MODE_HAPROXY };
 
@@ -86,6 +91,16 @@ static int exit_code;		/* EX_NODRAIN after a switch not drained */
 static int wt = -1;
 static unsigned wt_pct;
 static const char *wt_arg, *sticky;
+/* --watch SEC, --max-5xx PCT, --access-log FILE (open, read from log_off). */
+static double watch_sec, max5xx = 1;
+static const char *access_log;
+static int logfd = -1;
+static off_t log_off;
+/* -r ROOT (or $ZDD_ROOT): a deploy root whose event log hears of us. */
+static const char *rootarg;
+static struct zroot root = { .fd = -1, .relfd = -1, .zddfd = -1,
+    .lockfd = -1 };
+static int have_root;
 /* The operand read from stdin; at file scope, reachable at every exit. */
 static char *opbuf;
 
@@ -101,16 +116,22 @@ static struct {
 	int	 canary;		/* target index, -1 for none */
 	unsigned percent;		/* the canary's share of clients */
 	char	 done[512];		/* what the switch did, for stderr */
+	int	 watched, rolled_back;	/* --watch */
+	int	 watched_target;
+	long	 w_total, w_5xx;
 } res = { .action = "status", .live = -1, .previous = -1,
     .drain_seconds = -1, .canary = -1 };
+
+static int	 probe_once(char *, size_t);
+static char	*hap(const char *, const char *, const char *);
 
 static void
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: zdd-switch [-nqv] [-t name=addr]... [--json] "
-	    "[--lock-wait sec] [--force]\n"
-	    "                  [--probe url]\n"
+	    "usage: zdd-switch [-nqv] [-r root] [-t name=addr]... [--json] "
+	    "[--lock-wait sec]\n"
+	    "                  [--force] [--probe url]\n"
 	    "                  [-f file [--format set|upstream] [--var name] "
 	    "[--upstream name] |\n"
 	    "                   -l link -a dir]\n"
@@ -118,15 +139,18 @@ usage(int code)
 	    "[--reload-cmd cmd | --no-reload]\n"
 	    "                  [--drain[=sec]] [--pid-file path] "
 	    "[--timeout sec]\n"
+	    "                  [--watch sec [--max-5xx pct] "
+	    "[--access-log file]]\n"
 	    "                  [status | idle | flip | target | - |\n"
 	    "                   --weight name=pct [--sticky key]]\n"
-	    "       zdd-switch [-nqv] [-t name=addr]... [--json] "
-	    "[--lock-wait sec] [--force]\n"
-	    "                  [--probe url] --haproxy socket --backend name "
-	    "[--maint]\n"
-	    "                  [--drain[=sec]] "
-	    "[status | idle | flip | target | - |\n"
-	    "                   --weight name=pct]\n");
+	    "       zdd-switch [-nqv] [-r root] [-t name=addr]... [--json] "
+	    "[--lock-wait sec]\n"
+	    "                  [--force] [--probe url] --haproxy socket "
+	    "--backend name\n"
+	    "                  [--maint] [--drain[=sec]] "
+	    "[--watch sec [--max-5xx pct]]\n"
+	    "                  [status | idle | flip | target | - | "
+	    "--weight name=pct]\n");
 	exit(code);
 }
 
@@ -237,6 +261,12 @@ result(void)
 			    "{s:s s:s s:i}", "name", targets[res.canary].name,
 			    "addr", targets[res.canary].addr, "percent",
 			    (int)res.percent)));
+		if (res.watched)
+			json_object_set_new(o, "watch", xnonnull(json_pack(
+			    "{s:f s:I s:I s:b}", "seconds", watch_sec,
+			    "answers", (json_int_t)res.w_total, "5xx",
+			    (json_int_t)res.w_5xx, "rolled_back",
+			    res.rolled_back)));
 		if (strcmp(res.action, "switch") == 0) {
 			json_object_set_new(o, "seconds", json_real(res.seconds));
 			if (res.drain_seconds >= 0) {
@@ -252,6 +282,44 @@ result(void)
 		printf("%s %s\n", name, addr);
 	if (fflush(stdout) == EOF)
 		zdie(EX_IOERR, "stdout");
+}
+
+/*
+ * The event log of -r ROOT: "switch" (a backend took every client),
+ * "canary" (a share) and "watch" (what a watch counted, and whether it
+ * switched back).  A switch that happened but could not be recorded is
+ * said, and exit 74.
+ */
+static void
+record(void)
+{
+	const char *m = mode_name();
+	int rc = 0;
+
+	if (!have_root || (!res.changed && !res.watched))
+		return;
+	if (res.watched)
+		rc = zevent_append(&root, "watch", json_pack("{s:s s:s s:I s:I "
+		    "s:b s:s}", "backend", targets[res.watched_target].name,
+		    "addr", targets[res.watched_target].addr, "answers", (json_int_t)res.w_total, "5xx",
+		    (json_int_t)res.w_5xx, "rolled_back", res.rolled_back,
+		    "mode", m));
+	if (rc == 0 && res.changed && !res.rolled_back && res.canary >= 0)
+		rc = zevent_append(&root, "canary", json_pack("{s:s s:s s:i "
+		    "s:s s:s}", "backend", targets[res.canary].name, "addr",
+		    targets[res.canary].addr, "percent", (int)res.percent,
+		    "main", targets[res.live].name, "mode", m));
+	else if (rc == 0 && res.changed && !res.rolled_back && res.live >= 0)
+		rc = zevent_append(&root, "switch", json_pack("{s:s s:s s:s? "
+		    "s:s}", "backend", targets[res.live].name, "addr",
+		    targets[res.live].addr, "from", res.previous >= 0 ?
+		    targets[res.previous].name : NULL, "mode", m));
+	if (rc == -1) {
+		zerr("cannot record the switch in %s/.zdd/events.jsonl",
+		    root.path);
+		if (exit_code == 0)
+			exit_code = EX_IOERR;
+	}
 }
 
 /*
@@ -274,37 +342,10 @@ run(char *const argv[], char **out, void (*during)(void *), double limit)
 }
 
 /*
- * Copy len bytes of text from outside (nginx's or HAProxy's words) into
- * out as printable text: a control byte would let the other end clear
- * the terminal or forge a line of ours after a carriage return.
- * XXX: the http work brings lib/text.h's ztext_clean(), which this
- * becomes once it is on main.
+ * Words from nginx or HAProxy, one diagnostic line each, made printable
+ * by ztext_clean(): a control byte would let the other end clear the
+ * terminal or forge a line of ours after a carriage return.
  */
-static void
-clean_line(const char *s, size_t len, char *out, size_t size)
-{
-	size_t i, o = 0;
-	unsigned char c;
-
-	for (i = 0; i < len && o + 5 < size; i++) {
-		c = (unsigned char)s[i];
-		if (c == '\t')
-			out[o++] = ' ';
-		else if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
-		else if (c == 0xc2 && i + 1 < len &&
-		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] <= 0x9f)
-			/* U+0080-009F, the C1 controls (CSI among them). */
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x",
-			    (unsigned char)s[++i]);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
-}
-
-/* Words from nginx or HAProxy, one diagnostic line each, made safe. */
 static void
 relay(const char *out)
 {
@@ -314,7 +355,7 @@ relay(const char *out)
 
 	while (*p != '\0' && n < 20) {
 		nl = strchrnul(p, '\n');
-		clean_line(p, (size_t)(nl - p), line, sizeof line);
+		ztext_clean(p, (size_t)(nl - p), line, sizeof line);
 		if (*line != '\0') {
 			zerrx("%s", line);
 			n++;
@@ -747,6 +788,158 @@ test_failed(int rc, int e, char *out, const char *what)
 	exit(EX_CONFIG);
 }
 
+/* What --watch counts: the new backend's answers, and its 5xx. */
+struct watch {
+	const char *name, *addr;	/* the backend watched */
+	long	 total, c5xx;
+	int	 logfd;
+	off_t	 off;			/* the access log read so far */
+	char	 why[1024];		/* why it failed */
+};
+
+/* The access log's new complete lines, counted for w. */
+static void
+watch_log(struct watch *w)
+{
+	char buf[65536], *p, *nl;
+	const char *addr;
+	ssize_t n;
+	int status;
+
+	while ((n = pread(w->logfd, buf, sizeof buf - 1, w->off)) > 0) {
+		buf[n] = '\0';
+		for (p = buf; (nl = memchr(p, '\n', (size_t)(buf + n - p))) !=
+		    NULL; p = nl + 1) {
+			*nl = '\0';
+			if (zngx_log_answer(p, &addr, &status) == 0 &&
+			    strcmp(addr, w->addr) == 0) {
+				w->total++;
+				w->c5xx += status >= 500;
+			}
+		}
+		/*
+		 * A line cut short waits for its end; one longer than the
+		 * buffer is no line of the format, and is skipped.
+		 */
+		if (p == buf && n < (ssize_t)sizeof buf - 1)
+			return;
+		w->off += p == buf ? n : p - buf;
+	}
+}
+
+/* HAProxy's counters for the watched server: 0, or -1 (why set). */
+static int
+watch_hap(struct watch *w, long *total, long *c5xx)
+{
+	char *out = hap("show stat%s%s", "", "");
+	int rc = zhap_parse_answers(out, backend, w->name, total, c5xx);
+
+	free(out);
+	if (rc == -1)
+		snprintf(w->why, sizeof w->why, "HAProxy's show stat has no "
+		    "counters for %s/%s", backend, w->name);
+	return rc;
+}
+
+/*
+ * --watch: the new backend (t) under real traffic for watch_sec seconds,
+ * the old one still running.  Its answers are counted from the access
+ * log (nginx) or HAProxy's counters, and --probe runs every second.
+ * 0 when it held; 1 when it did not (w->why says why); -1 when a
+ * signal came.  The counts go to res for --json.
+ */
+static int
+watch_backend(int t, struct watch *w)
+{
+	double deadline = znow() + watch_sec, next_probe = 0;
+	long t0 = 0, f0 = 0, tn, fn;
+	char why[256];
+	int failed = 0;
+
+	w->name = targets[t].name;
+	w->addr = targets[t].addr;
+	res.watched_target = t;
+	w->total = w->c5xx = 0;
+	if (mode == MODE_HAPROXY && watch_hap(w, &t0, &f0) == -1)
+		return 1;
+	zinfo("watching %s for %g s (at most %g%% 5xx)", w->name, watch_sec,
+	    max5xx);
+	while (znow() < deadline && !zsig_pending()) {
+		if (probe != NULL && znow() >= next_probe) {
+			next_probe = znow() + 1;
+			if (probe_once(why, sizeof why) == -1 &&
+			    !zsig_pending()) {
+				snprintf(w->why, sizeof w->why, "--probe %s "
+				    "failed: %s", probe, why);
+				failed = 1;
+				break;
+			}
+		}
+		if (mode != MODE_HAPROXY)
+			watch_log(w);
+		poll(NULL, 0, 200);
+	}
+	if (zsig_pending())
+		return -1;
+	if (mode == MODE_HAPROXY) {
+		if (watch_hap(w, &tn, &fn) == -1)
+			return 1;
+		w->total = tn - t0;
+		w->c5xx = fn - f0;
+	} else
+		watch_log(w);
+	res.watched = 1;
+	res.w_total = w->total;
+	res.w_5xx = w->c5xx;
+	if (!failed && w->total > 0 &&
+	    (double)w->c5xx * 100 > max5xx * (double)w->total) {
+		snprintf(w->why, sizeof w->why, "%ld of %ld answers from %s "
+		    "were 5xx (%.1f%%, more than %g%%)", w->c5xx, w->total,
+		    w->name, (double)w->c5xx * 100 / (double)w->total, max5xx);
+		failed = 1;
+	}
+	if (!failed && w->total == 0 &&
+	    (mode == MODE_HAPROXY || access_log != NULL))
+		zwarnx("watched %s for %g s: no answer from it came (no "
+		    "traffic, or the access log is not in the format of "
+		    "zdd-switch(1))", w->name, watch_sec);
+	else if (!failed)
+		zinfo("watched %s for %g s: %ld of %ld answers 5xx", w->name,
+		    watch_sec, w->c5xx, w->total);
+	return failed;
+}
+
+/*
+ * --watch with nginx: the access log is read from where it ended before
+ * the reload.  When the watch fails, the old file goes back and nginx
+ * reloads it: -1, exit 1, the counts said.
+ */
+static int
+watch_nginx(struct saved *s, const char *what)
+{
+	struct watch w;
+	int rc;
+
+	memset(&w, 0, sizeof w);
+	w.logfd = logfd;
+	w.off = log_off;
+	rc = watch_backend(res.canary >= 0 ? res.canary : res.live, &w);
+	if (rc == 0)
+		return 0;
+	if (rc == -1) {
+		(void)undo_reload(s, what);
+		die_restored(what);
+	}
+	rc = undo_reload(s, what);
+	res.rolled_back = 1;
+	res.live = res.previous;
+	res.canary = -1;
+	zerrx("watch: %s; %s is as it was%s", w.why, what, rc == 0 ?
+	    " and nginx was told to reload it" : "");
+	exit_code = EX_NO;
+	return -1;
+}
+
 /*
  * Validate, reload and wait: the part that nginx's two modes share.  The
  * new file or link is in place; s holds the old one.
@@ -795,6 +988,9 @@ nginx_apply(struct saved *s, const char *what, double t0)
 		die_restored(what);
 	}
 
+	/* --watch reads the access log from here on. */
+	if (logfd != -1)
+		log_off = lseek(logfd, 0, SEEK_END);
 	rc = reload(&out);
 	if (rc != 0) {
 		e = errno;
@@ -822,6 +1018,8 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	if (master == -1) {
 		res.seconds = znow() - t0;
 		switched();
+		if (watch_sec > 0 && watch_nginx(s, what) != 0)
+			return;
 		if (drain) {
 			zerrx("cannot drain: %s names no running nginx master, "
 			    "so its old workers cannot be watched", pid_file);
@@ -875,6 +1073,8 @@ nginx_apply(struct saved *s, const char *what, double t0)
 	    fresh, fresh == 1 ? "" : "s", res.seconds);
 	res.old_workers = nold;
 	switched();
+	if (watch_sec > 0 && watch_nginx(s, what) != 0)
+		return;
 	if (drain)
 		drain_workers();
 }
@@ -1328,8 +1528,8 @@ hap_set(int t, const char *kind, const char *value, const char *verb)
  * Only a state HAProxy refuses to take back leaves it half switched,
  * and that is said.
  */
-static _Noreturn void
-hap_abort(const struct hap_step *steps, int n)
+static int
+hap_undo(const struct hap_step *steps, int n)
 {
 	int ok = 1;
 
@@ -1337,7 +1537,13 @@ hap_abort(const struct hap_step *steps, int n)
 		if (hap_set(steps[n].target, steps[n].kind, steps[n].was,
 		    "put back") == -1)
 			ok = 0;
-	if (!ok)
+	return ok ? 0 : -1;
+}
+
+static _Noreturn void
+hap_abort(const struct hap_step *steps, int n)
+{
+	if (hap_undo(steps, n) == -1)
 		zdiex(EX_UNAVAILABLE, "HAProxy backend %s is left half "
 		    "switched: see the servers above", backend);
 	if (zsig_pending())
@@ -1402,6 +1608,36 @@ hap_drain(int live)
 	}
 }
 
+/*
+ * --watch through HAProxy: when the watched server fails, the steps of
+ * the switch are undone, as for a refused command; exit 1, the counts
+ * said.
+ */
+static void
+watch_haproxy(struct hap_plan *pl, int t)
+{
+	struct watch w;
+	int rc;
+
+	if (watch_sec <= 0)
+		return;
+	memset(&w, 0, sizeof w);
+	if ((rc = watch_backend(t, &w)) == 0)
+		return;
+	if (rc == -1)
+		hap_abort(pl->steps, pl->n);
+	if (hap_undo(pl->steps, pl->n) == -1)
+		zdiex(EX_UNAVAILABLE, "watch: %s; and HAProxy backend %s is "
+		    "left half switched back: see the servers above", w.why,
+		    backend);
+	res.rolled_back = 1;
+	res.live = res.previous;
+	res.canary = -1;
+	zerrx("watch: %s; every server of HAProxy backend %s is as it was",
+	    w.why, backend);
+	exit_code = EX_NO;
+}
+
 static int
 switch_haproxy(const char *op)
 {
@@ -1426,7 +1662,7 @@ switch_haproxy(const char *op)
 	v = xcalloc(lines, sizeof *v);
 	n = zhap_parse_state(out, backend, v, lines);
 	if (n <= 0) {
-		clean_line(out, strcspn(out, "\n"), first, sizeof first);
+		ztext_clean(out, strcspn(out, "\n"), first, sizeof first);
 		free(out);
 		zdiex(EX_DATAERR, "HAProxy at %s: no servers in backend %s%s%s",
 		    socketpath, backend, *first ? ": " : "", first);
@@ -1498,7 +1734,8 @@ switch_haproxy(const char *op)
 		zinfo("HAProxy backend %s: %s takes %u%% of the clients, %s the "
 		    "rest, in %.3f s", backend, targets[wt].name, wt_pct,
 		    targets[live].name, res.seconds);
-		return to;
+		watch_haproxy(&pl, wt);
+		return res.live;
 	}
 	if (live == to && canary == -1) {
 		zdebug("%s is live already", targets[to].name);
@@ -1530,6 +1767,9 @@ switch_haproxy(const char *op)
 		zinfo("switched HAProxy backend %s from %s to %s in %.3f s",
 		    backend, live >= 0 ? targets[live].name : "nothing",
 		    targets[to].name, res.seconds);
+	watch_haproxy(&pl, to);
+	if (res.rolled_back)
+		return res.live;
 	if (drain && live >= 0)
 		hap_drain(live == to ? canary : live);
 	return to;
@@ -1539,6 +1779,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "access-log",	required_argument,	NULL, OPT_ACCESS_LOG },
 		{ "available",	required_argument,	NULL, 'a' },
 		{ "backend",	required_argument,	NULL, OPT_BACKEND },
 		{ "drain",	optional_argument,	NULL, OPT_DRAIN },
@@ -1552,6 +1793,7 @@ main(int argc, char *argv[])
 		{ "link",	required_argument,	NULL, 'l' },
 		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
 		{ "maint",	no_argument,		NULL, OPT_MAINT },
+		{ "max-5xx",	required_argument,	NULL, OPT_MAX_5XX },
 		{ "nginx",	required_argument,	NULL, OPT_NGINX },
 		{ "nginx-arg",	required_argument,	NULL, OPT_NGINX_ARG },
 		{ "no-reload",	no_argument,		NULL, OPT_NO_RELOAD },
@@ -1559,6 +1801,7 @@ main(int argc, char *argv[])
 		{ "probe",	required_argument,	NULL, OPT_PROBE },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "reload-cmd",	required_argument,	NULL, OPT_RELOAD_CMD },
+		{ "root",	required_argument,	NULL, 'r' },
 		{ "sticky",	required_argument,	NULL, OPT_STICKY },
 		{ "target",	required_argument,	NULL, 't' },
 		{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
@@ -1566,6 +1809,7 @@ main(int argc, char *argv[])
 		{ "var",	required_argument,	NULL, OPT_VAR },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
+		{ "watch",	required_argument,	NULL, OPT_WATCH },
 		{ "weight",	required_argument,	NULL, OPT_WEIGHT },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -1578,7 +1822,7 @@ main(int argc, char *argv[])
 	if (zenv_seconds("ZDD_RELOAD_WAIT", &spawn_wait) == -1 ||
 	    spawn_wait <= 0)
 		zdiex(EX_USAGE, "ZDD_RELOAD_WAIT: not a number of seconds");
-	while ((c = getopt_long(argc, argv, "a:f:hl:nqt:vV", longopts,
+	while ((c = getopt_long(argc, argv, "a:f:hl:nqr:t:vV", longopts,
 	    NULL)) != -1)
 		switch (c) {
 		case 'a':
@@ -1599,6 +1843,9 @@ main(int argc, char *argv[])
 			break;
 		case 'q':
 			zquiet = 1;
+			break;
+		case 'r':
+			rootarg = optarg;
 			break;
 		case 't':
 			add_target(optarg);
@@ -1685,6 +1932,26 @@ main(int argc, char *argv[])
 			break;
 		case OPT_VAR:
 			var = optarg[0] == '$' ? optarg + 1 : optarg;
+			break;
+		case OPT_ACCESS_LOG:
+			access_log = optarg;
+			break;
+		case OPT_MAX_5XX: {
+			char *end;
+
+			errno = 0;
+			max5xx = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(max5xx >= 0 && max5xx <= 100))
+				zdiex(EX_USAGE, "--max-5xx %s: not a percentage "
+				    "from 0 to 100", optarg);
+			break;
+		}
+		case OPT_WATCH:
+			if (zparse_seconds(optarg, &watch_sec) == -1 ||
+			    watch_sec <= 0)
+				zdiex(EX_USAGE, "--watch %s: not a number of "
+				    "seconds", optarg);
 			break;
 		case OPT_WEIGHT:
 			wt_arg = optarg;
@@ -1773,9 +2040,38 @@ main(int argc, char *argv[])
 	if (wt_arg != NULL && (mode == MODE_LINK ||
 	    (mode == MODE_FILE && format != ZNGX_UPSTREAM)))
 		zdiex(EX_USAGE, "--weight needs --format upstream or --haproxy");
+	if (watch_sec > 0 && no_reload)
+		zdiex(EX_USAGE, "--watch needs a reload");
+	if (access_log != NULL && mode == MODE_HAPROXY)
+		zdiex(EX_USAGE, "--access-log goes with nginx, not --haproxy");
+	if (watch_sec > 0 && mode != MODE_HAPROXY && access_log == NULL &&
+	    probe == NULL)
+		zdiex(EX_USAGE, "--watch with nginx needs --access-log or "
+		    "--probe: nothing to watch");
+	if (access_log != NULL && watch_sec <= 0)
+		zdiex(EX_USAGE, "--access-log goes with --watch");
+	if (access_log != NULL &&
+	    (logfd = open(access_log, O_RDONLY | O_CLOEXEC)) == -1)
+		zdie(zexit_errno(errno), "cannot open %s", access_log);
 	if (mode == MODE_LINK && !*available)
 		zdiex(EX_USAGE, "--available: empty");
 
+	/*
+	 * With a deploy root, a change is recorded in its event log, under
+	 * its lock (or the lock a whole deploy holds through zdd-lock):
+	 * taken before anything changes, so that 75 changes nothing.
+	 */
+	if (zroot_arg(rootarg) != NULL && strcmp(op, "status") != 0 &&
+	    strcmp(op, "idle") != 0 && !zopt.dry_run) {
+		const char *rp = zroot_arg(rootarg);
+
+		if (zroot_open(&root, rp, 0) == -1)
+			zdie(zexit_errno(errno), "cannot open deploy root %s",
+			    rp);
+		if (zroot_lock(&root, lock_wait) == -1)
+			exit(zroot_lock_report(&root));
+		have_root = 1;
+	}
 	/* A dead reader of our stdout must not kill us between two steps. */
 	signal(SIGPIPE, SIG_IGN);
 	switch (mode) {
@@ -1793,6 +2089,7 @@ main(int argc, char *argv[])
 		res.action = "idle";
 		res.live = live == 0 ? 1 : 0;
 	}
+	record();
 	result();
 	free(cur.data);
 	free(opbuf);

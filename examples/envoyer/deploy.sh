@@ -63,10 +63,16 @@ say() {
 
 # Notifications never fail a deploy: a chat service that is down must not
 # turn a good release into a failed one.
+# notify STATUS MESSAGE [EVENT]: EVENT is zdd-link's --json output, whose
+# release and previous release the message names instead of $id.
 notify() {
 	[ -n "${ZDD_NOTIFY_URL:-}" ] || return 0
-	zdd-notify -q -a "$app" -e "$app_env" --release "$id" -s "$1" "$2" ||
-		say "notification not sent"
+	if [ -n "${3:-}" ]; then
+		printf '%s\n' "$3" |
+			zdd-notify -q -a "$app" -e "$app_env" -s "$1" --event - "$2"
+	else
+		zdd-notify -q -a "$app" -e "$app_env" --release "$id" -s "$1" "$2"
+	fi || say "notification not sent"
 }
 
 reload() {
@@ -140,12 +146,17 @@ done
 # 3. Health: every URL at once; one that fails rolls every root back.
 # shellcheck disable=SC2086
 if ! zdd-health -d "${DEADLINE:-60}" -e "${EXPECT:-status=UP}" $urls; then
+	# The first root's --json names both ends of the rollback, for the
+	# notification: "from the failed release to the one live again".
+	ev=
 	for root in $roots; do
-		zdd-link -r "$root" --rollback >/dev/null &&
+		if out=$(zdd-link -r "$root" --rollback --json); then
+			ev=${ev:-$out}
 			say "$root rolled back to $(basename "$(zdd-link -r "$root" --show)")"
+		fi
 		reload "$root"
 	done
-	notify rollback "release $id was unhealthy and rolled back"
+	notify rollback "release $id was unhealthy and rolled back" "$ev"
 	exit 1
 fi
 

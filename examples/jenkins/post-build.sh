@@ -39,9 +39,16 @@ artifact=$1
 : "${PUBKEY:?post-build: set PUBKEY to the public key of the signing key}"
 id=${RELEASE_ID:-$(date -u +%Y%m%d%H%M%S)}
 
+# notify ENV STATUS MESSAGE [EVENT]: EVENT is zdd-link's --json output,
+# whose release and previous release the message names instead of $id.
 notify() {
 	[ -n "${ZDD_NOTIFY_URL:-}" ] || return 0
-	zdd-notify -q -e "$1" --release "$id" -s "$2" "$3" || true
+	if [ -n "${4:-}" ]; then
+		printf '%s\n' "$4" |
+			zdd-notify -q -e "$1" -s "$2" --event - "$3" || true
+	else
+		zdd-notify -q -e "$1" --release "$id" -s "$2" "$3" || true
+	fi
 }
 reload() {
 	[ -n "${RELOAD_CMD:-}" ] || return 0
@@ -59,8 +66,11 @@ deploy() {
 	st=$?
 	if [ "$st" -ne 0 ]; then
 		if [ "$(zdd-link -r "$2" --show 2>/dev/null)" = "$2/releases/$id" ]; then
-			zdd-link -r "$2" --rollback >/dev/null && reload "$2"
-			notify "$1" rollback "release $id failed on $1 and was rolled back"
+			# --json names both ends: the notification says
+			# "from the failed release to the one live again".
+			ev=$(zdd-link -r "$2" --rollback --json) && reload "$2"
+			notify "$1" rollback \
+			    "release $id failed on $1 and was rolled back" "$ev"
 		else
 			notify "$1" "$st" "release $id could not be made on $1"
 		fi

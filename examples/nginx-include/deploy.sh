@@ -66,10 +66,15 @@ stopc=${STOP_CMD-'sudo systemctl stop "app@$1"'}
 say() {
 	echo "deploy: $*" >&2
 }
+# notify STATUS MESSAGE [EVENT]: EVENT is zdd-link's --json output, whose
+# release and previous release the message names instead of the new one.
 notify() {
 	[ -n "${ZDD_NOTIFY_URL:-}" ] || return 0
-	zdd-notify -q ${rel:+--release "${rel##*/}"} -s "$1" "$2" ||
-		say "notification not sent"
+	if [ -n "${3:-}" ]; then
+		printf '%s\n' "$3" | zdd-notify -q -s "$1" --event - "$2"
+	else
+		zdd-notify -q ${rel:+--release "${rel##*/}"} -s "$1" "$2"
+	fi || say "notification not sent"
 }
 die() {
 	st=$1
@@ -101,7 +106,7 @@ notify started "deploying ${rel##*/} to $new"
 # then, and covers a colour whose history the log does not hold.
 undo() {
 	sh -c "$stopc" stop "$new" "$newaddr"
-	zdd-link -q --name "$new" --rollback >/dev/null 2>&1
+	ev=$(zdd-link -q --name "$new" --rollback --json 2>/dev/null)
 	if [ -n "$prev" ]; then
 		zdd-link -q --name "$new" "$prev" >/dev/null
 	fi
@@ -113,7 +118,7 @@ sh -c "$start" start "$new" "$newaddr" "$ZDD_ROOT/$new" ||
 if ! zdd-health -d "${DEADLINE:-60}" "http://$newaddr${HEALTH_PATH:-/health}"; then
 	undo
 	say "$new (${rel##*/}) is unhealthy; $old still serves"
-	notify rollback "${rel##*/} was unhealthy on $new; $old still serves"
+	notify rollback "${rel##*/} was unhealthy on $new; $old still serves" "$ev"
 	exit 1
 fi
 

@@ -103,7 +103,7 @@ test_link_history(void **state)
 	(void)state;
 	parse(&h, log);
 	assert_int_equal(h.skipped, 0);
-	assert_int_equal(zhist_link(&h, "green", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "green", "R2", &v, &n), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(v[0]->release, "R2");
 	assert_string_equal(v[1]->release, "R4");
@@ -116,7 +116,7 @@ test_link_history(void **state)
 	assert_int_equal(zhist_rel(&h, "R2")->bad, 0);
 	assert_int_equal(zhist_rel(&h, "R3")->bad, 0);
 	assert_int_equal(zhist_rel(&h, "R3")->live, 1);
-	assert_int_equal(zhist_link(&h, "current", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "current", NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	zhist_free(&h);
 }
@@ -157,7 +157,7 @@ test_revlog(void **state)
 	(void)state;
 	zhist_init(&h);
 	zhist_parse_revlog(&h, log, strlen(log));
-	assert_int_equal(zhist_link(&h, "current", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "current", NULL, &v, &n), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(v[2]->release, "20261122093000");
 	assert_string_equal(v[2]->previous, "20261123084013");
@@ -166,7 +166,7 @@ test_revlog(void **state)
 	assert_int_equal(zhist_rel(&h, "20261123084013")->rv_bad, 1);
 	assert_int_equal(zhist_rel(&h, "20261124000000")->rv_live, 1);
 	/* revisions.log describes current only. */
-	assert_int_equal(zhist_link(&h, "blue", &v, &n), 0);
+	assert_int_equal(zhist_link(&h, "blue", NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	zhist_free(&h);
 }
@@ -251,6 +251,42 @@ test_append_after_torn_line(void **state)
 	assert_int_equal(system(buf), 0);
 }
 
+static void
+test_revlog_ahead(void **state)
+{
+	const struct zhchange **v;
+	struct zhist h;
+	size_t n;
+	const char *ev =
+	    "{\"event\":\"link\",\"link\":\"current\",\"release\":\"B\","
+	    "\"previous\":\"A\"}\n";
+	const char *rv =
+	    "Branch m (at 1) deployed as release A by cap\n"
+	    "Branch m (at 2) deployed as release B by cap\n"
+	    "cap rolled back to release A\n"
+	    "Branch m (at 3) deployed as release C by cap\n";
+
+	(void)state;
+	zhist_init(&h);
+	zhist_parse_events(&h, ev, strlen(ev), 0);
+	zhist_parse_revlog(&h, rv, strlen(rv));
+	/* current is where the event log left it: the event log. */
+	assert_int_equal(zhist_link(&h, "current", "B", &v, &n), 0);
+	assert_int_equal(n, 1);
+	free(v);
+	/* Capistrano moved it since: revisions.log, which names C. */
+	assert_int_equal(zhist_link(&h, "current", "C", &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[3]->release, "C");
+	assert_string_equal(v[3]->previous, "A");
+	free(v);
+	/* Neither names where it points: the event log still. */
+	assert_int_equal(zhist_link(&h, "current", "Z", &v, &n), 0);
+	assert_int_equal(n, 1);
+	free(v);
+	zhist_free(&h);
+}
+
 int
 main(void)
 {
@@ -260,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_link_history),
 		cmocka_unit_test(test_id_made_again),
 		cmocka_unit_test(test_revlog),
+		cmocka_unit_test(test_revlog_ahead),
 		cmocka_unit_test(test_annotate_order),
 		cmocka_unit_test(test_append_after_torn_line),
 	};

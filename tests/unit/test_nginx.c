@@ -143,6 +143,35 @@ test_render(void **state)
 }
 
 static void
+test_log_answer(void **state)
+{
+	char l1[] = "127.0.0.1:8082 200", l2[] = "127.0.0.1:1, 127.0.0.1:2 502, 503";
+	char l3[] = "a:1 : b:2 404 : 500", l4[] = "- -", l5[] = "x:1",
+	    l6[] = "unix:/run/a.sock 204", l7[] = "a:1 200 b:2",
+	    l8[] = "set 44444444444444444444444", l9[] = "a:1 2000";
+	const char *addr;
+	int st;
+
+	(void)state;
+	assert_int_equal(zngx_log_answer(l1, &addr, &st), 0);
+	assert_string_equal(addr, "127.0.0.1:8082");
+	assert_int_equal(st, 200);
+	assert_int_equal(zngx_log_answer(l2, &addr, &st), 0);
+	assert_string_equal(addr, "127.0.0.1:2");
+	assert_int_equal(st, 503);
+	assert_int_equal(zngx_log_answer(l3, &addr, &st), 0);
+	assert_string_equal(addr, "b:2");
+	assert_int_equal(st, 500);
+	assert_int_equal(zngx_log_answer(l6, &addr, &st), 0);
+	assert_string_equal(addr, "unix:/run/a.sock");
+	assert_int_equal(zngx_log_answer(l4, &addr, &st), -1);
+	assert_int_equal(zngx_log_answer(l5, &addr, &st), -1);
+	assert_int_equal(zngx_log_answer(l7, &addr, &st), -1);
+	assert_int_equal(zngx_log_answer(l8, &addr, &st), -1);
+	assert_int_equal(zngx_log_answer(l9, &addr, &st), -1);
+}
+
+static void
 test_haproxy_state(void **state)
 {
 	static const char ans[] = "1\n# be_id be_name srv_id srv_name srv_addr "
@@ -225,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_upstream),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_log_answer),
 		cmocka_unit_test(test_haproxy_state),
 		cmocka_unit_test(test_haproxy_addr),
 		cmocka_unit_test(test_haproxy_stat),

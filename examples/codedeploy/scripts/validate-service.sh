@@ -12,8 +12,10 @@ if zdd-health -d "$DEADLINE" -e status=UP "$HEALTH_URL"; then
 		zdd-notify -q -s success --release "$DEPLOYMENT_ID" || true
 	exit 0
 fi
-zdd-link -q --rollback >/dev/null && sh -c "$RELOAD_CMD"
+# zdd-link's --json names both ends, for the notification to say "from
+# the failed release to the one live again".
+ev=$(zdd-link -q --rollback --json) && sh -c "$RELOAD_CMD"
 log "unhealthy; rolled back to $(basename "$(zdd-link --show)")"
-[ -z "${ZDD_NOTIFY_URL:-}" ] ||
-	zdd-notify -q -s rollback --release "$DEPLOYMENT_ID" || true
+[ -z "${ZDD_NOTIFY_URL:-}" ] || [ -z "$ev" ] ||
+	printf '%s\n' "$ev" | zdd-notify -q -s rollback --event - || true
 exit 1
