@@ -5,7 +5,8 @@
 #   make check-asan     the same tests against an ASan/UBSan build
 #   make demo           a whole zero-downtime deploy on this machine
 #   make install        tools, man pages and completions under DESTDIR/PREFIX
-#   make lint           mandoc -Tlint, cppcheck and shellcheck
+#   make lint           mandoc -Tlint, cppcheck, 80 columns and sorted
+#                       includes (tests/style.sh), shellcheck
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -88,7 +89,8 @@ lint: deps
 	mandoc -Tlint -Wwarning man/*.[17]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -D_GNU_SOURCE -Ilib lib tools
-	shellcheck -s sh tests/deps.sh tests/run .ci/run $(wildcard examples/*.sh bench/*.sh)
+	sh tests/style.sh
+	shellcheck -s sh tests/deps.sh tests/run tests/style.sh .ci/run $(wildcard examples/*.sh bench/*.sh)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -96,7 +96,8 @@ zci_fields(void)
 		ci = "codedeploy";
 	put(o, "ci", ci);
 	put(o, "job", first("JOB_NAME", NULL, NULL));
-	put(o, "build", first("BUILD_NUMBER", "GITHUB_RUN_ID", "TRAVIS_BUILD_NUMBER"));
+	put(o, "build", first("BUILD_NUMBER", "GITHUB_RUN_ID",
+	    "TRAVIS_BUILD_NUMBER"));
 	if (env("BUILD_URL"))
 		put(o, "build_url", env("BUILD_URL"));
 	else if (env("TRAVIS_BUILD_WEB_URL"))
@@ -108,7 +109,8 @@ zci_fields(void)
 		    env("GITHUB_RUN_ID"));
 		put(o, "build_url", url);
 	}
-	put(o, "repository", first("GITHUB_REPOSITORY", "TRAVIS_REPO_SLUG", NULL));
+	put(o, "repository", first("GITHUB_REPOSITORY", "TRAVIS_REPO_SLUG",
+	    NULL));
 	put(o, "branch", zci_branch());
 	put(o, "revision", zci_revision());
 	put(o, "application", env("APPLICATION_NAME"));

@@ -25,7 +25,8 @@ zx_refuse(struct zar *z, const char *name, const char *why, const char *more)
 {
 	char b[160];
 
-	return zx_fail(z, 0, "entry '%s': %s%s%s", shown(name, b, sizeof b), why,
+	return zx_fail(z, 0, "entry '%s': %s%s%s", shown(name, b, sizeof b),
+	    why,
 	    more ? " " : "", more ? more : "");
 }
 
@@ -160,7 +161,7 @@ zar_link_inside(struct zar *z, const char *path, const char *target,
 					    "the release";
 					return -1;
 				}
-				/* Drop the link's name, go on from its target. */
+				/* Drop the link's name; on from its target. */
 				clen = prev;
 				cur[clen] = '\0';
 				n = (size_t)snprintf(tmp, sizeof tmp, "%s/%s",
@@ -229,7 +230,8 @@ zx_entry(struct zar *z, const struct ent *e, struct source *src)
 		depth += path[i] == '/';
 	if (depth > z->o.max_depth) {
 		snprintf(tpath, sizeof tpath, "%u", z->o.max_depth);
-		return zx_refuse(z, e->name, "is more names deep than the limit "
+		return zx_refuse(z, e->name,
+		    "is more names deep than the limit "
 		    "of", tpath);
 	}
 	if (++z->st.entries > z->o.max_files)
@@ -286,7 +288,8 @@ zx_entry(struct zar *z, const struct ent *e, struct source *src)
 			if ((pfd = zx_parent(z, path, &base)) == -1 ||
 			    (mkdirat(pfd, base, 0700) == -1 &&
 			    errno != EEXIST))
-				return zx_fail(z, errno, "cannot create %s", path);
+				return zx_fail(z, errno, "cannot create %s",
+				    path);
 		}
 		return zx_skip_data(z, src);
 	case ZAR_SYMLINK:
@@ -299,14 +302,16 @@ zx_entry(struct zar *z, const struct ent *e, struct source *src)
 		if (z->dirfd != -1) {
 			if ((pfd = zx_parent(z, path, &base)) == -1 ||
 			    symlinkat(e->link, pfd, base) == -1)
-				return zx_fail(z, errno, "cannot create %s", path);
+				return zx_fail(z, errno, "cannot create %s",
+				    path);
 		}
 		return zx_skip_data(z, src);
 	case 'h':
 		rc = zar_clean_path(e->link, z->o.strip, tpath, sizeof tpath,
 		    &why);
 		if (rc != 1)
-			return zx_refuse(z, e->name, "is a hard link whose target "
+			return zx_refuse(z, e->name,
+			    "is a hard link whose target "
 			    "is a", rc == 0 ? "stripped path" : why);
 		tn = zx_lookup(z, tpath);
 		if (tn == NULL || tn->type != ZAR_FILE)
@@ -326,13 +331,15 @@ zx_entry(struct zar *z, const struct ent *e, struct source *src)
 			return zx_link_data(z, ni, e, mode, src);
 		if (z->dirfd != -1) {
 			if ((tfd = zx_walk(z->dirfd, tpath, 0, &tbase)) == -1)
-				return zx_fail(z, errno, "cannot link %s", path);
+				return zx_fail(z, errno, "cannot link %s",
+				    path);
 			pfd = zx_parent(z, path, &base);
 			rc = pfd == -1 ||
 			    linkat(tfd, tbase, pfd, base, 0) == -1;
 			close(tfd);
 			if (rc)
-				return zx_fail(z, errno, "cannot link %s", path);
+				return zx_fail(z, errno, "cannot link %s",
+				    path);
 		}
 		return zx_skip_data(z, src);
 	case ZAR_FILE:
@@ -342,6 +349,7 @@ zx_entry(struct zar *z, const struct ent *e, struct source *src)
 		z->st.files++;
 		return zx_write_file(z, path, e, src);
 	default:
-		return zx_refuse(z, e->name, "is a", type_name((mode_t)e->type));
+		return zx_refuse(z, e->name, "is a",
+		    type_name((mode_t)e->type));
 	}
 }

@@ -14,8 +14,8 @@
 #ifndef ZDD_EVENTS_H
 #define ZDD_EVENTS_H
 
-#include <stddef.h>
 #include <jansson.h>
+#include <stddef.h>
 
 #include "layout.h"
 

@@ -10,6 +10,7 @@
  * (writer.c, dedupe.c).  Data bytes are counted as they are expanded, not
  * as headers declare them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,7 +21,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include <linux/fs.h>
 
@@ -269,7 +269,8 @@ extract(struct zar *z, struct archive *a, struct input *in,
 		if (e.name == NULL)
 			e.name = archive_entry_pathname_utf8(ae);
 		if (e.name == NULL)
-			return zx_fail(z, 0, "entry after '%s': unreadable name",
+			return zx_fail(z, 0,
+			    "entry after '%s': unreadable name",
 			    z->last);
 		e.mode = archive_entry_perm(ae);
 		e.mtime.tv_nsec = UTIME_OMIT;
@@ -391,7 +392,8 @@ open_failed(struct zar *z, struct archive *a, int eno, int filter)
 		return zx_fail(z, eno, "cannot read the artifact");
 	z->notarchive = filter == ARCHIVE_FILTER_NONE;
 	if (filter != ARCHIVE_FILTER_NONE)
-		return zx_fail(z, 0, "compressed data that holds no archive zdd "
+		return zx_fail(z, 0,
+		    "compressed data that holds no archive zdd "
 		    "reads, or a corrupt one (one layer of compression is "
 		    "read): %s", s ? s : "unknown format");
 	return zx_fail(z, 0, "not an archive zdd reads, or a corrupt one: %s",
@@ -430,7 +432,8 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		feed = zfeed_start(fd, in->sha, filter, in->buf, in->pending,
 		    z->o.stop);
 		if (feed == NULL) {
-			rc = zx_fail(z, errno, "cannot start reading the artifact");
+			rc = zx_fail(z, errno,
+			    "cannot start reading the artifact");
 			goto out;
 		}
 	}

@@ -3,8 +3,8 @@
  * symlinks, directory syncs and a recursive delete that cannot be tricked
  * into leaving the tree it was given.
  */
-#include <dirent.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -242,7 +242,8 @@ open_dir(int dirfd, const char *name)
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd != -1 || errno != EACCES)
 		return fd;
-	pfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	pfd = openat(dirfd, name,
+	    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd == -1)
 		return -1;
 	if (fstat(pfd, &sb) == 0 && sb.st_uid == geteuid()) {
@@ -408,7 +409,8 @@ zsweep_tmp(int dirfd, const char *name)
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (!is_tmpname(de->d_name, name) ||
-		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    fstatat(dirfd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !(S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)))
 			continue;
 		if (unlinkat(dirfd, de->d_name, 0) == 0)

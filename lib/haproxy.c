@@ -156,7 +156,8 @@ zhap_parse_state(const char *text, const char *backend,
     struct zhap_server *v, size_t max)
 {
 	char *copy, *p, *line, *f[COLS_MAX];
-	int nf, cbe = -1, csrv = -1, cop = -1, cadm = -1, caddr = -1, cport = -1;
+	int nf, cbe = -1, csrv = -1, cop = -1, cadm = -1, caddr = -1,
+	    cport = -1;
 	int cw = -1;
 	int hdr = 0, rc = -1;
 	size_t n = 0;
@@ -295,7 +296,7 @@ zhap_stat_fields(const char *csv, const char *backend, const char *server,
 		    strcmp(f[csv_], server) != 0)
 			continue;
 		for (i = 0; i < n; i++) {
-			/* An empty field counts as zero, as HAProxy prints it. */
+			/* An empty field is zero, as HAProxy prints it. */
 			if (col[i] >= nf || *f[col[i]] == '\0')
 				v = 0;
 			else if (small_int(f[col[i]], &v) == -1)

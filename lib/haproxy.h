@@ -20,7 +20,7 @@
 
 struct zhap_server {
 	char	name[65];
-	int	op_state;	/* 0 stopped, 1 starting, 2 running, 3 stopping */
+	int	op_state;	/* 0 stopped, 1 starting, 2 running, 3 stops */
 	int	admin_state;	/* ZHAP_MAINT and ZHAP_DRAIN bits */
 	char	addr[64];	/* srv_addr, "" when the answer has none */
 	int	port;		/* srv_port, -1 when the answer has none */

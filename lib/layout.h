@@ -7,8 +7,8 @@
 #ifndef ZDD_LAYOUT_H
 #define ZDD_LAYOUT_H
 
-#include <stddef.h>
 #include <jansson.h>
+#include <stddef.h>
 
 #define ZID_MAX 64
 

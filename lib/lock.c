@@ -72,7 +72,8 @@ static long
 holder_pid(dev_t dev, ino_t ino)
 {
 	/* Room for two whole d_names: the compiler checks it. */
-	char path[sizeof "/proc//fdinfo/" + 2 * sizeof ((struct dirent *)0)->d_name];
+	char path[sizeof "/proc//fdinfo/" +
+	    2 * sizeof ((struct dirent *)0)->d_name];
 	struct dirent *pe, *fe;
 	struct stat sb;
 	long found = -1;

@@ -16,10 +16,10 @@ int	zlock_fd(int fd, double wait);
 
 /*
  * Open (creating it 0644) and lock dirfd/name, then write into it who
- * holds it: "pid PID on HOST since TIME by TOOL", and the CI run.  Returns the fd, which
- * the caller keeps open (it is close-on-exec, so no child such as nginx
- * inherits the lock).  On EWOULDBLOCK, holder (if not NULL) receives what
- * the current holder wrote.
+ * holds it: "pid PID on HOST since TIME by TOOL", and the CI run.
+ * Returns the fd, which the caller keeps open (it is close-on-exec, so
+ * no child such as nginx inherits the lock).  On EWOULDBLOCK, holder (if
+ * not NULL) receives what the current holder wrote.
  */
 int	zlock_file(int dirfd, const char *name, double wait, char *holder,
 	    size_t holdersize);

@@ -11,10 +11,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nginx.h"
@@ -265,7 +265,8 @@ parse_set(struct lex *l, struct zngx_inc *inc)
 	const char *var, *url;
 
 	/* set $VAR URL ; */
-	if (l->n != 4 || word(l, 0) == NULL || strcmp(l->words[0], "set") != 0 ||
+	if (l->n != 4 || word(l, 0) == NULL ||
+	    strcmp(l->words[0], "set") != 0 ||
 	    (var = word(l, 1)) == NULL || (url = word(l, 2)) == NULL ||
 	    !punct(l, 3, ';'))
 		return -1;
@@ -401,8 +402,9 @@ zngx_render(const struct zngx_inc *inc, const char *target)
 	if (inc->keepalive > 0)
 		snprintf(ka, sizeof ka, "\tkeepalive %u;\n", inc->keepalive);
 	if (inc->canary[0] != '\0') {
-		if (!zngx_addr_valid(inc->canary) || !zngx_key_valid(inc->key) ||
-		    inc->weight < 1 || inc->canary_weight < 1 ||
+		if (!zngx_addr_valid(inc->canary) ||
+		    !zngx_key_valid(inc->key) || inc->weight < 1 ||
+		    inc->canary_weight < 1 ||
 		    inc->weight + inc->canary_weight != 100) {
 			errno = EINVAL;
 			return NULL;

@@ -22,8 +22,10 @@ enum { ZNGX_SET = 1, ZNGX_UPSTREAM = 2 };
 /* What an include file says: its shape, variable or upstream, address. */
 struct zngx_inc {
 	int	format;				/* ZNGX_SET or ZNGX_UPSTREAM */
-	char	name[ZNGX_NAME_MAX + 1];	/* variable without '$', or upstream */
-	char	addr[ZNGX_ADDR_MAX + 1];	/* host:port, unix:PATH or a name */
+	/* The variable (without '$') or the upstream's name. */
+	char	name[ZNGX_NAME_MAX + 1];
+	/* host:port, unix:PATH or a name. */
+	char	addr[ZNGX_ADDR_MAX + 1];
 	unsigned keepalive;			/* upstream only, 0 if absent */
 	/*
 	 * A canary (upstream only): a second server, canary, that takes
@@ -40,9 +42,10 @@ struct zngx_inc {
  * Read an include file's bytes.  Returns 0 and fills inc when they are one
  * "set $VAR http://ADDR;" statement or one "upstream NAME { server ADDR;
  * keepalive N; }" block (or, for a canary, "hash KEY consistent;" and two
- * servers with weights adding up to 100), with any comments and blanks; 1 when they are
- * only comments and blanks (an empty file); -1 with errno EINVAL for
- * anything else, which zdd-switch then refuses to overwrite.
+ * servers with weights adding up to 100), with any comments and blanks;
+ * 1 when they are only comments and blanks (an empty file); -1 with
+ * errno EINVAL for anything else, which zdd-switch then refuses to
+ * overwrite.
  */
 int	zngx_parse(const char *buf, size_t len, struct zngx_inc *inc);
 

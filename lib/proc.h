@@ -29,7 +29,7 @@ struct zrun {
 	/* Called once the command runs, to overlap work with it. */
 	void	(*during)(void *);
 	void	*arg;
-	char	*out;		/* stdout and stderr, malloc'd, NUL-terminated */
+	char	*out;		/* stdout and stderr, malloc'd, NUL-ended */
 };
 
 /*

@@ -263,8 +263,9 @@ zx_write_file(struct zar *z, const char *path, const struct ent *e,
 			continue;
 		if (off < 0 || (uint64_t)off + len > end) {
 			uint64_t grown = (uint64_t)off + len - end;
-			if (off < 0 || z->st.bytes + z->skipped + grown >
-			    z->o.max_bytes || z->st.bytes + grown < z->st.bytes) {
+			if (off < 0 ||
+			    z->st.bytes + z->skipped + grown > z->o.max_bytes ||
+			    z->st.bytes + grown < z->st.bytes) {
 				rc = zx_fail(z, 0, "entry '%s': the artifact "
 				    "expands past %llu bytes", path,
 				    (unsigned long long)z->o.max_bytes);
@@ -288,7 +289,8 @@ zx_write_file(struct zar *z, const char *path, const struct ent *e,
 			fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL |
 			    O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (fd == -1) {
-				rc = zx_fail(z, errno, "cannot create %s", path);
+				rc = zx_fail(z, errno, "cannot create %s",
+				    path);
 				break;
 			}
 			/* The content diverged: what matched is old's. */
@@ -311,7 +313,8 @@ zx_write_file(struct zar *z, const char *path, const struct ent *e,
 	if (rc == 0 && e->sparse && e->size > 0 && (uint64_t)e->size > end) {
 		uint64_t grown = (uint64_t)e->size - end;
 		if (z->st.bytes + grown > z->o.max_bytes)
-			rc = zx_fail(z, 0, "entry '%s': the artifact expands past "
+			rc = zx_fail(z, 0,
+			    "entry '%s': the artifact expands past "
 			    "%llu bytes", path,
 			    (unsigned long long)z->o.max_bytes);
 		else {

@@ -98,7 +98,8 @@ show(struct zroot *r, const char *link)
 	if (rc == -1 && errno == ENOENT)
 		zdiex(EX_NO, "%s: no such link in %s", link, r->path);
 	if (rc == -1)
-		zdiex(EX_DATAERR, "%s: not a link to a release under %s/releases",
+		zdiex(EX_DATAERR,
+		    "%s: not a link to a release under %s/releases",
 		    link, r->path);
 	if (rc == 1)
 		zdiex(EX_NO, "%s points at releases/%s, which does not exist",

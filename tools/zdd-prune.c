@@ -6,6 +6,7 @@
  * releases/ and only then deleted, so that no half-deleted release is ever
  * visible there for a rollback to land on.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "diag.h"
 #include "events.h"
@@ -138,7 +138,8 @@ clear_orphans(struct zroot *r, int dry_run)
 			    "is gone", id);
 			continue;
 		}
-		zinfo("removing the manifest of %s, a release that is gone", id);
+		zinfo("removing the manifest of %s, a release that is gone",
+		    id);
 		if (zmanifest_remove(r, id) == -1)
 			zerr("cannot remove .zdd/manifests/%s", de->d_name);
 	}
@@ -355,7 +356,8 @@ main(int argc, char *argv[])
 		free(path);
 	}
 	if (zopt.json)
-		zjson_print(json_pack("{s:o s:o s:o s:i s:b}", "removed", removed,
+		zjson_print(json_pack("{s:o s:o s:o s:i s:b}", "removed",
+		    removed,
 		    "kept", kept, "failed", fails, "leftovers", leftovers,
 		    "dry_run", zopt.dry_run));
 	else {

@@ -29,8 +29,8 @@
 #include "fsatom.h"
 #include "haproxy.h"
 #include "io.h"
-#include "layout.h"
 #include "json.h"
+#include "layout.h"
 #include "lock.h"
 #include "nginx.h"
 #include "opt.h"
@@ -131,7 +131,8 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: zdd-switch [-nqv] [-r root] [-t name=addr ...] [--json]\n"
 	    "                  [--lock-wait sec] [--force] [--probe url]\n"
-	    "                  [-f file [--format set | upstream] [--var name]\n"
+	    "                  [-f file [--format set | upstream] "
+	    "[--var name]\n"
 	    "                   [--upstream name] | -l link -a dir]\n"
 	    "                  [--nginx path] [--nginx-arg arg ...]\n"
 	    "                  [--reload-cmd cmd | --no-reload]\n"
@@ -175,7 +176,8 @@ target_name_valid(const char *s)
 	for (n = 0; s[n] != '\0'; n++)
 		if (!(s[n] >= 'a' && s[n] <= 'z') &&
 		    !(s[n] >= 'A' && s[n] <= 'Z') &&
-		    !(s[n] >= '0' && s[n] <= '9') && strchr("._-", s[n]) == NULL)
+		    !(s[n] >= '0' && s[n] <= '9') && strchr("._-",
+		    s[n]) == NULL)
 			return 0;
 	return n >= 1 && n <= 64 && s[0] != '.' && s[0] != '-' &&
 	    strcmp(s, "status") != 0 && strcmp(s, "idle") != 0 &&
@@ -265,7 +267,8 @@ result(void)
 			    (json_int_t)res.w_5xx, "rolled_back",
 			    res.rolled_back)));
 		if (strcmp(res.action, "switch") == 0) {
-			json_object_set_new(o, "seconds", json_real(res.seconds));
+			json_object_set_new(o, "seconds",
+			    json_real(res.seconds));
 			if (res.drain_seconds >= 0) {
 				json_object_set_new(o, "drain_seconds",
 				    json_real(res.drain_seconds));
@@ -298,7 +301,8 @@ record(void)
 	if (res.watched)
 		rc = zevent_append(&root, "watch", json_pack("{s:s s:s s:I s:I "
 		    "s:b s:s}", "backend", targets[res.watched_target].name,
-		    "addr", targets[res.watched_target].addr, "answers", (json_int_t)res.w_total, "5xx",
+		    "addr", targets[res.watched_target].addr, "answers",
+		    (json_int_t)res.w_total, "5xx",
 		    (json_int_t)res.w_5xx, "rolled_back", res.rolled_back,
 		    "mode", m));
 	if (rc == 0 && res.changed && !res.rolled_back && res.canary >= 0)
@@ -390,7 +394,7 @@ struct saved {
 	char	*data;		/* file content or link target */
 	size_t	 len;
 	mode_t	 mode;
-	uid_t	 uid;		/* the file's owner, kept when it is rewritten */
+	uid_t	 uid;		/* the file's owner, kept in a rewrite */
 	gid_t	 gid;
 };
 
@@ -533,7 +537,8 @@ read_link(struct saved *s, int availfd, int *known)
 			s->mode = sb.st_mode & 07777;
 			s->uid = sb.st_uid;
 			s->gid = sb.st_gid;
-			s->data = zslurp_at(s->dirfd, s->base, INC_MAX, &s->len);
+			s->data = zslurp_at(s->dirfd, s->base, INC_MAX,
+			    &s->len);
 			if (s->data == NULL)
 				zdie(zexit_errno(errno), "cannot read %s",
 				    linkpath);
@@ -606,7 +611,8 @@ while_testing(void *arg)
 	if (no_reload)
 		return;
 	master = zngx_read_pid(pid_file);
-	if (master != -1 && !zngx_is_master(master, nginx_words[nnginx_words - 1]))
+	if (master != -1 && !zngx_is_master(master,
+	    nginx_words[nnginx_words - 1]))
 		master = -1;
 	/* Nothing is reloaded yet: a failure here puts the old file back. */
 	if (master != -1 &&
@@ -997,7 +1003,8 @@ nginx_apply(struct saved *s, const char *what, double t0)
 			rc = undo_reload(s, what);
 			if (e == EINTR)
 				die_restored(what);
-			zdiex(EX_UNAVAILABLE, "the reload did not finish within "
+			zdiex(EX_UNAVAILABLE,
+			    "the reload did not finish within "
 			    "%g s and was killed (--timeout), %s is as it "
 			    "was%s", timeout, what, rc == 0 ?
 			    " and nginx was told to reload it" : "");
@@ -1231,7 +1238,8 @@ switch_file(const char *op)
 			zdiex(EX_NO, "cannot give %s a share: %s names no live "
 			    "target", targets[wt].name, file);
 		if (wt == live)
-			zdiex(EX_USAGE, "--weight %s=%u: %s is the live backend",
+			zdiex(EX_USAGE,
+			    "--weight %s=%u: %s is the live backend",
 			    targets[wt].name, wt_pct, targets[wt].name);
 		/* 0 aborts the canary, 100 promotes it. */
 		to = wt_pct == 0 ? live : wt_pct == 100 ? wt : live;
@@ -1272,7 +1280,8 @@ switch_file(const char *op)
 		    targets[to].name);
 	} else if (res.canary >= 0 && to == live)
 		snprintf(res.done, sizeof res.done, "%s: the canary %s is "
-		    "off, %s takes every client", file, targets[res.canary].name,
+		    "off, %s takes every client", file,
+		    targets[res.canary].name,
 		    targets[to].name);
 	else
 		snprintf(res.done, sizeof res.done, "switched %s from %s to "
@@ -1686,7 +1695,8 @@ switch_haproxy(const char *op)
 		    "flip" : "give a share", backend);
 	if (strcmp(op, "--weight") == 0) {
 		if (wt == live)
-			zdiex(EX_USAGE, "--weight %s=%u: %s is the live backend",
+			zdiex(EX_USAGE,
+			    "--weight %s=%u: %s is the live backend",
 			    targets[wt].name, wt_pct, targets[wt].name);
 		to = wt_pct == 100 ? wt : live;
 	} else if (strcmp(op, "flip") == 0)
@@ -1728,8 +1738,8 @@ switch_haproxy(const char *op)
 		if (zsig_pending())
 			hap_abort(pl.steps, pl.n);
 		res.seconds = znow() - t0;
-		zinfo("HAProxy backend %s: %s takes %u%% of the clients, %s the "
-		    "rest, in %.3f s", backend, targets[wt].name, wt_pct,
+		zinfo("HAProxy backend %s: %s takes %u%% of the clients, "
+		    "%s the rest, in %.3f s", backend, targets[wt].name, wt_pct,
 		    targets[live].name, res.seconds);
 		watch_haproxy(&pl, wt);
 		return res.live;
@@ -1757,8 +1767,8 @@ switch_haproxy(const char *op)
 		hap_abort(pl.steps, pl.n);
 	res.seconds = znow() - t0;
 	if (live == to)
-		zinfo("HAProxy backend %s: the canary %s is off, %s takes every "
-		    "client, in %.3f s", backend, targets[canary].name,
+		zinfo("HAProxy backend %s: the canary %s is off, %s takes "
+		    "every client, in %.3f s", backend, targets[canary].name,
 		    targets[to].name, res.seconds);
 	else
 		zinfo("switched HAProxy backend %s from %s to %s in %.3f s",
@@ -1940,7 +1950,8 @@ main(int argc, char *argv[])
 			max5xx = strtod(optarg, &end);
 			if (errno != 0 || end == optarg || *end != '\0' ||
 			    !(max5xx >= 0 && max5xx <= 100))
-				zdiex(EX_USAGE, "--max-5xx %s: not a percentage "
+				zdiex(EX_USAGE,
+				    "--max-5xx %s: not a percentage "
 				    "from 0 to 100", optarg);
 			break;
 		}
@@ -1966,11 +1977,12 @@ main(int argc, char *argv[])
 	if (argc == 1)
 		op = argv[0];
 	if (wt_arg != NULL && argc == 1)
-		zdiex(EX_USAGE, "--weight takes no operand: it gives a share to "
+		zdiex(EX_USAGE,
+		    "--weight takes no operand: it gives a share to "
 		    "its target and keeps the live one");
 	if (sticky != NULL && wt_arg == NULL)
 		zdiex(EX_USAGE, "--sticky goes with --weight");
-	/* "-" reads the operand from stdin: zdd-switch idle | ... | zdd-switch -. */
+	/* "-" reads the operand from stdin: zdd-switch idle | zdd-switch -. */
 	if (strcmp(op, "-") == 0) {
 		if ((opbuf = zoperand(op)) == NULL)
 			zdie(EX_USAGE, "cannot read a target from stdin");
@@ -2017,7 +2029,8 @@ main(int argc, char *argv[])
 		mode = MODE_HAPROXY;
 	}
 	if (fileset && mode != MODE_FILE)
-		zdiex(EX_USAGE, "--file goes with neither --link nor --haproxy");
+		zdiex(EX_USAGE,
+		    "--file goes with neither --link nor --haproxy");
 	if (mode == MODE_HAPROXY && (nginxset || reload_cmd || no_reload))
 		zdiex(EX_USAGE, "--haproxy needs no nginx and no reload");
 	if (mode != MODE_HAPROXY && maint)
@@ -2030,13 +2043,15 @@ main(int argc, char *argv[])
 	if (!zngx_name_valid(var))
 		zdiex(EX_USAGE, "--var %s: not a variable name", var);
 	if (!zngx_name_valid(upstream))
-		zdiex(EX_USAGE, "--upstream %s: not an upstream name", upstream);
+		zdiex(EX_USAGE, "--upstream %s: not an upstream name",
+		    upstream);
 	if (backend != NULL && (strlen(backend) > 64 ||
 	    strcspn(backend, " /\t\n;") != strlen(backend) || !*backend))
 		zdiex(EX_USAGE, "--backend %s: not a backend name", backend);
 	if (wt_arg != NULL && (mode == MODE_LINK ||
 	    (mode == MODE_FILE && format != ZNGX_UPSTREAM)))
-		zdiex(EX_USAGE, "--weight needs --format upstream or --haproxy");
+		zdiex(EX_USAGE,
+		    "--weight needs --format upstream or --haproxy");
 	if (watch_sec > 0 && no_reload)
 		zdiex(EX_USAGE, "--watch needs a reload");
 	if (access_log != NULL && mode == MODE_HAPROXY)

@@ -35,7 +35,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = zngx_parse(exact, size, &inc);
 	FUZZ_CHECK(rc == -1 || rc == 0 || rc == 1);
 	if (rc == 0) {
-		FUZZ_CHECK(inc.format == ZNGX_SET || inc.format == ZNGX_UPSTREAM);
+		FUZZ_CHECK(inc.format == ZNGX_SET ||
+		    inc.format == ZNGX_UPSTREAM);
 		FUZZ_CHECK(memchr(inc.name, '\0', sizeof inc.name) != NULL);
 		FUZZ_CHECK(memchr(inc.addr, '\0', sizeof inc.addr) != NULL);
 	}

@@ -4,12 +4,12 @@
  * a JSON retry_after, and the one-line reason shown on stderr
  * (lib/reply); also the --update reference, the time it holds, and the
  * clipping and escaping of text that goes out (lib/webhook).  All of them
- * get the same bytes, without a
- * terminating NUL.  The promises checked: a reason is clean text on
- * one line (lib/text) (a hostile receiver cannot move the terminal's cursor or forge
- * a second diagnostic line), references read back as they were written,
- * waits are never negative except the -1 of "unusable" and never NaN,
- * and clipped text is valid UTF-8 within its bound.
+ * get the same bytes, without a terminating NUL.  The promises checked:
+ * a reason is clean text on one line (lib/text), so a hostile receiver
+ * cannot move the terminal's cursor or forge a second diagnostic line;
+ * references read back as they were written; waits are never negative
+ * except the -1 of "unusable" and never NaN; and clipped text is valid
+ * UTF-8 within its bound.
  */
 #include <math.h>
 
