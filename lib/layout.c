@@ -145,9 +145,23 @@ zroot_open(struct zroot *r, const char *path, int flags)
 		goto fail;
 	if (create) {
 		int fd = opendir_at(r->fd, "shared", 1, 0755);
-		if (fd == -1)
+		struct stat sb;
+
+		/*
+		 * shared/ may be the owner's link to a directory on another
+		 * disk, as Capistrano users often make it: that is theirs to
+		 * keep, and the releases' links resolve through it.
+		 */
+		if (fd == -1 && (errno == ELOOP || errno == ENOTDIR) &&
+		    fstatat(r->fd, "shared", &sb, 0) == 0) {
+			if (!S_ISDIR(sb.st_mode)) {
+				errno = ENOTDIR;
+				goto fail;
+			}
+		} else if (fd == -1)
 			goto fail;
-		close(fd);
+		else
+			close(fd);
 	}
 	return 0;
 fail:

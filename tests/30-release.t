@@ -905,4 +905,23 @@ is "SIGKILL: current is the new release" "$(readlink -f "$R9/current")" "$out"
 run zdd-prune -r "$R9" -k 1
 is "SIGKILL: zdd-prune clears what the kills left" "$(find "$R9/.zdd/tmp" -mindepth 1 | wc -l)" 0
 
+# --- shared/ as a link to another disk (Capistrano users make it) ---------
+RS=$T/rootshared
+mkdir -p "$RS" "$T/otherdisk" "$T/sh/app/logs"
+echo v >"$T/sh/app/VERSION"
+echo old >"$T/sh/app/logs/x"
+tar -C "$T/sh" -czf "$T/sh.tgz" app
+ln -s "$T/otherdisk" "$RS/shared"
+run zdd-release -r "$RS" --strip 1 "$T/sh.tgz"
+is "shared/ a link to a directory: a release is made" "$rc" 0
+run zdd-release -r "$RS" --strip 1 --link-dir logs "$T/sh.tgz"
+is "... --link-dir seeds it through the link" "$rc:$(cat "$T/otherdisk/logs/x")" 0:old
+is "... and the release's link resolves" "$(cat "$out/logs/x")" old
+ok "... shared/ is still the owner's link" test -L "$RS/shared"
+RF=$T/rootsharedfile
+mkdir -p "$RF" && : >"$T/afile" && ln -s "$T/afile" "$RF/shared"
+run zdd-release -r "$RF" --strip 1 "$T/sh.tgz"
+is "shared/ a link to a file: refused" "$rc" 66
+is "... nothing made" "$(ls "$RF/releases" 2>/dev/null)" ""
+
 done_testing
