@@ -183,8 +183,22 @@ clear_tmp(int tmpfd, int dry_run)
 	return count;
 }
 
-int
-main(int argc, char *argv[])
+/* One run: the options, the root and what is decided about it. */
+struct prune {
+	const char	*rootarg;
+	uint64_t	 keep, keep_bad;
+	double		 wait;
+	struct zroot	 r;
+	struct zrel	*v;		/* the releases, in creation order */
+	size_t		 n;
+	char		*keepv;		/* keepv[i]: v[i] stays */
+	int		 tmpfd;		/* .zdd/tmp, where removals go */
+	int		 leftovers;	/* crashed runs' work cleared */
+	json_t		*removed, *kept, *fails;
+};
+
+static void
+parse_options(struct prune *p, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "dry-run",	no_argument,		NULL, 'n' },
@@ -199,26 +213,15 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct zroot r;
-	struct zrel *v;
-	const char *rootarg = NULL, *root;
-	json_t *removed, *kept, *fails;
-	uint64_t keep = 5, keep_bad = 0, good = 0, bad = 0;
-	struct zhist h;
-	size_t n, i;
-	long lastlive;
-	double wait = -1;
-	int c, tmpfd = -1, leftovers = 0;
-	char *path, *keepv;
+	int c;
 
-	zinit(argv[0]);
 	while ((c = getopt_long(argc, argv, "hk:nqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
 			usage(0);
 			break;
 		case 'k':
-			if (zparse_uint(optarg, 0, 1000000, &keep) == -1)
+			if (zparse_uint(optarg, 0, 1000000, &p->keep) == -1)
 				zdiex(EX_USAGE, "--keep %s: not a number",
 				    optarg);
 			break;
@@ -229,7 +232,7 @@ main(int argc, char *argv[])
 			zquiet = 1;
 			break;
 		case 'r':
-			rootarg = optarg;
+			p->rootarg = optarg;
 			break;
 		case 'v':
 			zverbose = 1;
@@ -241,73 +244,92 @@ main(int argc, char *argv[])
 			zopt.json = 1;
 			break;
 		case OPT_KEEP_BAD:
-			if (zparse_uint(optarg, 0, 1000000, &keep_bad) == -1)
+			if (zparse_uint(optarg, 0, 1000000, &p->keep_bad) == -1)
 				zdiex(EX_USAGE, "--keep-bad %s: not a number",
 				    optarg);
 			break;
 		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &wait) == -1)
+			if (zparse_seconds(optarg, &p->wait) == -1)
 				zdiex(EX_USAGE, "--lock-wait %s: not a number "
 				    "of seconds", optarg);
 			break;
 		default:
 			usage(EX_USAGE);
 		}
-	argc -= optind;
-	argv += optind;
-	if (argc != 0)
+	if (argc != optind)
 		usage(EX_USAGE);
-	if ((root = zroot_arg(rootarg)) == NULL)
+}
+
+/* The root, locked unless this is a dry run, and its releases. */
+static void
+open_root(struct prune *p)
+{
+	const char *root;
+	struct zhist h;
+
+	if ((root = zroot_arg(p->rootarg)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
-	if (zroot_open(&r, root, 0) == -1)
+	if (zroot_open(&p->r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
 	/*
 	 * ZDD_LOCK_WAIT is read only when the lock is taken: a malformed
 	 * value never breaks a dry run, and --lock-wait overrides it.
 	 */
-	if (!zopt.dry_run && wait < 0 && zlock_wait_env(&wait) == -1)
+	if (!zopt.dry_run && p->wait < 0 && zlock_wait_env(&p->wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
-	if (!zopt.dry_run && zroot_lock(&r, wait) == -1)
-		exit(zroot_lock_report(&r));
-	if (zhist_load(&r, &h, !zquiet) == -1)
+	if (!zopt.dry_run && zroot_lock(&p->r, p->wait) == -1)
+		exit(zroot_lock_report(&p->r));
+	if (zhist_load(&p->r, &h, !zquiet) == -1)
 		zdie(zexit_errno(errno), "cannot read the history of %s",
-		    r.path);
-	if (zroot_releases(&r, &v, &n, 1) == -1)
-		zdie(zexit_errno(errno), "cannot read %s/releases", r.path);
-	zhist_annotate(&h, v, n);
+		    p->r.path);
+	if (zroot_releases(&p->r, &p->v, &p->n, 1) == -1)
+		zdie(zexit_errno(errno), "cannot read %s/releases", p->r.path);
+	zhist_annotate(&h, p->v, p->n);
 	zhist_free(&h);
+}
 
-	/*
-	 * Newest first, in creation order: a linked release is always
-	 * kept, and so is one made after every release that went live (a
-	 * deploy in progress); a good one (went live, never bad) while
-	 * fewer than keep good ones have been seen; a bad or never-live
-	 * one while fewer than keep_bad of those have.  So failed deploys
-	 * never push the last good releases out.
-	 */
-	if ((keepv = calloc(n + 1, 1)) == NULL)
-		zdie(EX_OSERR, "out of memory");
-	removed = json_array();
-	kept = json_array();
-	fails = json_array();
+/* What crashed runs left in .zdd/tmp, and manifests of gone releases. */
+static void
+clear_work(struct prune *p)
+{
+	struct zroot *r = &p->r;
+	int fd;
+
 	if (!zopt.dry_run) {
-		tmpfd = zroot_tmpdir(&r);
-		if (tmpfd == -1)
-			zerr("cannot open %s/.zdd/tmp", r.path);
+		p->tmpfd = zroot_tmpdir(r);
+		if (p->tmpfd == -1)
+			zerr("cannot open %s/.zdd/tmp", r->path);
 		else
-			leftovers = clear_tmp(tmpfd, 0);
-	} else if (r.zddfd != -1 &&
-	    (tmpfd = openat(r.zddfd, "tmp", O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		leftovers = clear_tmp(tmpfd, 1);
-		close(tmpfd);
-		tmpfd = -1;
+			p->leftovers = clear_tmp(p->tmpfd, 0);
+	} else if (r->zddfd != -1 && (fd = openat(r->zddfd, "tmp",
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		p->leftovers = clear_tmp(fd, 1);
+		close(fd);
 	}
-	clear_orphans(&r, zopt.dry_run);
-	for (i = 0, lastlive = -1; i < n; i++)
+	clear_orphans(r, zopt.dry_run);
+}
+
+/*
+ * Newest first, in creation order: a linked release is always kept, and
+ * so is one made after every release that went live (a deploy in
+ * progress); a good one (went live, never bad) while fewer than keep
+ * good ones have been seen; a bad or never-live one while fewer than
+ * keep_bad of those have.  So failed deploys never push the last good
+ * releases out.
+ */
+static void
+choose(struct prune *p)
+{
+	struct zrel *v = p->v;
+	uint64_t good = 0, bad = 0;
+	long lastlive = -1;
+	size_t i;
+
+	p->keepv = xcalloc(p->n + 1, 1);
+	for (i = 0; i < p->n; i++)
 		if (v[i].went_live || v[i].bad)
 			lastlive = (long)i;
-	for (i = n; i-- > 0;) {
+	for (i = p->n; i-- > 0;) {
 		int linked = v[i].links[0] != '\0';
 		int isgood = !v[i].bad && v[i].went_live;
 		const char *why = NULL;
@@ -316,9 +338,9 @@ main(int argc, char *argv[])
 			why = "linked from ";
 		else if ((long)i > lastlive)
 			why = "made after the live release";
-		else if (isgood && good < keep)
+		else if (isgood && good < p->keep)
 			why = "good";
-		else if (!isgood && bad < keep_bad)
+		else if (!isgood && bad < p->keep_bad)
 			why = "kept as evidence";
 		if (why == NULL)
 			continue;
@@ -326,54 +348,82 @@ main(int argc, char *argv[])
 			good++;
 		else if (!linked && (long)i <= lastlive)
 			bad++;
-		json_array_insert_new(kept, 0, json_string(v[i].id));
+		json_array_insert_new(p->kept, 0, json_string(v[i].id));
 		zdebug("keeping releases/%s: %s%s", v[i].id, why,
 		    linked ? v[i].links : "");
-		keepv[i] = 1;
+		p->keepv[i] = 1;
 	}
-	/* Remove oldest first, so an interrupted prune keeps the newest. */
-	for (i = 0; i < n; i++) {
-		if (keepv[i])
+}
+
+/* Remove oldest first, so that an interrupted prune keeps the newest. */
+static void
+remove_old(struct prune *p)
+{
+	struct zrel *v = p->v;
+	char *path;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->keepv[i])
 			continue;
-		if ((path = zrelease_path(&r, v[i].id)) == NULL)
-			zdie(EX_OSERR, "out of memory");
+		path = xnonnull(zrelease_path(&p->r, v[i].id));
 		if (!zopt.dry_run &&
-		    remove_release(&r, tmpfd, v[i].id, fails) == -1) {
+		    remove_release(&p->r, p->tmpfd, v[i].id, p->fails) == -1) {
 			free(path);
 			continue;
 		}
 		if (zopt.dry_run)
 			zinfo("would remove releases/%s (%s)", v[i].id,
 			    zstate_name(v[i].state));
-		else if (zevent_append(&r, "prune", json_pack("{s:s}",
+		else if (zevent_append(&p->r, "prune", json_pack("{s:s}",
 		    "release", v[i].id)) == -1)
-			zerr("cannot write %s/.zdd/events.jsonl", r.path);
-		json_array_append_new(removed, json_pack("{s:s s:s s:s s:b}",
-		    "id", v[i].id, "path", path, "state",
-		    zstate_name(v[i].state), "bad", v[i].bad));
+			zerr("cannot write %s/.zdd/events.jsonl", p->r.path);
+		json_array_append_new(p->removed,
+		    json_pack("{s:s s:s s:s s:b}", "id", v[i].id, "path", path,
+		    "state", zstate_name(v[i].state), "bad", v[i].bad));
 		if (!zopt.json)
 			printf("%s\n", path);
 		free(path);
 	}
+}
+
+/* --json's one object; the exit code of a prune that left something. */
+static int
+report(struct prune *p)
+{
 	if (zopt.json)
-		zjson_print(json_pack("{s:o s:o s:o s:i s:b}", "removed",
-		    removed,
-		    "kept", kept, "failed", fails, "leftovers", leftovers,
-		    "dry_run", zopt.dry_run));
-	else {
-		json_decref(removed);
-		json_decref(kept);
-		json_decref(fails);
-	}
-	free(keepv);
-	free(v);
-	if (tmpfd != -1)
-		close(tmpfd);
-	zroot_close(&r);
+		zjson_print(json_pack("{s:O s:O s:O s:i s:b}",
+		    "removed", p->removed, "kept", p->kept, "failed", p->fails,
+		    "leftovers", p->leftovers, "dry_run", zopt.dry_run));
+	json_decref(p->removed);
+	json_decref(p->kept);
+	json_decref(p->fails);
+	free(p->keepv);
+	free(p->v);
+	if (p->tmpfd != -1)
+		close(p->tmpfd);
+	zroot_close(&p->r);
 	if (fflush(stdout) == EOF)
 		zdie(EX_IOERR, "stdout");
 	if (first_errno != 0)
 		return first_errno == EACCES || first_errno == EPERM ?
 		    EX_NOPERM : EX_IOERR;
 	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct prune p = { .keep = 5, .wait = -1, .tmpfd = -1 };
+
+	zinit(argv[0]);
+	parse_options(&p, argc, argv);
+	p.removed = xnonnull(json_array());
+	p.kept = xnonnull(json_array());
+	p.fails = xnonnull(json_array());
+	open_root(&p);
+	clear_work(&p);
+	choose(&p);
+	remove_old(&p);
+	return report(&p);
 }
