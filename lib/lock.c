@@ -242,8 +242,10 @@ zlock_file(int dirfd, const char *name, double wait, char *holder,
 }
 
 int
-zlock_wait_env(double *wait)
+zlock_wait(double *wait)
 {
+	if (*wait >= 0)
+		return 0;
 	*wait = 0;
 	return zenv_seconds("ZDD_LOCK_WAIT", wait);
 }

@@ -34,7 +34,12 @@ int	zlock_file(int dirfd, const char *name, double wait, char *holder,
  */
 int	zlock_inherited(int dirfd, const char *name);
 
-/* The lock wait from $ZDD_LOCK_WAIT, or 0; -1 if it is malformed. */
-int	zlock_wait_env(double *wait);
+/*
+ * The lock wait to use: *wait itself when --lock-wait gave one (>= 0),
+ * else $ZDD_LOCK_WAIT's, else 0; -1 if that is malformed.  Tools call it
+ * just before they lock, so that a bad value never breaks a run that
+ * takes no lock (a dry run, --show, status) and --lock-wait overrides it.
+ */
+int	zlock_wait(double *wait);
 
 #endif

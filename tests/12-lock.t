@@ -132,4 +132,20 @@ is "world-writable root: exit 77" "$rc:$err" "77:zdd-lock: $R is writable by oth
 ok "world-writable root: the command did not run" test ! -e "$T/ran"
 chmod 0755 "$R"
 
+# Every tool reads ZDD_LOCK_WAIT only when it takes a lock, and a valid
+# --lock-wait overrides a malformed one: zdd-release and zdd-switch too.
+L=$T/envlock
+mkdir -p "$L"
+echo a >"$L/f"
+printf 'set $service_url http://127.0.0.1:8081;\n' >"$L/s.inc"
+run env ZDD_LOCK_WAIT=5s zdd-switch -f "$L/s.inc" status
+is "bad ZDD_LOCK_WAIT: zdd-switch status works" "$rc:$out" "0:blue 127.0.0.1:8081"
+run env ZDD_LOCK_WAIT=5s zdd-release -n -r "$L/root" --file "$L/f"
+is "bad ZDD_LOCK_WAIT: zdd-release -n works" "$rc" 0
+run env ZDD_LOCK_WAIT=5s zdd-release -r "$L/root" --lock-wait 1 --file "$L/f"
+is "bad ZDD_LOCK_WAIT: zdd-release --lock-wait overrides it" "$rc" 0
+run env ZDD_LOCK_WAIT=5s zdd-release -r "$L/root" --file "$L/f"
+is "bad ZDD_LOCK_WAIT and a lock to take: zdd-release exits 64" "$rc:$err" \
+	"64:zdd-release: ZDD_LOCK_WAIT: not a number of seconds"
+
 done_testing

@@ -56,7 +56,7 @@ usage(int code)
 static void
 lock_root(struct zroot *r, double wait)
 {
-	if (wait < 0 && zlock_wait_env(&wait) == -1)
+	if (zlock_wait(&wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (zroot_lock(r, wait) == -1)
 		exit(zroot_lock_report(r));

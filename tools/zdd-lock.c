@@ -163,7 +163,7 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	if ((root = zroot_arg(rootarg)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
-	if (wait < 0 && zlock_wait_env(&wait) == -1)
+	if (zlock_wait(&wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	/* The first deploy makes the root, as zdd-release would. */
 	if (zroot_open(&r, root, ZROOT_CREATE) == -1) {

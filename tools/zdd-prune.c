@@ -275,7 +275,7 @@ open_root(struct prune *p)
 	 * ZDD_LOCK_WAIT is read only when the lock is taken: a malformed
 	 * value never breaks a dry run, and --lock-wait overrides it.
 	 */
-	if (!zopt.dry_run && p->wait < 0 && zlock_wait_env(&p->wait) == -1)
+	if (!zopt.dry_run && zlock_wait(&p->wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (!zopt.dry_run && zroot_lock(&p->r, p->wait) == -1)
 		exit(zroot_lock_report(&p->r));

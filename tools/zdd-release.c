@@ -523,8 +523,6 @@ parse_options(struct job *j, int argc, char *argv[])
 	uint64_t u;
 	int c;
 
-	if (zlock_wait_env(&j->wait) == -1)
-		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
@@ -766,6 +764,8 @@ open_root(struct job *j)
 		    xasprintf("%s/%s", cwd, root);
 		free(cwd);
 	}
+	if (!zopt.dry_run && zlock_wait(&j->wait) == -1)
+		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (!zopt.dry_run && zroot_lock(&j->r, j->wait) == -1)
 		exit(zroot_lock_report(&j->r));
 	checkstop(j);
@@ -1346,7 +1346,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct job job = { .srcfd = -1, .tmpfd = -1, .stagefd = -1,
-	    .sharedfd = -1, .dedupefd = -1,
+	    .sharedfd = -1, .dedupefd = -1, .wait = -1,
 	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
 	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
 	    .max_depth = 256,

@@ -83,7 +83,7 @@ static char *nginx_words[ARGS_MAX];
 static size_t nnginx_words;
 static const char *reload_cmd, *pid_file = "/run/nginx.pid";
 static int no_reload, force, maint, drain;
-static double drain_sec = 60, lock_wait, spawn_wait = SPAWN_WAIT;
+static double drain_sec = 60, lock_wait = -1, spawn_wait = SPAWN_WAIT;
 static double timeout = 30;	/* nginx -t and the reload, each */
 static const char *probe;	/* --probe URL, checked by zdd-health */
 static int exit_code;		/* EX_NODRAIN after a switch not drained */
@@ -454,6 +454,8 @@ open_locked(const char *path, struct saved *s, const char *op)
 		free(c2);
 		return;
 	}
+	if (zlock_wait(&lock_wait) == -1)
+		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (zlock_fd(s->dirfd, lock_wait) == -1) {
 		if (errno == EWOULDBLOCK)
 			zdiex(EX_TEMPFAIL, "%s: another switch holds the lock "
@@ -1824,8 +1826,6 @@ main(int argc, char *argv[])
 	int c, fileset = 0, nginxset = 0, live;
 
 	zinit(argv[0]);
-	if (zlock_wait_env(&lock_wait) == -1)
-		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (zenv_seconds("ZDD_RELOAD_WAIT", &spawn_wait) == -1 ||
 	    spawn_wait <= 0)
 		zdiex(EX_USAGE, "ZDD_RELOAD_WAIT: not a number of seconds");
@@ -2080,6 +2080,9 @@ main(int argc, char *argv[])
 		if (zroot_open(&root, rp, 0) == -1)
 			zdie(zexit_errno(errno), "cannot open deploy root %s",
 			    rp);
+		if (zlock_wait(&lock_wait) == -1)
+			zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of "
+			    "seconds");
 		if (zroot_lock(&root, lock_wait) == -1)
 			exit(zroot_lock_report(&root));
 		have_root = 1;
