@@ -655,6 +655,15 @@ for bad in ../up /abs; do
 	run zdd-release -r "$RJ" --id b4 --file="$bad" "$J/tool"
 	is "--file=$bad: 64" "$rc" 64
 done
+# A name is one line of the manifest and the event log: no line break,
+# no control character, given or taken from the artifact's name.
+run zdd-release -r "$RJ" --id b4 --file=$'a\nb' "$J/tool"
+is "--file=NAME with a line break: 64" "$rc:$err" \
+	"64:zdd-release: --file: a line break or control character in the name"
+cp "$J/tool" "$J/t"$'\e'"ool"
+run zdd-release -r "$RJ" --id b4 --file "$J/t"$'\e'"ool"
+is "--file, an artifact whose name has an escape: 64" "$rc:$err" \
+	"64:zdd-release: --file: a line break or control character in the name (give --file=NAME)"
 run zdd-release -r "$RJ" --id b4 --file --strip 1 "$J/tool"
 is "--file with --strip: 64" "$rc" 64
 run zdd-release -r "$RJ" --id b4 --file "$J/z"

@@ -145,6 +145,24 @@ is "libcurl's refusal in our words" "$err" \
 run zdd-health --attempts 1 "http://admin:8080%2Fs3cret@127.0.0.1:$port_up/health"
 is "an encoded password: exit 0" "$rc" 0
 is "…and not shown" "$err" ""
+# A credential crosses no network in clear text: over plain http it goes
+# to this host only, and past no proxy.  192.0.2.1 (TEST-NET-1) is never
+# contacted: the refusal comes before any connection.
+run zdd-health --attempts 1 "http://admin:s3cret@192.0.2.1/health"
+is "a password over http to another host: 64, one line" "$rc:$err" \
+	"64:zdd-health: http://192.0.2.1/health: credentials in the URL go over https only, or to this host"
+run zdd-health --attempts 1 "http://admin@192.0.2.1/health"
+is "a user alone, the same" "$rc" 64
+run zdd-health --attempts 1 --resolve "localhost:$port_up:192.0.2.1" \
+	"http://admin:s3cret@localhost:$port_up/health"
+is "localhost that --resolve sends elsewhere: 64" "$rc:$err" \
+	"64:zdd-health: http://localhost:$port_up/health: credentials in the URL go over https only, or to this host"
+run env http_proxy=http://127.0.0.1:$(free_port) zdd-health --attempts 1 \
+	"http://admin:s3cret@127.0.0.1:$port_up/health"
+is "a password to this host goes straight, not through a proxy" "$rc:$err" "0:"
+run env http_proxy=http://127.0.0.1:$(free_port) zdd-health --attempts 1 \
+	"http://127.0.0.1:$port_up/health"
+is "... which a URL without one uses (the proxy is down)" "$rc" 1
 run zdd-health "http://127.0.0.1:$port_up/health"
 is "up: exit 0" "$rc" 0
 is "up: stdout empty" "$out" ""

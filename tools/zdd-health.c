@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -47,6 +48,7 @@ struct probe {
 	long	 status;	/* of the last attempt, 0 if none */
 	uint64_t attempts;
 	uint64_t streak;	/* passes in a row */
+	int	 credential;	/* a user or password in the URL */
 	int	 passed;	/* done: healthy */
 	int	 exhausted;	/* done: out of attempts */
 	char	 reason[512];	/* why the last attempt failed */
@@ -113,6 +115,8 @@ start(struct health *h, struct probe *p, double now, double end)
 	struct zhttp_opts o = h->c.http;
 
 	o.connect_only = p->t.kind == ZTARGET_TCP;
+	/* A credential goes to the host itself, past no proxy. */
+	o.noproxy = p->credential;
 	o.timeout = end - now < h->c.timeout ? end - now : h->c.timeout;
 	p->started = now;
 	p->limit = o.timeout;
@@ -406,6 +410,75 @@ seconds(const char *opt, const char *arg, int zero_ok)
 	return v;
 }
 
+/* Whether addr, an address of --resolve, is this machine's loopback. */
+static int
+loopback_addr(const char *addr, size_t len)
+{
+	if ((len == 3 && strncmp(addr, "::1", 3) == 0) ||
+	    (len == 5 && strncmp(addr, "[::1]", 5) == 0))
+		return 1;
+	return len > 4 && strncmp(addr, "127.", 4) == 0 &&
+	    strspn(addr, "0123456789.") >= len;
+}
+
+/*
+ * Whether a --resolve entry sends host (lower case) anywhere but to the
+ * loopback: "HOST:PORT:ADDR[,ADDR...]", HOST perhaps in [] or "*".
+ */
+static int
+resolved_away(const struct curl_slist *l, const char *host)
+{
+	const char *e, *a, *end;
+	size_t hl = strlen(host), n;
+
+	for (; l != NULL; l = l->next) {
+		e = l->data;
+		n = e[0] == '[' ? strcspn(e, "]") + 1 : strcspn(e, ":");
+		if (!(n == 1 && e[0] == '*') &&
+		    !(n == hl && strncasecmp(e, host, n) == 0))
+			continue;
+		/* Past HOST and :PORT: the addresses. */
+		if ((a = strchr(e + n + 1, ':')) == NULL)
+			return 1;
+		for (a++; *a != '\0'; a = *end ? end + 1 : end) {
+			end = a + strcspn(a, ",");
+			if (!loopback_addr(a, (size_t)(end - a)))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A user or password in a URL crosses no network in clear text: it goes
+ * over https, or over plain http to this host only (a loopback address
+ * or localhost, which no --resolve sends elsewhere), and then past no
+ * proxy, which could be on another host.  As zdd-notify does.
+ */
+static void
+credential_check(const struct check *c, struct probe *p)
+{
+	struct zurl u;
+	const char *why;
+	char *host;
+	int away;
+
+	if (p->t.kind != ZTARGET_HTTP ||
+	    zurl_parse(p->t.url, "http,https", &u, &why) == -1)
+		return;
+	p->credential = u.user != NULL;
+	if (p->credential && strcmp(u.scheme, "http") == 0) {
+		host = xnonnull(zurl_host(p->t.url));
+		away = !zurl_loopback(p->t.url) ||
+		    resolved_away(c->http.resolve, host);
+		free(host);
+		if (away)
+			zdiex(EX_USAGE, "%s: credentials in the URL go over "
+			    "https only, or to this host", p->t.show);
+	}
+	zurl_free(&u);
+}
+
 /*
  * The targets of the command line (one may be "-", read from stdin),
  * each parsed before any network work starts.
@@ -453,6 +526,7 @@ targets(struct health *h, int argc, char *argv[])
 			zdiex(EX_USAGE, "%s: not a target: %s at character %zu",
 			    p->t.show, why, pos + 1);
 		}
+		credential_check(&h->c, p);
 		h->nprobe++;
 	}
 	free(from_stdin);

@@ -482,6 +482,11 @@ file_name(struct job *j)
 	}
 	if (name == NULL)
 		name = (s = strrchr(j->operand, '/')) ? s + 1 : j->operand;
+	/* A name in the manifest and the event log is one line. */
+	if (ztext_has_control(name))
+		zdiex(EX_USAGE, "--file: a line break or control character in "
+		    "the name%s", j->filearg == NULL ? " (give --file=NAME)" :
+		    "");
 	if (zar_clean_path(name, 0, j->fname, sizeof j->fname, &why) != 1)
 		zdiex(EX_USAGE, "--file=%s: not a path inside the release",
 		    name);
