@@ -198,8 +198,7 @@ zroot_lock(struct zroot *r, double wait)
 		if (r->zddfd == -1)
 			return -1;
 	}
-	if (unsafe_dir(r, r->fd, "") || unsafe_dir(r, r->zddfd, "/.zdd") ||
-	    unsafe_dir(r, r->relfd, "/releases"))
+	if (zroot_safe(r) == -1)
 		return -1;
 	/*
 	 * Under a whole deploy's lock (zdd-lock, flock(1)) this process
@@ -222,6 +221,15 @@ zroot_lock(struct zroot *r, double wait)
 		(void)zsweep_tmp(fd, NULL);
 		close(fd);
 	}
+	return 0;
+}
+
+int
+zroot_safe(struct zroot *r)
+{
+	if (unsafe_dir(r, r->fd, "") || unsafe_dir(r, r->zddfd, "/.zdd") ||
+	    unsafe_dir(r, r->relfd, "/releases"))
+		return -1;
 	return 0;
 }
 

@@ -59,6 +59,11 @@ void	zroot_close(struct zroot *r);
  */
 int	zroot_lock(struct zroot *r, double wait);
 /*
+ * Whether ROOT, releases/ and .zdd/ are safe to deploy in, as
+ * zroot_lock() checks them: 0, or -1 with EPERM and r->holder saying why.
+ */
+int	zroot_safe(struct zroot *r);
+/*
  * After zroot_lock() failed: say why on stderr and return the exit code
  * (75 locked, 77 an unsafe root, else from errno).
  */

@@ -183,7 +183,7 @@ real_holder(int fd, char *holder, size_t size)
 	if (fstat(fd, &sb) == -1 || (f = fopen("/proc/locks", "re")) == NULL)
 		goto out;
 	while (pid == -1 && fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "%*d: FLOCK %*s WRITE %ld %x:%x:%llu", &p,
+		if (sscanf(line, "%*d: FLOCK %*s %*s %ld %x:%x:%llu", &p,
 		    &maj, &min, &ino) == 4 && ino == sb.st_ino &&
 		    makedev(maj, min) == sb.st_dev)
 			pid = p;
@@ -239,6 +239,109 @@ zlock_file(int dirfd, const char *name, double wait, char *holder,
 	if (ftruncate(fd, 0) == 0 && len > 0)
 		(void)!pwrite(fd, buf, (size_t)len, 0);
 	return fd;
+}
+
+int
+zlock_peek(int dirfd, const char *name, char *holder, size_t holdersize)
+{
+	char line[256];
+	unsigned maj, min;
+	unsigned long long ino;
+	struct stat sb;
+	int fd, held = 0, e;
+	ssize_t n;
+	FILE *f;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &sb) == -1 || (f = fopen("/proc/locks", "re")) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* A shared lock (flock -s) keeps a deploy out as well. */
+	while (!held && fgets(line, sizeof line, f) != NULL)
+		held = sscanf(line, "%*d: FLOCK %*s %*s %*d %x:%x:%llu", &maj,
+		    &min, &ino) == 3 && ino == sb.st_ino &&
+		    makedev(maj, min) == sb.st_dev;
+	fclose(f);
+	if (held && holder != NULL && holdersize > 0) {
+		if ((n = pread(fd, holder, holdersize - 1, 0)) < 0)
+			n = 0;
+		holder[n] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		real_holder(fd, holder, holdersize);
+	}
+	close(fd);
+	return held;
+}
+
+/* The next word of *s (up to a space), into buf; 0 if there is none. */
+static int
+word(const char **s, char *buf, size_t size)
+{
+	size_t n;
+
+	*s += strspn(*s, " ");
+	if ((n = strcspn(*s, " ")) == 0 || n >= size)
+		return 0;
+	memcpy(buf, *s, n);
+	buf[n] = '\0';
+	*s += n;
+	return 1;
+}
+
+int
+zlock_holder_parse(const char *line, struct zholder *h)
+{
+	char w[512], *end;
+	const char *s = line;
+	size_t n;
+
+	memset(h, 0, sizeof *h);
+	h->pid = -1;
+	if (!word(&s, w, sizeof w) || strcmp(w, "pid") != 0 ||
+	    !word(&s, w, sizeof w) ||
+	    (h->pid = strtol(w, &end, 10), *end != '\0' || h->pid <= 0) ||
+	    !word(&s, w, sizeof w) || strcmp(w, "on") != 0 ||
+	    !word(&s, h->host, sizeof h->host) || !word(&s, w, sizeof w))
+		goto bad;
+	if (strcmp(w, "since") == 0 &&
+	    (!word(&s, h->since, sizeof h->since) || !word(&s, w, sizeof w)))
+		goto bad;
+	if (strcmp(w, "by") != 0)
+		goto bad;
+	/* The tool: all up to ", " (a process's name may have spaces). */
+	s += strspn(s, " ");
+	n = strstr(s, ", ") ? (size_t)(strstr(s, ", ") - s) : strlen(s);
+	if (n == 0 || n >= sizeof h->tool)
+		goto bad;
+	memcpy(h->tool, s, n);
+	h->tool[n] = '\0';
+	s += n;
+	if (*s == '\0')
+		return 0;
+	s += 2;
+	if (!word(&s, h->ci, sizeof h->ci) || !word(&s, w, sizeof w) ||
+	    strcmp(w, "run") != 0)
+		goto bad;
+	/* RUN and URL are each optional: a URL has "://". */
+	while (word(&s, w, sizeof w)) {
+		if (strstr(w, "://") != NULL && h->url[0] == '\0')
+			snprintf(h->url, sizeof h->url, "%s", w);
+		else if (h->run[0] == '\0' && h->url[0] == '\0' &&
+		    strlen(w) < sizeof h->run)
+			memcpy(h->run, w, strlen(w) + 1);
+		else
+			goto bad;
+	}
+	return 0;
+bad:
+	memset(h, 0, sizeof *h);
+	h->pid = -1;
+	return -1;
 }
 
 int

@@ -35,6 +35,33 @@ int	zlock_file(int dirfd, const char *name, double wait, char *holder,
 int	zlock_inherited(int dirfd, const char *name);
 
 /*
+ * Whether anyone holds a flock(2) on dirfd/name, seen in /proc/locks
+ * without taking the lock (a lock taken for an instant would turn away a
+ * deploy that starts in that instant): 0 free (no lock file is free), 1
+ * held, with holder (if not NULL) as zlock_file() gives it; -1 with
+ * errno when it cannot tell.
+ */
+int	zlock_peek(int dirfd, const char *name, char *holder,
+	    size_t holdersize);
+
+/* What a holder line says, each part empty (pid -1) when it is not said. */
+struct zholder {
+	long	 pid;
+	char	 host[256];
+	char	 since[32];	/* ISO 8601 UTC */
+	char	 tool[64];	/* the zdd tool, or the process's name */
+	char	 ci[32];	/* jenkins, github-actions, travis, codedeploy */
+	char	 run[128];	/* the CI's run id */
+	char	 url[512];	/* the CI's run URL */
+};
+
+/*
+ * Read a holder line ("pid PID on HOST [since TIME ]by TOOL[, CI run[
+ * RUN][ URL]]") into h; -1 when it is not one (h then says nothing).
+ */
+int	zlock_holder_parse(const char *line, struct zholder *h);
+
+/*
  * The lock wait to use: *wait itself when --lock-wait gave one (>= 0),
  * else $ZDD_LOCK_WAIT's, else 0; -1 if that is malformed.  Tools call it
  * just before they lock, so that a bad value never breaks a run that

@@ -64,6 +64,55 @@ is "bad ZDD_LOCK_WAIT: exit 64" "$rc" 64
 run env ZDD_LOCK_WAIT=soon zdd-lock -r "$R" --lock-wait 1 true
 is "--lock-wait overrides a bad ZDD_LOCK_WAIT" "$rc" 0
 
+# -n: whether a deploy would get the lock now, and who holds it if not;
+# nothing taken, run or made.
+N=$T/dry
+run zdd-lock -n -r "$N"
+is "-n, no root yet: free, exit 0" "$rc:$out:$err" "0:free:"
+ok "-n makes no root" test ! -e "$N"
+run zdd-lock -n -r "$R" --json
+is "-n --json, a free lock" "$rc:$out" \
+	"0:{\"root\":\"$R\",\"dry_run\":true,\"locked\":false,\"inherited\":false}"
+run zdd-lock -n -r "$R" touch "$T/dry-ran"
+is "-n with a command: free, and the command does not run" "$rc:$out:$(ls "$T" | grep -c dry-ran)" "0:free:0"
+BUILD_URL=https://ci.example.com/job/shop/43/ BUILD_NUMBER=43 \
+	spawn zdd-lock -r "$R" --lock-wait 10 sleep 30
+holder=$last_pid
+held "$R/.zdd/lock"
+run zdd-lock -n -r "$R"
+like "-n, held: exit 75, the holder on stdout" "$rc:$out:$err" \
+	"^75:locked by pid $holder on $(hostname) since [0-9T:-]+Z by zdd-lock, jenkins run 43 https://ci.example.com/job/shop/43/:\$"
+run zdd-lock -n -r "$R" --json
+is "-n --json, held: exit 75" "$rc" 75
+is "... the holder's parts" "$(jq -r '[.root, .dry_run, .locked, .inherited, .pid, .host, .tool, .ci, .run, .url] | map(tostring) | join(" ")' <<<"$out")" \
+	"$R true true false $holder $(hostname) zdd-lock jenkins 43 https://ci.example.com/job/shop/43/"
+like "... since, and the whole line" "$(jq -r '.since + " | " + .holder' <<<"$out")" \
+	"^[0-9-]+T[0-9:]+Z \\| pid $holder on .* jenkins run 43 https://ci.example.com/job/shop/43/\$"
+run zdd-lock -r "$R" --json touch "$T/json-ran"
+is "--json, held: 75, and the command does not run" "$rc:$(ls "$T" | grep -c json-ran)" "75:0"
+is "... the holder as JSON on stdout" "$(jq -r '[.dry_run, .locked, .pid] | map(tostring) | join(" ")' <<<"$out")" \
+	"false true $holder"
+like "... and on stderr as without --json" "$err" "^zdd-lock: $R is locked: pid $holder on "
+ok "... the holder still holds it" kill -0 "$holder"
+stop "$holder"
+run zdd-lock -n -r "$R"
+is "-n once the holder is gone: free, whatever the lock file still says" "$rc:$out" "0:free"
+run zdd-lock -r "$R" zdd-lock -n -r "$R"
+is "-n inside the deploy that holds it: exit 0" "$rc:$out" "0:locked by this deploy"
+run zdd-lock -r "$R" zdd-lock -n --json -r "$R"
+is "... --json" "$(jq -r '[.locked, .inherited, .holder] | map(tostring) | join(" ")' <<<"$out")" "true true null"
+spawn flock -s "$R/.zdd/lock" sleep 30
+fl=$last_pid
+held "$R/.zdd/lock"
+run zdd-lock -n -r "$R" --json
+is "-n, a shared flock(1): held, named by the kernel" "$rc:$(jq -r '[.pid, .tool, .since] | map(tostring) | join(" ")' <<<"$out")" \
+	"75:$fl flock null"
+stop "$fl"
+chmod 0777 "$R"
+run zdd-lock -n -r "$R"
+is "-n, a world-writable root: 77, as a deploy would" "$rc:$out" "77:"
+chmod 0755 "$R"
+
 # Two whole deploys racing: the second waits for the first to finish, so
 # the newer artifact ends up live and the steps never interleave.
 cat >"$T/deploy.sh" <<'SH'

@@ -10,6 +10,9 @@
  * The lock is released by zdd-lock itself with LOCK_UN, not by the last
  * close: a daemon that COMMAND started (the new release's backend) also
  * inherited the descriptor, and must not hold the next deploy off.
+ *
+ * -n takes nothing: it says whether a deploy would get the lock now, and
+ * who holds it if not, from /proc/locks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +26,11 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "json.h"
 #include "layout.h"
 #include "lock.h"
 #include "opt.h"
+#include "text.h"
 
 enum { OPT_JSON = 256, OPT_LOCK_WAIT };
 
@@ -37,7 +42,9 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: zdd-lock [-qv] [-r root] [--json] [--lock-wait sec] "
-	    "command [arg ...]\n");
+	    "command [arg ...]\n"
+	    "       zdd-lock -n [-qv] [-r root] [--json] "
+	    "[command [arg ...]]\n");
 	exit(code);
 }
 
@@ -108,10 +115,89 @@ run(char **argv, int lockfd)
 	return EX_SOFTWARE;
 }
 
+/*
+ * Who holds the lock, as --json gives it: the holder's line and what it
+ * says, each part that it says.  locked 0: free; inherited: the lock of
+ * the deploy this runs in.
+ */
+static int
+say(const char *root, int locked, int inherited, char *holder)
+{
+	struct zholder h;
+	json_t *o;
+
+	if (locked && !inherited)
+		ztext_fix(holder);
+	if (!zopt.json) {
+		if (!locked)
+			printf("free\n");
+		else if (inherited)
+			printf("locked by this deploy\n");
+		else
+			printf("locked by %s\n", holder);
+		return 0;
+	}
+	o = xnonnull(json_pack("{s:s, s:b, s:b, s:b}", "root", root,
+	    "dry_run", zopt.dry_run, "locked", locked, "inherited",
+	    inherited));
+	if (locked && !inherited) {
+		json_object_set_new(o, "holder", json_string(holder));
+		if (zlock_holder_parse(holder, &h) == 0) {
+			json_object_set_new(o, "pid", json_integer(h.pid));
+			json_object_set_new(o, "host", json_string(h.host));
+#define PART(k)	if (h.k[0] != '\0') \
+			json_object_set_new(o, #k, json_string(h.k))
+			PART(since);
+			PART(tool);
+			PART(ci);
+			PART(run);
+			PART(url);
+#undef PART
+		}
+	}
+	return zjson_print(o);
+}
+
+/*
+ * -n: whether a deploy would get the lock now (0), or who holds it (75),
+ * seen without taking it; nothing is made, taken or waited for.
+ */
+static int
+peek(const char *root)
+{
+	char holder[sizeof ((struct zroot *)0)->holder] = "";
+	struct zroot r;
+	int locked = 0, inherited = 0, rc;
+
+	if (zroot_open(&r, root, 0) == -1) {
+		/* No root yet: the first deploy makes it, and gets the lock. */
+		if (errno != ENOENT)
+			zdie(zexit_errno(errno), "cannot open deploy root %s",
+			    root);
+		zdebug("%s: no deploy root yet", root);
+		rc = say(root, 0, 0, holder);
+	} else {
+		if (zroot_safe(&r) == -1)
+			zdiex(EX_NOPERM, "%s", r.holder);
+		if (r.zddfd != -1 && zlock_inherited(r.zddfd, "lock") != -1)
+			locked = inherited = 1;
+		else if (r.zddfd != -1 && (locked = zlock_peek(r.zddfd,
+		    "lock", holder, sizeof holder)) == -1)
+			zdie(zexit_errno(errno), "cannot tell whether %s is "
+			    "locked", r.path);
+		rc = say(r.path, locked, inherited, holder);
+		zroot_close(&r);
+	}
+	if (rc == -1)
+		zdie(EX_IOERR, "stdout");
+	return locked && !inherited ? EX_TEMPFAIL : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "dry-run",	no_argument,		NULL, 'n' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "json",	no_argument,		NULL, OPT_JSON },
 		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
@@ -128,10 +214,13 @@ main(int argc, char *argv[])
 
 	zinit(argv[0]);
 	/* "+": the options after COMMAND are COMMAND's. */
-	while ((c = getopt_long(argc, argv, "+hqr:vV", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "+hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
 			usage(0);
+			break;
+		case 'n':
+			zopt.dry_run = 1;
 			break;
 		case 'q':
 			zquiet = 1;
@@ -146,7 +235,7 @@ main(int argc, char *argv[])
 			zversion();
 			break;
 		case OPT_JSON:
-			/* Its stdout is COMMAND's: nothing of its own. */
+			/* Of its own only when COMMAND does not run. */
 			zopt.json = 1;
 			break;
 		case OPT_LOCK_WAIT:
@@ -159,10 +248,12 @@ main(int argc, char *argv[])
 		}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
+	if (argc < 1 && !zopt.dry_run)
 		usage(EX_USAGE);
 	if ((root = zroot_arg(rootarg)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
+	if (zopt.dry_run)
+		return peek(root);
 	if (zlock_wait(&wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	/* The first deploy makes the root, as zdd-release would. */
@@ -171,8 +262,15 @@ main(int argc, char *argv[])
 			zdiex(EX_NOPERM, "%s", r.holder);
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
 	}
-	if (zroot_lock(&r, wait) == -1)
+	if (zroot_lock(&r, wait) == -1) {
+		rc = errno;
+		/* --json: the holder on stdout, where COMMAND's would be. */
+		if (rc == EWOULDBLOCK && zopt.json &&
+		    say(r.path, 1, 0, r.holder) == -1)
+			zdie(EX_IOERR, "stdout");
+		errno = rc;
 		exit(zroot_lock_report(&r));
+	}
 	if (r.inherited)
 		zdebug("%s: already locked by this deploy", r.path);
 	else

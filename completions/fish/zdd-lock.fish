@@ -1,6 +1,7 @@
 # fish completion for zdd-lock
 complete -c zdd-lock -s h -l help -d 'Print usage'
-complete -c zdd-lock -l json -d 'Standard output is the command'"'"'s alone'
+complete -c zdd-lock -s n -l dry-run -d 'Say whether the lock is free, or who holds it'
+complete -c zdd-lock -l json -d 'With -n or a held lock, the holder as JSON'
 complete -c zdd-lock -l lock-wait -x -d 'Wait for the deploy lock (seconds)'
 complete -c zdd-lock -s q -l quiet -d 'Print errors only'
 complete -c zdd-lock -s r -l root -r -a '(__fish_complete_directories)' -d 'The deploy root'
