@@ -50,7 +50,7 @@ struct zholder {
 	char	 host[256];
 	char	 since[32];	/* ISO 8601 UTC */
 	char	 tool[64];	/* the zdd tool, or the process's name */
-	char	 ci[32];	/* jenkins, github-actions, travis, codedeploy */
+	char	 ci[32];	/* jenkins, github-actions, travis... */
 	char	 run[128];	/* the CI's run id */
 	char	 url[512];	/* the CI's run URL */
 };
