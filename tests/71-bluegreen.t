@@ -157,7 +157,9 @@ rollback 20990101000010 20990101000001 5c6d7e8
 failure - - 5c6d7e8"
 
 # An unhealthy build: green starts, fails its check, stops; blue serves on.
-run env DEADLINE=3 RELEASE_ID=20990101000003 "$EX/nginx-include/deploy.sh" "$T/app-3.tgz"
+# The backend may take seconds to start on a busy machine: the deadline
+# is long enough for it to answer 503 rather than refuse connections.
+run env DEADLINE=10 RELEASE_ID=20990101000003 "$EX/nginx-include/deploy.sh" "$T/app-3.tgz"
 is "unhealthy new colour: exit 1" "$rc" 1
 like "... zdd-health says why" "$err" "zdd-health: http://127.0.0.1:$gp/health: .*503"
 like "... the script says who still serves" "$err" 'green \(20990101000003\) is unhealthy; blue still serves'
