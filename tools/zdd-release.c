@@ -589,11 +589,10 @@ parse_options(struct job *j, int argc, char *argv[])
 				    optarg);
 			break;
 		case OPT_MAX_DEPTH:
-			/* Removing a tree holds a directory open per level:
-			 * stay well inside the usual 1,024 open files. */
-			if (zparse_uint(optarg, 1, 512, &u) == -1)
+			/* A path of 2,048 names already fills PATH_MAX. */
+			if (zparse_uint(optarg, 1, 2048, &u) == -1)
 				zdiex(EX_USAGE, "--max-depth %s: not a number "
-				    "from 1 to 512", optarg);
+				    "from 1 to 2048", optarg);
 			j->zo.max_depth = (unsigned)u;
 			break;
 		case OPT_MAX_FILES:
