@@ -534,6 +534,25 @@ for c in "bzip2 -c" "xz -c" "zstd -qc"; do
 	run zdd-release -r "$RB" --strip 1 "$T/one-layer"
 	is "one layer of ${c%% *}: 0" "$rc" 0
 done
+# Compression bombs, small on disk: a tar of 64 MiB of zeros.  Past 2,000
+# times the compressed bytes read (after the first MiB), the output is
+# refused: xz, zstd and bzip2 reach that on zeros, gzip cannot (deflate
+# stops at 1,032 to 1), so the same zeros gzipped are a release, and
+# --max-bytes still bounds them.
+mkdir -p "$T/zeros/app" && truncate -s 64M "$T/zeros/app/zeros"
+for c in "xz -1" "zstd -q -3" "bzip2 -1"; do
+	tar -cf - -C "$T/zeros" app | $c >"$T/bomb"
+	run zdd-release -r "$RB" "$T/bomb"
+	is "${c%% *} bomb of $(wc -c <"$T/bomb") bytes: 65" "$rc" 65
+	like "... says why" "$err" 'expands past 2000 times its compressed size: a compression bomb$'
+	is "... nothing in tmp" "$(ls -A "$RB/.zdd/tmp")" ""
+done
+tar -cf - -C "$T/zeros" app | gzip -9 >"$T/zeros.tgz"
+run zdd-release -r "$RB" --max-bytes 32M "$T/zeros.tgz"
+is "64 MiB of zeros gzipped, --max-bytes 32M: 65" "$rc" 65
+run zdd-release -r "$RB" --id zeros "$T/zeros.tgz"
+is "64 MiB of zeros gzipped: a release" "$rc:$(stat -c %s "$RB/releases/zeros/app/zeros")" 0:67108864
+rm -rf "$T/zeros"
 # Data of entries that --strip drops is read all the same, and counted.
 python3 - "$T/stripped.tgz" <<'PY'
 import io, sys, tarfile
