@@ -20,8 +20,8 @@
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_BAD = 256, OPT_GOOD, OPT_HISTORY, OPT_JSON, OPT_LIST,
-    OPT_LOCK_WAIT, OPT_NAME, OPT_ROLLBACK, OPT_SHOW, OPT_STEPS };
+enum { OPT_BAD = ZOPT_TOOL, OPT_GOOD, OPT_HISTORY, OPT_LIST, OPT_NAME,
+    OPT_ROLLBACK, OPT_SHOW, OPT_STEPS };
 
 /*
  * The release named on the command line or read from stdin.  It lives
@@ -507,9 +507,9 @@ main(int argc, char *argv[])
 		{ "good",	required_argument,	NULL, OPT_GOOD },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "history",	no_argument,		NULL, OPT_HISTORY },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "list",	no_argument,		NULL, OPT_LIST },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "name",	required_argument,	NULL, OPT_NAME },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "rollback",	no_argument,		NULL, OPT_ROLLBACK },
@@ -520,10 +520,10 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	struct zcommon co = ZCOMMON_INIT;
 	struct zroot r;
-	const char *rootarg = NULL, *root, *link = "current";
+	const char *root, *link = "current";
 	uint64_t steps = 1;
-	double wait = -1;
 	int c, mode = 0, stepsset = 0, rc;
 
 	zinit(argv[0]);
@@ -531,24 +531,6 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'h':
 			usage(0);
-			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
-		case OPT_JSON:
-			zopt.json = 1;
 			break;
 		case OPT_BAD:
 		case OPT_GOOD:
@@ -566,11 +548,6 @@ main(int argc, char *argv[])
 				operand = xstrdup(optarg);
 			}
 			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
-			break;
 		case OPT_NAME:
 			link = optarg;
 			break;
@@ -581,7 +558,11 @@ main(int argc, char *argv[])
 			stepsset = 1;
 			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", co.bad, optarg,
+				    co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;
@@ -593,7 +574,7 @@ main(int argc, char *argv[])
 	if (!zlink_name_valid(link))
 		zdiex(EX_USAGE, "--name %s: not a link name (one name in the "
 		    "deploy root, not releases, shared or .zdd)", link);
-	if ((root = zroot_arg(rootarg)) == NULL)
+	if ((root = zroot_arg(co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	/*
 	 * Read "-" before looking at the root: in "zdd-release ... |
@@ -617,18 +598,18 @@ main(int argc, char *argv[])
 		break;
 	case OPT_ROLLBACK:
 		if (!zopt.dry_run)
-			lock_root(&r, wait);
+			lock_root(&r, co.lock_wait);
 		rc = rollback(&r, link, steps);
 		break;
 	case OPT_BAD:
 	case OPT_GOOD:
 		if (!zopt.dry_run)
-			lock_root(&r, wait);
+			lock_root(&r, co.lock_wait);
 		rc = mark(&r, operand, mode == OPT_BAD);
 		break;
 	default:
 		if (!zopt.dry_run)
-			lock_root(&r, wait);
+			lock_root(&r, co.lock_wait);
 		rc = link_release(&r, link, operand);
 		break;
 	}

@@ -24,7 +24,7 @@
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_JSON = 256, OPT_KEEP_BAD, OPT_LOCK_WAIT };
+enum { OPT_KEEP_BAD = ZOPT_TOOL };
 
 static int first_errno;		/* of the first release not removed whole */
 
@@ -185,9 +185,8 @@ clear_tmp(int tmpfd, int dry_run)
 
 /* One run: the options, the root and what is decided about it. */
 struct prune {
-	const char	*rootarg;
+	struct zcommon	 co;		/* -r, --lock-wait */
 	uint64_t	 keep, keep_bad;
-	double		 wait;
 	struct zroot	 r;
 	struct zrel	*v;		/* the releases, in creation order */
 	size_t		 n;
@@ -203,17 +202,17 @@ parse_options(struct prune *p, int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "dry-run",	no_argument,		NULL, 'n' },
 		{ "help",	no_argument,		NULL, 'h' },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "keep",	required_argument,	NULL, 'k' },
 		{ "keep-bad",	required_argument,	NULL, OPT_KEEP_BAD },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "root",	required_argument,	NULL, 'r' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hk:nqr:vV", longopts, NULL)) != -1)
 		switch (c) {
@@ -225,36 +224,17 @@ parse_options(struct prune *p, int argc, char *argv[])
 				zdiex(EX_USAGE, "--keep %s: not a number",
 				    optarg);
 			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			p->rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
-		case OPT_JSON:
-			zopt.json = 1;
-			break;
 		case OPT_KEEP_BAD:
 			if (zparse_uint(optarg, 0, 1000000, &p->keep_bad) == -1)
 				zdiex(EX_USAGE, "--keep-bad %s: not a number",
 				    optarg);
 			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &p->wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
-			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &p->co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", p->co.bad, optarg,
+				    p->co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	if (argc != optind)
 		usage(EX_USAGE);
@@ -267,7 +247,7 @@ open_root(struct prune *p)
 	const char *root;
 	struct zhist h;
 
-	if ((root = zroot_arg(p->rootarg)) == NULL)
+	if ((root = zroot_arg(p->co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zroot_open(&p->r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
@@ -275,9 +255,9 @@ open_root(struct prune *p)
 	 * ZDD_LOCK_WAIT is read only when the lock is taken: a malformed
 	 * value never breaks a dry run, and --lock-wait overrides it.
 	 */
-	if (!zopt.dry_run && zlock_wait(&p->wait) == -1)
+	if (!zopt.dry_run && zlock_wait(&p->co.lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
-	if (!zopt.dry_run && zroot_lock(&p->r, p->wait) == -1)
+	if (!zopt.dry_run && zroot_lock(&p->r, p->co.lock_wait) == -1)
 		exit(zroot_lock_report(&p->r));
 	if (zhist_load(&p->r, &h, !zquiet) == -1)
 		zdie(zexit_errno(errno), "cannot read the history of %s",
@@ -414,7 +394,7 @@ report(struct prune *p)
 int
 main(int argc, char *argv[])
 {
-	struct prune p = { .keep = 5, .wait = -1, .tmpfd = -1 };
+	struct prune p = { .co = ZCOMMON_INIT, .keep = 5, .tmpfd = -1 };
 
 	zinit(argv[0]);
 	parse_options(&p, argc, argv);

@@ -37,10 +37,10 @@
 #include "text.h"
 #include "url.h"
 
-enum { OPT_BRANCH = 256, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
-    OPT_INSECURE, OPT_JSON, OPT_LINK_DIR, OPT_LINK_FILE, OPT_LOCK_WAIT,
-    OPT_MAX_BYTES, OPT_MAX_DEPTH, OPT_MAX_FILES, OPT_PUBKEY, OPT_RETRIES,
-    OPT_REVISION, OPT_SHA256, OPT_SIGNATURE, OPT_STRIP, OPT_TIMEOUT };
+enum { OPT_BRANCH = ZOPT_TOOL, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
+    OPT_INSECURE, OPT_LINK_DIR, OPT_LINK_FILE, OPT_MAX_BYTES, OPT_MAX_DEPTH,
+    OPT_MAX_FILES, OPT_PUBKEY, OPT_RETRIES, OPT_REVISION, OPT_SHA256,
+    OPT_SIGNATURE, OPT_STRIP, OPT_TIMEOUT };
 
 #define MAXLINKS	64
 
@@ -75,9 +75,9 @@ struct link {
  */
 struct job {
 	/* From the command line. */
-	const char *rootarg, *idarg, *branch, *revision, *operand;
+	struct zcommon co;	/* -r, --lock-wait */
+	const char *idarg, *branch, *revision, *operand;
 	struct zar_opts zo;
-	double	 wait;
 	int	 dedupe;
 	int	 file;		/* --file: the artifact goes in whole */
 	const char *filearg;	/* its NAME, or NULL for the base name */
@@ -500,10 +500,10 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "id",		required_argument,	NULL, OPT_ID },
 		{ "insecure",	no_argument,		NULL, OPT_INSECURE },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "link-dir",	required_argument,	NULL, OPT_LINK_DIR },
 		{ "link-file",	required_argument,	NULL, OPT_LINK_FILE },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "max-bytes",	required_argument,	NULL, OPT_MAX_BYTES },
 		{ "max-depth",	required_argument,	NULL, OPT_MAX_DEPTH },
 		{ "max-files",	required_argument,	NULL, OPT_MAX_FILES },
@@ -521,27 +521,12 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	uint64_t u;
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
 			usage(0);
-			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			j->rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
 			break;
 		case OPT_BRANCH:
 			/* It becomes a line of revisions.log: never two. */
@@ -570,17 +555,9 @@ parse_options(struct job *j, int argc, char *argv[])
 		case OPT_INSECURE:
 			j->ck.fetch.insecure = 1;
 			break;
-		case OPT_JSON:
-			zopt.json = 1;
-			break;
 		case OPT_LINK_DIR:
 		case OPT_LINK_FILE:
 			add_link(j, optarg, c == OPT_LINK_DIR);
-			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &j->wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
 			break;
 		case OPT_MAX_BYTES:
 			if (zparse_size(optarg, &j->zo.max_bytes) == -1 ||
@@ -645,7 +622,11 @@ parse_options(struct job *j, int argc, char *argv[])
 				    "of seconds", optarg);
 			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &j->co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", j->co.bad, optarg,
+				    j->co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;
@@ -749,7 +730,7 @@ open_root(struct job *j)
 	const char *root;
 	char *cwd;
 
-	if ((root = zroot_arg(j->rootarg)) == NULL)
+	if ((root = zroot_arg(j->co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zroot_open(&j->r, root, zopt.dry_run ? 0 : ZROOT_CREATE) == -1) {
 		if (errno == EPERM && j->r.holder[0] != '\0')
@@ -764,9 +745,9 @@ open_root(struct job *j)
 		    xasprintf("%s/%s", cwd, root);
 		free(cwd);
 	}
-	if (!zopt.dry_run && zlock_wait(&j->wait) == -1)
+	if (!zopt.dry_run && zlock_wait(&j->co.lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
-	if (!zopt.dry_run && zroot_lock(&j->r, j->wait) == -1)
+	if (!zopt.dry_run && zroot_lock(&j->r, j->co.lock_wait) == -1)
 		exit(zroot_lock_report(&j->r));
 	checkstop(j);
 	if (j->isdir && j->r.fd != -1 && inside(j->r.fd, &j->sb))
@@ -1276,7 +1257,7 @@ unpublish(struct job *j, char *why, size_t size)
 	size_t n, i;
 	int linked = 0;
 
-	if (zroot_lock(&j->r, j->wait) == -1) {
+	if (zroot_lock(&j->r, j->co.lock_wait) == -1) {
 		snprintf(why, size, "cannot take the deploy lock again%s%s%s",
 		    j->r.holder[0] ? " (" : "", j->r.holder,
 		    j->r.holder[0] ? ")" : "");
@@ -1346,7 +1327,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct job job = { .srcfd = -1, .tmpfd = -1, .stagefd = -1,
-	    .sharedfd = -1, .dedupefd = -1, .wait = -1,
+	    .sharedfd = -1, .dedupefd = -1, .co = ZCOMMON_INIT,
 	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
 	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
 	    .max_depth = 256,
