@@ -498,8 +498,35 @@ mark(struct zroot *r, const char *spec, int bad)
 	return 0;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	struct zcommon co;	/* -r, --lock-wait */
+	const char *link;	/* --name */
+	uint64_t steps;		/* --steps */
+	int	 stepsset;
+	int	 mode;		/* OPT_BAD ... OPT_SHOW, or 0: link a release */
+};
+
+/*
+ * --bad, --good, --history, --list, --rollback and --show: one at most
+ * (the same one twice is fine); --bad and --good name their release.
+ */
+static void
+set_mode(struct args *a, int c, const char *arg)
+{
+	if (a->mode != 0 && a->mode != c)
+		zdiex(EX_USAGE, "--bad, --good, --history, --list, --rollback "
+		    "and --show exclude each other");
+	a->mode = c;
+	if (c == OPT_BAD || c == OPT_GOOD) {
+		free(operand);
+		operand = xstrdup(arg);
+	}
+}
+
+/* The options; what is left is the operands (optind). */
+static void
+parse_options(struct args *a, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "bad",	required_argument,	NULL, OPT_BAD },
@@ -520,13 +547,8 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct zcommon co = ZCOMMON_INIT;
-	struct zroot r;
-	const char *root, *link = "current";
-	uint64_t steps = 1;
-	int c, mode = 0, stepsset = 0, rc;
+	int c, rc;
 
-	zinit(argv[0]);
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
@@ -538,81 +560,89 @@ main(int argc, char *argv[])
 		case OPT_LIST:
 		case OPT_ROLLBACK:
 		case OPT_SHOW:
-			if (mode != 0 && mode != c)
-				zdiex(EX_USAGE, "--bad, --good, --history, "
-				    "--list, --rollback and --show exclude "
-				    "each other");
-			mode = c;
-			if (c == OPT_BAD || c == OPT_GOOD) {
-				free(operand);
-				operand = xstrdup(optarg);
-			}
+			set_mode(a, c, optarg);
 			break;
 		case OPT_NAME:
-			link = optarg;
+			a->link = optarg;
 			break;
 		case OPT_STEPS:
-			if (zparse_uint(optarg, 1, 100000, &steps) == -1)
+			if (zparse_uint(optarg, 1, 100000, &a->steps) == -1)
 				zdiex(EX_USAGE, "--steps %s: not a positive "
 				    "number", optarg);
-			stepsset = 1;
+			a->stepsset = 1;
 			break;
 		default:
-			if ((rc = zopt_common(c, optarg, &co)) == -1)
-				zdiex(EX_USAGE, "%s %s: %s", co.bad, optarg,
-				    co.why);
+			if ((rc = zopt_common(c, optarg, &a->co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", a->co.bad, optarg,
+				    a->co.why);
 			if (rc == 0)
 				usage(EX_USAGE);
 		}
+}
+
+/* The operands and the options that go together, before any work. */
+static void
+check_usage(const struct args *a, int nargs)
+{
+	if (a->mode == 0 ? nargs != 1 : nargs != 0)
+		usage(EX_USAGE);
+	if (a->stepsset && a->mode != OPT_ROLLBACK)
+		zdiex(EX_USAGE, "--steps goes with --rollback");
+	if (!zlink_name_valid(a->link))
+		zdiex(EX_USAGE, "--name %s: not a link name (one name in the "
+		    "deploy root, not releases, shared or .zdd)", a->link);
+}
+
+/* The job the mode names; only a change takes the lock. */
+static int
+run(struct zroot *r, const struct args *a)
+{
+	switch (a->mode) {
+	case OPT_SHOW:
+		return show(r, a->link);
+	case OPT_LIST:
+		return list(r);
+	case OPT_HISTORY:
+		return history(r, a->link);
+	}
+	if (!zopt.dry_run)
+		lock_root(r, a->co.lock_wait);
+	switch (a->mode) {
+	case OPT_ROLLBACK:
+		return rollback(r, a->link, a->steps);
+	case OPT_BAD:
+	case OPT_GOOD:
+		return mark(r, operand, a->mode == OPT_BAD);
+	default:
+		return link_release(r, a->link, operand);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { .co = ZCOMMON_INIT, .link = "current", .steps = 1 };
+	struct zroot r;
+	const char *root;
+	int rc;
+
+	zinit(argv[0]);
+	parse_options(&a, argc, argv);
 	argc -= optind;
 	argv += optind;
-
-	if (mode == 0 ? argc != 1 : argc != 0)
-		usage(EX_USAGE);
-	if (stepsset && mode != OPT_ROLLBACK)
-		zdiex(EX_USAGE, "--steps goes with --rollback");
-	if (!zlink_name_valid(link))
-		zdiex(EX_USAGE, "--name %s: not a link name (one name in the "
-		    "deploy root, not releases, shared or .zdd)", link);
-	if ((root = zroot_arg(co.root)) == NULL)
+	check_usage(&a, argc);
+	if ((root = zroot_arg(a.co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	/*
 	 * Read "-" before looking at the root: in "zdd-release ... |
 	 * zdd-link -" the release holds the lock, and may be creating the
 	 * root itself, until it prints.
 	 */
-	if (mode == 0 && (operand = zoperand(argv[0])) == NULL)
+	if (a.mode == 0 && (operand = zoperand(argv[0])) == NULL)
 		zdie(EX_USAGE, "cannot read a release from stdin");
 	if (zroot_open(&r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
-
-	switch (mode) {
-	case OPT_SHOW:
-		rc = show(&r, link);
-		break;
-	case OPT_LIST:
-		rc = list(&r);
-		break;
-	case OPT_HISTORY:
-		rc = history(&r, link);
-		break;
-	case OPT_ROLLBACK:
-		if (!zopt.dry_run)
-			lock_root(&r, co.lock_wait);
-		rc = rollback(&r, link, steps);
-		break;
-	case OPT_BAD:
-	case OPT_GOOD:
-		if (!zopt.dry_run)
-			lock_root(&r, co.lock_wait);
-		rc = mark(&r, operand, mode == OPT_BAD);
-		break;
-	default:
-		if (!zopt.dry_run)
-			lock_root(&r, co.lock_wait);
-		rc = link_release(&r, link, operand);
-		break;
-	}
+	rc = run(&r, &a);
 	zroot_close(&r);
 	free(operand);
 	if (fflush(stdout) == EOF)

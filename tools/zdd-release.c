@@ -488,6 +488,155 @@ file_name(struct job *j)
 	free(path);
 }
 
+/* What the release is called and recorded as: --branch, --id, --revision. */
+static int
+name_option(struct job *j, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_BRANCH:
+		/* It becomes a line of revisions.log: never two. */
+		if (ztext_has_control(arg))
+			zdiex(EX_USAGE, "--branch: a line break or "
+			    "control character in the value");
+		j->branch = arg;
+		return 1;
+	case OPT_ID:
+		if (!zid_valid(arg))
+			zdiex(EX_USAGE, "--id %s: not an id (1 to 64 "
+			    "of A-Z a-z 0-9 . _ -, not starting with "
+			    "a dot)", arg);
+		j->idarg = arg;
+		return 1;
+	case OPT_REVISION:
+		if (ztext_has_control(arg))
+			zdiex(EX_USAGE, "--revision: a line break or "
+			    "control character in the value");
+		j->revision = arg;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * How the artifact is fetched and what it must match: --cacert,
+ * --insecure, --pubkey, --retries, --sha256, --signature, --timeout.
+ */
+static int
+check_option(struct job *j, int c, const char *arg)
+{
+	uint64_t u;
+
+	switch (c) {
+	case OPT_CACERT:
+		j->ck.fetch.cacert = arg;
+		return 1;
+	case OPT_INSECURE:
+		j->ck.fetch.insecure = 1;
+		return 1;
+	case OPT_PUBKEY:
+		/* A key from where the artifact comes vouches for nothing. */
+		if (zfetch_is_url(arg))
+			zdiex(EX_USAGE, "--pubkey: a file on this "
+			    "host, not a URL");
+		j->ck.pubkey = arg;
+		return 1;
+	case OPT_RETRIES:
+		if (zparse_uint(arg, 0, 100, &u) == -1)
+			zdiex(EX_USAGE, "--retries %s: not a number "
+			    "from 0 to 100", arg);
+		j->ck.fetch.retries = (unsigned)u;
+		return 1;
+	case OPT_SHA256:
+		if (strlen(arg) != 64 ||
+		    strspn(arg, "0123456789abcdefABCDEF") != 64)
+			zdiex(EX_USAGE, "--sha256 %s: not 64 hex "
+			    "digits", arg);
+		j->ck.sha256 = arg;
+		return 1;
+	case OPT_SIGNATURE:
+		j->ck.signature = arg;
+		return 1;
+	case OPT_TIMEOUT:
+		if (zparse_seconds(arg, &j->ck.fetch.timeout) == -1 ||
+		    j->ck.fetch.timeout <= 0)
+			zdiex(EX_USAGE, "--timeout %s: not a number "
+			    "of seconds", arg);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * What goes into the release and how: --dedupe, --file, --link-dir,
+ * --link-file, --max-bytes, --max-depth, --max-files, --strip.
+ */
+static int
+tree_option(struct job *j, int c, const char *arg)
+{
+	uint64_t u;
+
+	switch (c) {
+	case OPT_DEDUPE:
+		j->dedupe = 1;
+		return 1;
+	case OPT_FILE:
+		j->file = 1;
+		j->filearg = arg;
+		return 1;
+	case OPT_LINK_DIR:
+	case OPT_LINK_FILE:
+		add_link(j, arg, c == OPT_LINK_DIR);
+		return 1;
+	case OPT_MAX_BYTES:
+		if (zparse_size(arg, &j->zo.max_bytes) == -1 ||
+		    j->zo.max_bytes == 0)
+			zdiex(EX_USAGE, "--max-bytes %s: not a size", arg);
+		return 1;
+	case OPT_MAX_DEPTH:
+		/* Removing a tree holds a directory open per level: stay
+		 * well inside the usual 1,024 open files. */
+		if (zparse_uint(arg, 1, 512, &u) == -1)
+			zdiex(EX_USAGE, "--max-depth %s: not a number "
+			    "from 1 to 512", arg);
+		j->zo.max_depth = (unsigned)u;
+		return 1;
+	case OPT_MAX_FILES:
+		if (zparse_uint(arg, 1, UINT64_MAX / 2,
+		    &j->zo.max_files) == -1)
+			zdiex(EX_USAGE, "--max-files %s: not a "
+			    "positive number", arg);
+		return 1;
+	case OPT_STRIP:
+		if (zparse_uint(arg, 0, 1024, &u) == -1)
+			zdiex(EX_USAGE, "--strip %s: not a number from "
+			    "0 to 1024", arg);
+		j->zo.strip = (unsigned)u;
+		return 1;
+	}
+	return 0;
+}
+
+/* The operand and the options that go together, before any work. */
+static void
+check_usage(struct job *j, int argc, char *argv[])
+{
+	if (argc != 1)
+		usage(EX_USAGE);
+	j->operand = argv[0];
+	if (j->file)
+		file_name(j);
+	if (j->ck.signature != NULL && j->ck.pubkey == NULL)
+		zdiex(EX_USAGE, "--signature needs --pubkey");
+	if (j->ck.pubkey != NULL && j->ck.signature == NULL &&
+	    strcmp(j->operand, "-") == 0)
+		zdiex(EX_USAGE, "stdin has no signature file next to it: give "
+		    "--signature");
+	if (j->branch == NULL && (j->branch = zci_branch()) == NULL)
+		j->branch = "unknown";
+	if (j->revision == NULL && (j->revision = zci_revision()) == NULL)
+		j->revision = "unknown";
+}
+
 static void
 parse_options(struct job *j, int argc, char *argv[])
 {
@@ -520,7 +669,6 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	uint64_t u;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
@@ -528,124 +676,18 @@ parse_options(struct job *j, int argc, char *argv[])
 		case 'h':
 			usage(0);
 			break;
-		case OPT_BRANCH:
-			/* It becomes a line of revisions.log: never two. */
-			if (ztext_has_control(optarg))
-				zdiex(EX_USAGE, "--branch: a line break or "
-				    "control character in the value");
-			j->branch = optarg;
-			break;
-		case OPT_CACERT:
-			j->ck.fetch.cacert = optarg;
-			break;
-		case OPT_DEDUPE:
-			j->dedupe = 1;
-			break;
-		case OPT_FILE:
-			j->file = 1;
-			j->filearg = optarg;
-			break;
-		case OPT_ID:
-			if (!zid_valid(optarg))
-				zdiex(EX_USAGE, "--id %s: not an id (1 to 64 "
-				    "of A-Z a-z 0-9 . _ -, not starting with "
-				    "a dot)", optarg);
-			j->idarg = optarg;
-			break;
-		case OPT_INSECURE:
-			j->ck.fetch.insecure = 1;
-			break;
-		case OPT_LINK_DIR:
-		case OPT_LINK_FILE:
-			add_link(j, optarg, c == OPT_LINK_DIR);
-			break;
-		case OPT_MAX_BYTES:
-			if (zparse_size(optarg, &j->zo.max_bytes) == -1 ||
-			    j->zo.max_bytes == 0)
-				zdiex(EX_USAGE, "--max-bytes %s: not a size",
-				    optarg);
-			break;
-		case OPT_MAX_DEPTH:
-			/* Removing a tree holds a directory open per level:
-			 * stay well inside the usual 1,024 open files. */
-			if (zparse_uint(optarg, 1, 512, &u) == -1)
-				zdiex(EX_USAGE, "--max-depth %s: not a number "
-				    "from 1 to 512", optarg);
-			j->zo.max_depth = (unsigned)u;
-			break;
-		case OPT_MAX_FILES:
-			if (zparse_uint(optarg, 1, UINT64_MAX / 2,
-			    &j->zo.max_files) == -1)
-				zdiex(EX_USAGE, "--max-files %s: not a "
-				    "positive number", optarg);
-			break;
-		case OPT_PUBKEY:
-			/* A key from where the artifact comes vouches for
-			 * nothing. */
-			if (zfetch_is_url(optarg))
-				zdiex(EX_USAGE, "--pubkey: a file on this "
-				    "host, not a URL");
-			j->ck.pubkey = optarg;
-			break;
-		case OPT_RETRIES:
-			if (zparse_uint(optarg, 0, 100, &u) == -1)
-				zdiex(EX_USAGE, "--retries %s: not a number "
-				    "from 0 to 100", optarg);
-			j->ck.fetch.retries = (unsigned)u;
-			break;
-		case OPT_REVISION:
-			if (ztext_has_control(optarg))
-				zdiex(EX_USAGE, "--revision: a line break or "
-				    "control character in the value");
-			j->revision = optarg;
-			break;
-		case OPT_SHA256:
-			if (strlen(optarg) != 64 ||
-			    strspn(optarg, "0123456789abcdefABCDEF") != 64)
-				zdiex(EX_USAGE, "--sha256 %s: not 64 hex "
-				    "digits", optarg);
-			j->ck.sha256 = optarg;
-			break;
-		case OPT_SIGNATURE:
-			j->ck.signature = optarg;
-			break;
-		case OPT_STRIP:
-			if (zparse_uint(optarg, 0, 1024, &u) == -1)
-				zdiex(EX_USAGE, "--strip %s: not a number from "
-				    "0 to 1024", optarg);
-			j->zo.strip = (unsigned)u;
-			break;
-		case OPT_TIMEOUT:
-			if (zparse_seconds(optarg, &j->ck.fetch.timeout) ==
-			    -1 || j->ck.fetch.timeout <= 0)
-				zdiex(EX_USAGE, "--timeout %s: not a number "
-				    "of seconds", optarg);
-			break;
 		default:
+			if (name_option(j, c, optarg) ||
+			    check_option(j, c, optarg) ||
+			    tree_option(j, c, optarg))
+				break;
 			if ((rc = zopt_common(c, optarg, &j->co)) == -1)
 				zdiex(EX_USAGE, "%s %s: %s", j->co.bad, optarg,
 				    j->co.why);
 			if (rc == 0)
 				usage(EX_USAGE);
 		}
-	argc -= optind;
-	argv += optind;
-
-	if (argc != 1)
-		usage(EX_USAGE);
-	j->operand = argv[0];
-	if (j->file)
-		file_name(j);
-	if (j->ck.signature != NULL && j->ck.pubkey == NULL)
-		zdiex(EX_USAGE, "--signature needs --pubkey");
-	if (j->ck.pubkey != NULL && j->ck.signature == NULL &&
-	    strcmp(j->operand, "-") == 0)
-		zdiex(EX_USAGE, "stdin has no signature file next to it: give "
-		    "--signature");
-	if (j->branch == NULL && (j->branch = zci_branch()) == NULL)
-		j->branch = "unknown";
-	if (j->revision == NULL && (j->revision = zci_revision()) == NULL)
-		j->revision = "unknown";
+	check_usage(j, argc - optind, argv + optind);
 }
 
 /*
