@@ -67,7 +67,7 @@ load_history(struct zroot *r, struct zhist *h)
 {
 	if (zhist_load(r, h, !zquiet) == -1)
 		zdie(zexit_errno(errno), "cannot read the history of %s",
-		    r->path);
+		    zroot_path(r));
 }
 
 static void
@@ -96,11 +96,11 @@ show(struct zroot *r, const char *link)
 
 	rc = zroot_link_target(r, link, id, sizeof id);
 	if (rc == -1 && errno == ENOENT)
-		zdiex(EX_NO, "%s: no such link in %s", link, r->path);
+		zdiex(EX_NO, "%s: no such link in %s", link, zroot_path(r));
 	if (rc == -1)
 		zdiex(EX_DATAERR,
 		    "%s: not a link to a release under %s/releases",
-		    link, r->path);
+		    link, zroot_path(r));
 	if (rc == 1)
 		zdiex(EX_NO, "%s points at releases/%s, which does not exist",
 		    link, id);
@@ -115,7 +115,8 @@ releases(struct zroot *r, struct zhist *h, size_t *n, int warn)
 	struct zrel *v;
 
 	if (zroot_releases(r, &v, n, warn) == -1)
-		zdie(zexit_errno(errno), "cannot read %s/releases", r->path);
+		zdie(zexit_errno(errno), "cannot read %s/releases",
+		    zroot_path(r));
 	zhist_annotate(h, v, *n);
 	return v;
 }
@@ -211,7 +212,7 @@ log_deploy(struct zroot *r, const char *id)
 	    zjson_str(m, "branch", "unknown"),
 	    zjson_str(m, "revision", "unknown"), id,
 	    zjson_str(m, "user", zuser())) == -1)
-		zerr("cannot write %s/revisions.log", r->path);
+		zerr("cannot write %s/revisions.log", zroot_path(r));
 	json_decref(m);
 }
 
@@ -224,7 +225,7 @@ resolve(struct zroot *r, const char *what, const char *spec, char *id,
 		return;
 	if (errno == EINVAL)
 		zdiex(EX_NOINPUT, "%s: not a release under %s/releases",
-		    spec, r->path);
+		    spec, zroot_path(r));
 	zdie(EX_NOINPUT, "cannot %s: %s%s", what,
 	    strchr(spec, '/') ? "" : "releases/", spec);
 }
@@ -242,7 +243,8 @@ current_of(struct zroot *r, const char *link, char *prev, size_t size)
 	if (errno == ENOENT)
 		return 0;
 	if (errno != EINVAL)
-		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
+		zdie(zexit_errno(errno), "cannot read %s/%s", zroot_path(r),
+		    link);
 	zdiex(EX_DATAERR, "%s: not a link to a release, left alone", link);
 }
 
@@ -297,10 +299,10 @@ link_release(struct zroot *r, const char *link, const char *spec)
 		if (have_prev)
 			(void)zroot_set_link(r, link, prev);
 		else
-			(void)unlinkat(r->fd, link, 0);
+			(void)unlinkat(zroot_fd(r), link, 0);
 		errno = e;
 		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl: "
-		    "%s left as it was", r->path, link);
+		    "%s left as it was", zroot_path(r), link);
 	}
 	zdebug("%s -> releases/%s", link, id);
 	log_deploy(r, id);
@@ -412,7 +414,8 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	if (rc == -1 && errno == ENOENT)
 		zdiex(EX_NOINPUT, "cannot roll back %s: no such link", link);
 	if (rc == -1 && errno != EINVAL)
-		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
+		zdie(zexit_errno(errno), "cannot read %s/%s", zroot_path(r),
+		    link);
 	if (rc == -1)
 		zdiex(EX_DATAERR, "%s: not a link to a release, left alone",
 		    link);
@@ -444,13 +447,14 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	if (zevent_append(r, "rollback", json_pack("{s:s s:s s:s}",
 	    "release", target, "link", link, "previous", prev)) == -1)
 		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl",
-		    r->path);
+		    zroot_path(r));
 	if ((rc = zroot_set_link(r, link, target)) == -1) {
 		int e = errno;
 
 		if (zevent_append(r, "link", json_pack("{s:s s:s s:s}",
 		    "release", prev, "link", link, "previous", target)) == -1)
-			zerr("cannot write %s/.zdd/events.jsonl", r->path);
+			zerr("cannot write %s/.zdd/events.jsonl",
+			    zroot_path(r));
 		errno = e;
 		zdie(zexit_errno(errno), "cannot link %s to releases/%s",
 		    link, target);
@@ -461,7 +465,7 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	zdebug("%s -> releases/%s, releases/%s marked bad", link, target,
 	    prev);
 	if (zrevlog(r, "%s rolled back to release %s", zuser(), target) == -1)
-		zerr("cannot write %s/revisions.log", r->path);
+		zerr("cannot write %s/revisions.log", zroot_path(r));
 	result(r, "rollback", link, target, prev, 1);
 	return 0;
 }
@@ -493,7 +497,7 @@ mark(struct zroot *r, const char *spec, int bad)
 	else if (zevent_append(r, action, json_pack("{s:s}", "release",
 	    id)) == -1)
 		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl",
-		    r->path);
+		    zroot_path(r));
 	result(r, action, NULL, id, NULL, 1);
 	return 0;
 }

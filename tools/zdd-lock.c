@@ -149,18 +149,18 @@ main(int argc, char *argv[])
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	/* The first deploy makes the root, as zdd-release would. */
 	if (zroot_open(&r, root, ZROOT_CREATE) == -1) {
-		if (errno == EPERM && r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", r.holder);
+		if (errno == EPERM && zroot_holder(&r)[0] != '\0')
+			zdiex(EX_NOPERM, "%s", zroot_holder(&r));
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
 	}
 	if (zroot_lock(&r, co.lock_wait) == -1)
 		exit(zroot_lock_report(&r));
-	if (r.inherited)
-		zdebug("%s: already locked by this deploy", r.path);
+	if (zroot_inherited(&r))
+		zdebug("%s: already locked by this deploy", zroot_path(&r));
 	else
-		zdebug("%s: locked", r.path);
-	rc = run(argv, r.lockfd);
-	zdebug("%s exited %d, %s unlocked", argv[0], rc, r.path);
+		zdebug("%s: locked", zroot_path(&r));
+	rc = run(argv, zroot_lockfd(&r));
+	zdebug("%s exited %d, %s unlocked", argv[0], rc, zroot_path(&r));
 	zroot_close(&r);
 	return rc;
 }

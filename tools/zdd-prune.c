@@ -56,18 +56,18 @@ remove_release(struct zroot *r, int tmpfd, const char *id, json_t *fails)
 	struct stat sb;
 	char aside[256], where[600];
 	const char *inside;
-	int fd, rc;
+	int relfd = zroot_relfd(r), fd, rc;
 
 	/* Moving a directory needs write permission on it (for ".."). */
-	if (fstatat(r->relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (fstatat(relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
 	    (sb.st_mode & 0700) != 0700)
-		(void)!fchmodat(r->relfd, id, (sb.st_mode & 07777) | 0700, 0);
-	fd = r->relfd;
+		(void)!fchmodat(relfd, id, (sb.st_mode & 07777) | 0700, 0);
+	fd = relfd;
 	snprintf(where, sizeof where, "releases/%s", id);
 	if (tmpfd != -1 && ztmpname(aside, sizeof aside, id) == 0 &&
-	    renameat(r->relfd, id, tmpfd, aside) == 0) {
-		zfsync_dir(r->relfd);
+	    renameat(relfd, id, tmpfd, aside) == 0) {
+		zfsync_dir(relfd);
 		fd = tmpfd;
 		snprintf(where, sizeof where, ".zdd/tmp/%s", aside);
 	} else if (errno == EBUSY || errno == EXDEV) {
@@ -114,9 +114,9 @@ clear_orphans(struct zroot *r, int dry_run)
 	struct stat sb;
 	size_t len;
 	DIR *d;
-	int fd;
+	int relfd = zroot_relfd(r), fd;
 
-	if (r->zddfd == -1 || (fd = openat(r->zddfd, "manifests",
+	if (zroot_zddfd(r) == -1 || (fd = openat(zroot_zddfd(r), "manifests",
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return;
 	if ((d = fdopendir(fd)) == NULL) {
@@ -130,8 +130,8 @@ clear_orphans(struct zroot *r, int dry_run)
 			continue;
 		memcpy(id, de->d_name, len - 5);
 		id[len - 5] = '\0';
-		if (!zid_valid(id) || (r->relfd != -1 &&
-		    fstatat(r->relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0))
+		if (!zid_valid(id) || (relfd != -1 &&
+		    fstatat(relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0))
 			continue;
 		if (dry_run) {
 			zinfo("would remove the manifest of %s, a release that "
@@ -261,9 +261,10 @@ open_root(struct prune *p)
 		exit(zroot_lock_report(&p->r));
 	if (zhist_load(&p->r, &h, !zquiet) == -1)
 		zdie(zexit_errno(errno), "cannot read the history of %s",
-		    p->r.path);
+		    zroot_path(&p->r));
 	if (zroot_releases(&p->r, &p->v, &p->n, 1) == -1)
-		zdie(zexit_errno(errno), "cannot read %s/releases", p->r.path);
+		zdie(zexit_errno(errno), "cannot read %s/releases",
+		    zroot_path(&p->r));
 	zhist_annotate(&h, p->v, p->n);
 	zhist_free(&h);
 }
@@ -278,10 +279,10 @@ clear_work(struct prune *p)
 	if (!zopt.dry_run) {
 		p->tmpfd = zroot_tmpdir(r);
 		if (p->tmpfd == -1)
-			zerr("cannot open %s/.zdd/tmp", r->path);
+			zerr("cannot open %s/.zdd/tmp", zroot_path(r));
 		else
 			p->leftovers = clear_tmp(p->tmpfd, 0);
-	} else if (r->zddfd != -1 && (fd = openat(r->zddfd, "tmp",
+	} else if (zroot_zddfd(r) != -1 && (fd = openat(zroot_zddfd(r), "tmp",
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
 		p->leftovers = clear_tmp(fd, 1);
 		close(fd);
@@ -357,7 +358,8 @@ remove_old(struct prune *p)
 			    zstate_name(v[i].state));
 		else if (zevent_append(&p->r, "prune", json_pack("{s:s}",
 		    "release", v[i].id)) == -1)
-			zerr("cannot write %s/.zdd/events.jsonl", p->r.path);
+			zerr("cannot write %s/.zdd/events.jsonl",
+			    zroot_path(&p->r));
 		json_array_append_new(p->removed,
 		    json_pack("{s:s s:s s:s s:b}", "id", v[i].id, "path", path,
 		    "state", zstate_name(v[i].state), "bad", v[i].bad));

@@ -168,11 +168,12 @@ undo(struct job *j)
 			    l->path) == -1 &&
 			    zrmtree_at(j->sharedfd, l->path, &st) == -1)
 				zwarnx("cannot remove %s/shared/%s: %s: %s",
-				    j->r.path, l->path, st.first_path,
+				    zroot_path(&j->r), l->path, st.first_path,
 				    strerror(st.first_errno));
 		} else if (l->created &&
 		    unlinkat(j->sharedfd, l->path, AT_REMOVEDIR) == -1)
-			zerr("cannot remove %s/shared/%s", j->r.path, l->path);
+			zerr("cannot remove %s/shared/%s", zroot_path(&j->r),
+			    l->path);
 		l->seeded = l->created = 0;
 	}
 	if (!j->published && j->manifest &&
@@ -245,7 +246,8 @@ make_stage(struct job *j)
 	int i;
 
 	if ((j->tmpfd = zroot_tmpdir(&j->r)) == -1)
-		zdie(zexit_errno(errno), "cannot open %s/.zdd/tmp", j->r.path);
+		zdie(zexit_errno(errno), "cannot open %s/.zdd/tmp",
+		    zroot_path(&j->r));
 	for (i = 0; i < 100; i++) {
 		if (ztmpname(j->stage, sizeof j->stage, j->id) == -1)
 			zdie(EX_SOFTWARE, "cannot name a staging directory");
@@ -254,13 +256,13 @@ make_stage(struct job *j)
 		if (errno != EEXIST) {
 			j->stage[0] = '\0';
 			zdie(zexit_errno(errno), "cannot create a staging "
-			    "directory in %s/.zdd/tmp", j->r.path);
+			    "directory in %s/.zdd/tmp", zroot_path(&j->r));
 		}
 	}
 	j->stagefd = openat(j->tmpfd, j->stage,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (j->stagefd == -1) {
-		zerr("cannot open %s/.zdd/tmp/%s", j->r.path, j->stage);
+		zerr("cannot open %s/.zdd/tmp/%s", zroot_path(&j->r), j->stage);
 		bail(j, zexit_errno(errno));
 	}
 }
@@ -368,7 +370,7 @@ make_link(struct job *j, struct link *l)
 	have = fstatat(j->sharedfd, l->path, &sb, 0) == 0;
 	if (have && l->dir && !S_ISDIR(sb.st_mode)) {
 		zerrx("--link-dir %s: %s/shared/%s is not a directory",
-		    l->path, j->r.path, l->path);
+		    l->path, zroot_path(&j->r), l->path);
 		bail(j, EX_DATAERR);
 	}
 	snprintf(parentbuf, sizeof parentbuf, "%s", l->path);
@@ -379,15 +381,15 @@ make_link(struct job *j, struct link *l)
 	if (!zopt.dry_run && l->dir && !have) {
 		if (s != NULL &&
 		    zmkdirs_at(j->sharedfd, parentbuf, 0755) == -1) {
-			zerr("cannot create %s/shared/%s", j->r.path,
+			zerr("cannot create %s/shared/%s", zroot_path(&j->r),
 			    parentbuf);
 			bail(j, zexit_errno(errno));
 		}
 		if (t == ZAR_DIR) {
 			if (renameat2(j->stagefd, l->path, j->sharedfd,
 			    l->path, RENAME_NOREPLACE) == -1) {
-				zerr("cannot seed %s/shared/%s", j->r.path,
-				    l->path);
+				zerr("cannot seed %s/shared/%s",
+				    zroot_path(&j->r), l->path);
 				bail(j, zexit_errno(errno));
 			}
 			l->seeded = 1;
@@ -395,8 +397,8 @@ make_link(struct job *j, struct link *l)
 			t = ZAR_NONE;
 		} else {
 			if (mkdirat(j->sharedfd, l->path, 0755) == -1) {
-				zerr("cannot create %s/shared/%s", j->r.path,
-				    l->path);
+				zerr("cannot create %s/shared/%s",
+				    zroot_path(&j->r), l->path);
 				bail(j, zexit_errno(errno));
 			}
 			l->created = 1;
@@ -770,31 +772,30 @@ static void
 open_root(struct job *j)
 {
 	const char *root;
-	char *cwd;
 
 	if ((root = zroot_arg(j->co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zroot_open(&j->r, root, zopt.dry_run ? 0 : ZROOT_CREATE) == -1) {
-		if (errno == EPERM && j->r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", j->r.holder);
+		if (errno == EPERM && zroot_holder(&j->r)[0] != '\0')
+			zdiex(EX_NOPERM, "%s", zroot_holder(&j->r));
 		if (!zopt.dry_run || errno != ENOENT)
 			zdie(zexit_errno(errno), "cannot open deploy root %s",
 			    root);
 		/* A dry run on a root not made yet: what would be made. */
-		if ((cwd = realpath(".", NULL)) == NULL)
+		if (zroot_unmade(&j->r, root) == -1 && errno == ENOMEM)
+			zdiex(EX_OSERR, "out of memory");
+		if (zroot_path(&j->r) == NULL)
 			zdie(EX_IOERR, "cannot find the working directory");
-		j->r.path = root[0] == '/' ? xstrdup(root) :
-		    xasprintf("%s/%s", cwd, root);
-		free(cwd);
 	}
 	if (!zopt.dry_run && zlock_wait(&j->co.lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	if (!zopt.dry_run && zroot_lock(&j->r, j->co.lock_wait) == -1)
 		exit(zroot_lock_report(&j->r));
 	checkstop(j);
-	if (j->isdir && j->r.fd != -1 && inside(j->r.fd, &j->sb))
+	if (j->isdir && zroot_fd(&j->r) != -1 &&
+	    inside(zroot_fd(&j->r), &j->sb))
 		zdiex(EX_USAGE, "%s: the deploy root %s lies inside it",
-		    j->operand, j->r.path);
+		    j->operand, zroot_path(&j->r));
 }
 
 static void
@@ -804,7 +805,7 @@ choose_id(struct job *j)
 		if (zid_taken(&j->r, j->idarg))
 			zdiex(EX_CANTCREAT, "--id %s: %s/releases/%s exists "
 			    "already (or its manifest does)", j->idarg,
-			    j->r.path, j->idarg);
+			    zroot_path(&j->r), j->idarg);
 		snprintf(j->id, sizeof j->id, "%s", j->idarg);
 	} else if (zid_new(&j->r, j->id, sizeof j->id) == -1)
 		zdie(EX_CANTCREAT, "cannot find a free release id");
@@ -817,7 +818,7 @@ check_shared(struct job *j)
 	struct stat sb;
 	size_t i;
 
-	j->sharedfd = openat(j->r.fd, "shared",
+	j->sharedfd = openat(zroot_fd(&j->r), "shared",
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < j->nlinks; i++) {
 		if (j->links[i].dir)
@@ -825,12 +826,12 @@ check_shared(struct job *j)
 		if (j->sharedfd == -1 ||
 		    fstatat(j->sharedfd, j->links[i].path, &sb, 0) == -1)
 			zdiex(EX_NOINPUT, "--link-file %s: %s/shared/%s: %s",
-			    j->links[i].path, j->r.path, j->links[i].path,
-			    j->sharedfd == -1 ? strerror(ENOENT) :
-			    strerror(errno));
+			    j->links[i].path, zroot_path(&j->r),
+			    j->links[i].path, strerror(j->sharedfd == -1 ?
+			    ENOENT : errno));
 		if (S_ISDIR(sb.st_mode))
 			zdiex(EX_DATAERR, "--link-file %s: %s/shared/%s is a "
-			    "directory", j->links[i].path, j->r.path,
+			    "directory", j->links[i].path, zroot_path(&j->r),
 			    j->links[i].path);
 	}
 	j->zo.keep = j->keep;
@@ -845,7 +846,7 @@ find_dedupe(struct job *j)
 	if (!j->dedupe)
 		return;
 	if (zroot_link_target(&j->r, "current", cur, sizeof cur) == 0)
-		j->dedupefd = openat(j->r.relfd, cur,
+		j->dedupefd = openat(zroot_relfd(&j->r), cur,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	j->zo.dedupe_fd = j->dedupefd;
 	if (j->dedupefd == -1)
@@ -897,14 +898,15 @@ spool(struct job *j)
 	    j->sb.st_uid == geteuid() && (j->sb.st_mode & 022) == 0))))
 		return;
 	/* A dry run makes nothing in the root, not even .zdd/tmp. */
-	if (zopt.dry_run || j->r.fd == -1) {
+	if (zopt.dry_run || zroot_fd(&j->r) == -1) {
 		tmp = getenv("TMPDIR");
 		dirfd = open(tmp && *tmp ? tmp : "/tmp",
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else
 		dirfd = zroot_tmpdir(&j->r);
 	if (dirfd == -1 || (fd = zspool_open(dirfd)) == -1) {
-		zerr("cannot make a spool file in %s/.zdd/tmp", j->r.path);
+		zerr("cannot make a spool file in %s/.zdd/tmp",
+		    zroot_path(&j->r));
 		bail(j, zexit_errno(errno));
 	}
 	close(dirfd);
@@ -1147,7 +1149,7 @@ unpack(struct job *j)
 	zs = zar_stats(j->z);
 	if (zar_no_reflinks(j->z))
 		zinfo("--dedupe: the file system of %s has no reflinks, so "
-		    "files were written, not shared", j->r.path);
+		    "files were written, not shared", zroot_path(&j->r));
 	/* An empty release is a broken build, and zdd-link refuses it. */
 	if (zs->entries == 0) {
 		zerrx("%s: the artifact holds nothing%s", j->name,
@@ -1258,25 +1260,24 @@ publish(struct job *j)
 		bail(j, EX_OSERR);
 	}
 	if (zevent_append(&j->r, "release", ev) == -1)
-		zerr("cannot write %s/.zdd/events.jsonl", j->r.path);
-	if (renameat2(j->tmpfd, j->stage, j->r.relfd, j->id,
+		zerr("cannot write %s/.zdd/events.jsonl", zroot_path(&j->r));
+	if (renameat2(j->tmpfd, j->stage, zroot_relfd(&j->r), j->id,
 	    RENAME_NOREPLACE) == -1) {
 		zerr("cannot rename the release into %s/releases/%s",
-		    j->r.path, j->id);
+		    zroot_path(&j->r), j->id);
 		bail(j, zexit_errno(errno));
 	}
 	/* From here on the release exists; a signal changes nothing. */
 	j->published = 1;
 	j->stage[0] = '\0';
 	j->manifest = 0;
-	if (zfsync_dir(j->r.relfd) == -1)
-		zerr("cannot sync %s/releases", j->r.path);
+	if (zfsync_dir(zroot_relfd(&j->r)) == -1)
+		zerr("cannot sync %s/releases", zroot_path(&j->r));
 	/*
 	 * Unlock before printing: in "zdd-release ... | zdd-link -" the
 	 * link takes the lock as soon as it has read the line.
 	 */
-	close(j->r.lockfd);
-	j->r.lockfd = -1;
+	zroot_unlock(&j->r);
 	zdebug("%llu files, %llu bytes, %llu deduplicated",
 	    (unsigned long long)zs->files, (unsigned long long)zs->bytes,
 	    (unsigned long long)zs->deduped);
@@ -1301,13 +1302,13 @@ unpublish(struct job *j, char *why, size_t size)
 
 	if (zroot_lock(&j->r, j->co.lock_wait) == -1) {
 		snprintf(why, size, "cannot take the deploy lock again%s%s%s",
-		    j->r.holder[0] ? " (" : "", j->r.holder,
-		    j->r.holder[0] ? ")" : "");
+		    zroot_holder(&j->r)[0] ? " (" : "", zroot_holder(&j->r),
+		    zroot_holder(&j->r)[0] ? ")" : "");
 		return why;
 	}
 	if (zroot_releases(&j->r, &v, &n, 0) == -1) {
-		snprintf(why, size, "cannot read %s/releases: %s", j->r.path,
-		    strerror(errno));
+		snprintf(why, size, "cannot read %s/releases: %s",
+		    zroot_path(&j->r), strerror(errno));
 		return why;
 	}
 	for (i = 0; i < n; i++)
@@ -1318,13 +1319,13 @@ unpublish(struct job *j, char *why, size_t size)
 		return "a link points at it";
 	/* Out of sight in one rename, then removed at leisure. */
 	if (ztmpname(name, sizeof name, j->id) == -1 ||
-	    renameat2(j->r.relfd, j->id, j->tmpfd, name,
+	    renameat2(zroot_relfd(&j->r), j->id, j->tmpfd, name,
 	    RENAME_NOREPLACE) == -1) {
 		snprintf(why, size, "cannot move it away: %s",
 		    strerror(errno));
 		return why;
 	}
-	zfsync_dir(j->r.relfd);
+	zfsync_dir(zroot_relfd(&j->r));
 	if (zmanifest_remove(&j->r, j->id) == -1)
 		zerr("cannot remove the manifest of %s", j->id);
 	memset(&st, 0, sizeof st);
@@ -1370,7 +1371,7 @@ main(int argc, char *argv[])
 {
 	static struct job job = { .srcfd = -1, .tmpfd = -1, .stagefd = -1,
 	    .sharedfd = -1, .dedupefd = -1, .co = ZCOMMON_INIT,
-	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
+	    .r = ZROOT_INIT,
 	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
 	    .max_depth = 256,
 	    .dedupe_fd = -1, .stop = &stop },
