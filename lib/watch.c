@@ -121,6 +121,8 @@ zwatch_run(struct zwatch *w)
 		}
 		if (count(w) == -1)
 			return 1;
+		if (zwatch_over(w, 0))
+			return 1;
 		poll(NULL, 0, POLL_MS);
 	}
 	if (zsig_pending())

@@ -2,7 +2,10 @@
  * The watch after a switch: the new backend under real traffic for a
  * while, its answers counted from nginx's access log (written in the
  * format '$upstream_addr $upstream_status') or HAProxy's counters, and
- * a probe run every second.  The 5xx share is judged at the end.
+ * a probe run every second.  The 5xx share is judged at every poll once
+ * ZWATCH_MIN answers are counted, and at the end on whatever came, so
+ * that a backend failing half its answers is caught within a second or
+ * two while one early 502 out of 1 answer is not.
  */
 #ifndef ZDD_WATCH_H
 #define ZDD_WATCH_H
