@@ -148,6 +148,13 @@ zngx_test_verdict(int rc, int e, const char *out)
 	if (out != NULL && (strstr(out, "(13: Permission denied)") != NULL ||
 	    strstr(out, "(1: Operation not permitted)") != NULL))
 		return ZNGX_T_NOPERM;
+	/*
+	 * --nginx 'sudo -n nginx' without a rule that lets this user run
+	 * it: sudo's refusal, said in its own name, before nginx ever ran.
+	 */
+	if (out != NULL && (strncmp(out, "sudo: ", 6) == 0 ||
+	    strstr(out, "\nsudo: ") != NULL))
+		return ZNGX_T_NOPERM;
 	return ZNGX_T_REFUSED;
 }
 

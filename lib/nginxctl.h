@@ -63,7 +63,8 @@ int	zngx_test(struct zngx_ctl *c, char **out);
  * (e) and its words (out): ZNGX_T_TIMEOUT (killed at the timeout),
  * ZNGX_T_NORUN (never ran, e says why), ZNGX_T_EXEC (exit 127 or a
  * signal), ZNGX_T_NOPERM (it could not open its pid file or logs as
- * this user: no verdict on the configuration), ZNGX_T_REFUSED.
+ * this user, or sudo would not run it: no verdict on the
+ * configuration), ZNGX_T_REFUSED.
  */
 int	zngx_test_verdict(int rc, int e, const char *out);
 

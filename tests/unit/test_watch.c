@@ -98,6 +98,10 @@ test_test_verdict(void **state)
 	assert_int_equal(zngx_test_verdict(1, 0, "nginx: [emerg] open() "
 	    "\"/run/nginx.pid\" failed (13: Permission denied)\n"),
 	    ZNGX_T_NOPERM);
+	assert_int_equal(zngx_test_verdict(1, 0, "sudo: a password is "
+	    "required\n"), ZNGX_T_NOPERM);
+	assert_int_equal(zngx_test_verdict(1, 0, "x\nsudo: a terminal is "
+	    "required\n"), ZNGX_T_NOPERM);
 	assert_int_equal(zngx_test_verdict(1, 0, "nginx: [emerg] unknown "
 	    "directive \"sett\" in /etc/nginx/conf.d/x.inc:1\n"),
 	    ZNGX_T_REFUSED);
