@@ -385,36 +385,6 @@ zhap_servers(const struct zhap *h, struct zhap_server **v, char *first,
 	return n;
 }
 
-int
-zhap_counters(const struct zhap *h, const char *server, long *total,
-    long *c5xx)
-{
-	char *out = zhap_ask(h, "show stat");
-	int rc;
-
-	if (out == NULL)
-		return -1;
-	rc = zhap_parse_answers(out, h->backend, server, total, c5xx);
-	free(out);
-	return rc;
-}
-
-long
-zhap_sessions(const struct zhap *h, const char *server)
-{
-	char *out = zhap_ask(h, "show stat");
-	long n;
-	int e;
-
-	if (out == NULL)
-		return -1;
-	n = zhap_parse_sessions(out, h->backend, server);
-	e = errno;
-	free(out);
-	errno = e;
-	return n;
-}
-
 const char *
 zhap_state_word(int admin_state)
 {

@@ -91,11 +91,6 @@ char	*zhap_ask(const struct zhap *h, const char *cmd);
 int	zhap_servers(const struct zhap *h, struct zhap_server **v,
 	    char *first, size_t size);
 
-/* zhap_parse_answers() and zhap_parse_sessions() on a fresh show stat. */
-int	zhap_counters(const struct zhap *h, const char *server, long *total,
-	    long *c5xx);
-long	zhap_sessions(const struct zhap *h, const char *server);
-
 /* The state word ("ready", "drain", "maint") that admin_state says. */
 const char *zhap_state_word(int admin_state);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,15 +60,20 @@ read_log(struct zwatch *w)
 static int
 read_hap(struct zwatch *w, long *total, long *c5xx)
 {
-	if (zhap_counters(w->hap, w->name, total, c5xx) == 0)
-		return 0;
-	if (errno == ENOENT || errno == EINVAL)
-		snprintf(w->why, sizeof w->why, "HAProxy's show stat has no "
-		    "counters for %s/%s", w->hap->backend, w->name);
-	else
+	char *out;
+	int rc;
+
+	if ((out = zhap_ask(w->hap, "show stat")) == NULL) {
 		snprintf(w->why, sizeof w->why, "cannot reach HAProxy at %s: "
 		    "%s", w->hap->socket, strerror(errno));
-	return -1;
+		return -1;
+	}
+	rc = zhap_parse_answers(out, w->hap->backend, w->name, total, c5xx);
+	free(out);
+	if (rc == -1)
+		snprintf(w->why, sizeof w->why, "HAProxy's show stat has no "
+		    "counters for %s/%s", w->hap->backend, w->name);
+	return rc;
 }
 
 static int

@@ -1730,13 +1730,15 @@ hap_drain(struct sw *s, int t)
 {
 	const char *b = s->hap.backend, *name = s->targets[t].name;
 	double d0 = znow(), deadline = d0 + s->drain_sec;
+	char *out;
 	long sess;
 
 	for (;;) {
-		sess = zhap_sessions(&s->hap, name);
-		if (sess == -1 && errno != ENOENT && errno != EINVAL)
+		if ((out = zhap_ask(&s->hap, "show stat")) == NULL)
 			zdie(EX_UNAVAILABLE, "cannot reach HAProxy at %s",
 			    s->hap.socket);
+		sess = zhap_parse_sessions(out, b, name);
+		free(out);
 		if (sess == -1)
 			zdiex(EX_DATAERR, "HAProxy's show stat has no row for "
 			    "%s/%s", b, name);
