@@ -32,8 +32,6 @@
 #include "opt.h"
 #include "text.h"
 
-enum { OPT_JSON = 256, OPT_LOCK_WAIT };
-
 /* The command's pid, for the signal handler to pass signals on. */
 static volatile sig_atomic_t child;
 
@@ -165,9 +163,9 @@ say(const char *root, int locked, int inherited, char *holder)
 static int
 peek(const char *root)
 {
-	char holder[sizeof ((struct zroot *)0)->holder] = "";
+	char holder[512] = "";
 	struct zroot r;
-	int locked = 0, inherited = 0, rc;
+	int locked = 0, inherited = 0, rc, zfd;
 
 	if (zroot_open(&r, root, 0) == -1) {
 		/* No root yet: the first deploy makes it, and gets the lock. */
@@ -178,14 +176,15 @@ peek(const char *root)
 		rc = say(root, 0, 0, holder);
 	} else {
 		if (zroot_safe(&r) == -1)
-			zdiex(EX_NOPERM, "%s", r.holder);
-		if (r.zddfd != -1 && zlock_inherited(r.zddfd, "lock") != -1)
+			zdiex(EX_NOPERM, "%s", zroot_holder(&r));
+		zfd = zroot_zddfd(&r);
+		if (zfd != -1 && zlock_inherited(zfd, "lock") != -1)
 			locked = inherited = 1;
-		else if (r.zddfd != -1 && (locked = zlock_peek(r.zddfd,
-		    "lock", holder, sizeof holder)) == -1)
+		else if (zfd != -1 && (locked = zlock_peek(zfd, "lock",
+		    holder, sizeof holder)) == -1)
 			zdie(zexit_errno(errno), "cannot tell whether %s is "
-			    "locked", r.path);
-		rc = say(r.path, locked, inherited, holder);
+			    "locked", zroot_path(&r));
+		rc = say(zroot_path(&r), locked, inherited, holder);
 		zroot_close(&r);
 	}
 	if (rc == -1)
@@ -199,17 +198,18 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "dry-run",	no_argument,		NULL, 'n' },
 		{ "help",	no_argument,		NULL, 'h' },
-		{ "json",	no_argument,		NULL, OPT_JSON },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		/* --json: of its own only when COMMAND does not run. */
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "root",	required_argument,	NULL, 'r' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	struct zcommon co = ZCOMMON_INIT;
 	struct zroot r;
-	const char *rootarg = NULL, *root;
-	double wait = -1;
+	const char *root;
 	int c, rc;
 
 	zinit(argv[0]);
@@ -219,64 +219,48 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
-		case OPT_JSON:
-			/* Of its own only when COMMAND does not run. */
-			zopt.json = 1;
-			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
-			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", co.bad, optarg,
+				    co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 && !zopt.dry_run)
 		usage(EX_USAGE);
-	if ((root = zroot_arg(rootarg)) == NULL)
+	if ((root = zroot_arg(co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zopt.dry_run)
 		return peek(root);
-	if (zlock_wait(&wait) == -1)
+	if (zlock_wait(&co.lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	/* The first deploy makes the root, as zdd-release would. */
 	if (zroot_open(&r, root, ZROOT_CREATE) == -1) {
-		if (errno == EPERM && r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", r.holder);
+		if (errno == EPERM && zroot_holder(&r)[0] != '\0')
+			zdiex(EX_NOPERM, "%s", zroot_holder(&r));
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
 	}
-	if (zroot_lock(&r, wait) == -1) {
+	if (zroot_lock(&r, co.lock_wait) == -1) {
 		rc = errno;
 		/* --json: the holder on stdout, where COMMAND's would be. */
-		if (rc == EWOULDBLOCK && zopt.json &&
-		    say(r.path, 1, 0, r.holder) == -1)
-			zdie(EX_IOERR, "stdout");
+		if (rc == EWOULDBLOCK && zopt.json) {
+			char hb[512];
+
+			snprintf(hb, sizeof hb, "%s", zroot_holder(&r));
+			if (say(zroot_path(&r), 1, 0, hb) == -1)
+				zdie(EX_IOERR, "stdout");
+		}
 		errno = rc;
 		exit(zroot_lock_report(&r));
 	}
-	if (r.inherited)
-		zdebug("%s: already locked by this deploy", r.path);
+	if (zroot_inherited(&r))
+		zdebug("%s: already locked by this deploy", zroot_path(&r));
 	else
-		zdebug("%s: locked", r.path);
-	rc = run(argv, r.lockfd);
-	zdebug("%s exited %d, %s unlocked", argv[0], rc, r.path);
+		zdebug("%s: locked", zroot_path(&r));
+	rc = run(argv, zroot_lockfd(&r));
+	zdebug("%s exited %d, %s unlocked", argv[0], rc, zroot_path(&r));
 	zroot_close(&r);
 	return rc;
 }
