@@ -101,7 +101,7 @@ run zdd-lock -r "$R" zdd-lock -n -r "$R"
 is "-n inside the deploy that holds it: exit 0" "$rc:$out" "0:locked by this deploy"
 run zdd-lock -r "$R" zdd-lock -n --json -r "$R"
 is "... --json" "$(jq -r '[.locked, .inherited, .holder] | map(tostring) | join(" ")' <<<"$out")" "true true null"
-spawn flock -s "$R/.zdd/lock" sleep 30
+spawn flock -s -o "$R/.zdd/lock" sleep 30
 fl=$last_pid
 held "$R/.zdd/lock"
 run zdd-lock -n -r "$R" --json
