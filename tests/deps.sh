@@ -10,7 +10,7 @@ nginx-light haproxy wrk mandoc shellcheck cppcheck capistrano
 zstd xz-utils bzip2 zip unzip cpio xfsprogs
 clang clang-format libclang-rt-14-dev fiu-utils libfiu-dev valgrind
 ansible-core python3-yaml debhelper lintian man-db
-minisign signify-openbsd"
+minisign signify-openbsd sudo"
 # Extra packages a caller asks for (make demo, make fuzz) come as arguments.
 pkgs="$pkgs $*"
 
