@@ -1,7 +1,8 @@
 /*
  * Extraction of untrusted artifacts, its interface and its input: an
- * archive read from a descriptor (through lib/feed.c on the second core),
- * from memory, a single file, or a directory copied.  Each entry is
+ * archive read from a descriptor (through lib/feed.c on the second core,
+ * or lib/zipread.c for a zip on disk), from memory, a single file, or a
+ * directory copied.  Each entry is
  * cleaned and checked against a table of every path made so far (its
  * type, and a symlink's target) before anything touches the disk
  * (entry.c, pathtab.c); the disk is then changed only with *at() calls

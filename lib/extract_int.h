@@ -1,8 +1,9 @@
 /*
  * The insides of lib/extract.c's extraction, shared by the modules it is
  * made of and by nothing else: the tree of paths made so far
- * (pathtab.c), the entry policy (entry.c), the writer (writer.c) and the
- * dedupe tree (dedupe.c).  Tools use extract.h.
+ * (pathtab.c), the entry policy (entry.c), the writer (writer.c), the
+ * dedupe tree (dedupe.c) and the reader of a zip on disk (zipread.c).
+ * Tools use extract.h.
  */
 #ifndef ZDD_EXTRACT_INT_H
 #define ZDD_EXTRACT_INT_H
