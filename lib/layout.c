@@ -240,6 +240,73 @@ zroot_lock_report(struct zroot *r)
 	return zexit_errno(errno);
 }
 
+void
+zroot_unlock(struct zroot *r)
+{
+	if (r->lockfd != -1)
+		close(r->lockfd);
+	r->lockfd = -1;
+}
+
+int
+zroot_unmade(struct zroot *r, const char *path)
+{
+	char *cwd;
+
+	memset(r, 0, sizeof *r);
+	r->fd = r->relfd = r->zddfd = r->lockfd = -1;
+	if ((cwd = realpath(".", NULL)) == NULL)
+		return -1;
+	if (path[0] == '/')
+		r->path = strdup(path);
+	else if (asprintf(&r->path, "%s/%s", cwd, path) == -1)
+		r->path = NULL;
+	free(cwd);
+	return r->path == NULL ? -1 : 0;
+}
+
+const char *
+zroot_path(const struct zroot *r)
+{
+	return r->path;
+}
+
+int
+zroot_fd(const struct zroot *r)
+{
+	return r->fd;
+}
+
+int
+zroot_relfd(const struct zroot *r)
+{
+	return r->relfd;
+}
+
+int
+zroot_zddfd(const struct zroot *r)
+{
+	return r->zddfd;
+}
+
+int
+zroot_lockfd(const struct zroot *r)
+{
+	return r->lockfd;
+}
+
+int
+zroot_inherited(const struct zroot *r)
+{
+	return r->inherited;
+}
+
+const char *
+zroot_holder(const struct zroot *r)
+{
+	return r->holder;
+}
+
 int
 zid_valid(const char *id)
 {

@@ -12,6 +12,10 @@
 
 #define ZID_MAX 64
 
+/*
+ * An open deploy root.  Its fields belong to the library: a tool declares
+ * one and reads it through the zroot_* accessors below.
+ */
 struct zroot {
 	char	*path;		/* absolute, as given or from $ZDD_ROOT */
 	int	 fd;		/* ROOT */
@@ -21,6 +25,8 @@ struct zroot {
 	int	 inherited;	/* locked by a descriptor we inherited */
 	char	 holder[256];	/* who holds the lock, after EWOULDBLOCK */
 };
+/* A root not open yet, that zroot_close() and the accessors take. */
+#define ZROOT_INIT	{ .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 }
 
 /* The state of a release, from the event log (events.h). */
 enum { ZREL_STAGED, ZREL_WAS_LIVE, ZREL_BAD, ZREL_LIVE };
@@ -63,6 +69,33 @@ int	zroot_lock(struct zroot *r, double wait);
  * (75 locked, 77 an unsafe root, else from errno).
  */
 int	zroot_lock_report(struct zroot *r);
+/*
+ * Give up the lock before the end, under a lock this process took itself
+ * (not an inherited one): the next run may take it while this one ends.
+ */
+void	zroot_unlock(struct zroot *r);
+/*
+ * A dry run's root that does not exist yet: r names path, made absolute,
+ * and has no directory open.  -1 with errno when the working directory
+ * or memory is missing.
+ */
+int	zroot_unmade(struct zroot *r, const char *path);
+
+/* ROOT's absolute path, without a trailing slash. */
+const char *zroot_path(const struct zroot *r);
+/* The directories open in the root: ROOT, releases/, .zdd/; -1 if not. */
+int	zroot_fd(const struct zroot *r);
+int	zroot_relfd(const struct zroot *r);
+int	zroot_zddfd(const struct zroot *r);
+/* The descriptor holding the lock, or -1 (none, or an inherited one). */
+int	zroot_lockfd(const struct zroot *r);
+/* Whether the lock is one this process inherited (zlock_inherited()). */
+int	zroot_inherited(const struct zroot *r);
+/*
+ * After zroot_open() or zroot_lock() failed with EPERM or EWOULDBLOCK:
+ * why, or who holds the lock; "" when they did not say.
+ */
+const char *zroot_holder(const struct zroot *r);
 
 /* Release ids: [A-Za-z0-9._-]{1,64}, not starting with '.'. */
 int	zid_valid(const char *id);

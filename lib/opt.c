@@ -10,9 +10,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "opt.h"
 
 struct zopts zopt;
+
+int
+zopt_common(int ch, const char *arg, struct zcommon *c)
+{
+	switch (ch) {
+	case 'n':
+		zopt.dry_run = 1;
+		break;
+	case 'q':
+		zquiet = 1;
+		break;
+	case 'r':
+		c->root = arg;
+		break;
+	case 'v':
+		zverbose = 1;
+		break;
+	case 'V':
+		zversion();
+		break;
+	case ZOPT_JSON:
+		zopt.json = 1;
+		break;
+	case ZOPT_LOCK_WAIT:
+		if (zparse_seconds(arg, &c->lock_wait) == -1) {
+			c->bad = "--lock-wait";
+			c->why = "not a number of seconds";
+			return -1;
+		}
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
 
 int
 zparse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)

@@ -874,6 +874,7 @@ mkdir -p "$R9/releases"
 zdd-release -r "$R9" --strip 1 "$T/kill.tgz" | zdd-link -r "$R9" - >/dev/null
 kills=0
 for i in $(seq 1 30); do
+	killing_begin
 	setsid sh -c "zdd-release -r '$R9' --strip 1 '$T/kill.tgz' 2>/dev/null | zdd-link -r '$R9' - >/dev/null 2>&1" &
 	p=$!
 	if [ $((i % 2)) = 0 ]; then
@@ -886,8 +887,10 @@ for i in $(seq 1 30); do
 			sleep 0.01
 		done
 	fi
-	kill -9 -- -"$p" 2>/dev/null && kills=$((kills + 1))
+	k=0
+	kill -9 -- -"$p" 2>/dev/null && k=1 kills=$((kills + 1))
 	wait "$p" 2>/dev/null
+	killing_end "$k"
 done
 like "SIGKILL: killed runs" "$kills" '^[1-9]'
 left=$(find "$R9/.zdd/tmp" -mindepth 1 -maxdepth 1 | wc -l)

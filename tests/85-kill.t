@@ -117,11 +117,14 @@ killat() {
 # killafter SEC CMD...: run CMD and SIGKILL it after SEC seconds if it
 # is still running (timeout(1) times that from the start of CMD, more
 # finely than a sleep in the shell would); rc 137 when it was killed.
+# See killing_begin in lib.sh for what check-asan does with its logs.
 killafter() {
 	s=$1
 	shift
+	killing_begin
 	timeout -s KILL "$s" "$@" >/dev/null 2>"$T/.err"
 	rc=$?
+	killing_end "$([ "$rc" = 137 ] && echo 1)"
 	err=$(cat "$T/.err")
 }
 # delay: a random delay within about the time a run takes (in $dur).

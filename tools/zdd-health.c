@@ -33,8 +33,7 @@
 #include "text.h"
 #include "url.h"
 
-enum { OPT_ATTEMPTS = 256, OPT_CACERT, OPT_JSON, OPT_RESOLVE,
-    OPT_SUCCESSES };
+enum { OPT_ATTEMPTS = ZOPT_TOOL, OPT_CACERT, OPT_RESOLVE, OPT_SUCCESSES };
 
 struct probe {
 	struct ztarget t;
@@ -501,7 +500,7 @@ main(int argc, char *argv[])
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "insecure",	no_argument,		NULL, 'k' },
 		{ "interval",	required_argument,	NULL, 'i' },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "resolve",	required_argument,	NULL, OPT_RESOLVE },
 		{ "status",	required_argument,	NULL, 's' },
@@ -522,9 +521,10 @@ main(int argc, char *argv[])
 		},
 	};
 	struct check *c = &h.c;
+	struct zcommon co = ZCOMMON_INIT;
 	const char *why;
 	size_t pos;
-	int ch, deadline_set = 0, healthy;
+	int ch, deadline_set = 0, healthy, rc;
 
 	zinit(argv[0]);
 	zstatus_parse(c->status_arg, &c->accept, &pos, &why);
@@ -553,9 +553,6 @@ main(int argc, char *argv[])
 		case 'k':
 			c->http.insecure = 1;
 			break;
-		case 'q':
-			zquiet = 1;
-			break;
 		case 's':
 			if (zstatus_parse(optarg, &c->accept, &pos, &why) == -1)
 				bad_value("--status", optarg, pos, why);
@@ -563,12 +560,6 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			c->timeout = seconds("timeout", optarg, 0);
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
 			break;
 		case OPT_ATTEMPTS:
 			if (zparse_uint(optarg, 1, 1000000000, &c->attempts) ==
@@ -578,9 +569,6 @@ main(int argc, char *argv[])
 			break;
 		case OPT_CACERT:
 			c->http.cacert = optarg;
-			break;
-		case OPT_JSON:
-			zopt.json = 1;
 			break;
 		case OPT_RESOLVE:
 			add_line(&c->http.resolve, "--resolve", optarg);
@@ -592,7 +580,11 @@ main(int argc, char *argv[])
 				    "positive number", optarg);
 			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(ch, optarg, &co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", co.bad, optarg,
+				    co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;

@@ -20,8 +20,8 @@
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_BAD = 256, OPT_GOOD, OPT_HISTORY, OPT_JSON, OPT_LIST,
-    OPT_LOCK_WAIT, OPT_NAME, OPT_ROLLBACK, OPT_SHOW, OPT_STEPS };
+enum { OPT_BAD = ZOPT_TOOL, OPT_GOOD, OPT_HISTORY, OPT_LIST, OPT_NAME,
+    OPT_ROLLBACK, OPT_SHOW, OPT_STEPS };
 
 /*
  * The release named on the command line or read from stdin.  It lives
@@ -67,7 +67,7 @@ load_history(struct zroot *r, struct zhist *h)
 {
 	if (zhist_load(r, h, !zquiet) == -1)
 		zdie(zexit_errno(errno), "cannot read the history of %s",
-		    r->path);
+		    zroot_path(r));
 }
 
 static void
@@ -96,11 +96,11 @@ show(struct zroot *r, const char *link)
 
 	rc = zroot_link_target(r, link, id, sizeof id);
 	if (rc == -1 && errno == ENOENT)
-		zdiex(EX_NO, "%s: no such link in %s", link, r->path);
+		zdiex(EX_NO, "%s: no such link in %s", link, zroot_path(r));
 	if (rc == -1)
 		zdiex(EX_DATAERR,
 		    "%s: not a link to a release under %s/releases",
-		    link, r->path);
+		    link, zroot_path(r));
 	if (rc == 1)
 		zdiex(EX_NO, "%s points at releases/%s, which does not exist",
 		    link, id);
@@ -115,7 +115,8 @@ releases(struct zroot *r, struct zhist *h, size_t *n, int warn)
 	struct zrel *v;
 
 	if (zroot_releases(r, &v, n, warn) == -1)
-		zdie(zexit_errno(errno), "cannot read %s/releases", r->path);
+		zdie(zexit_errno(errno), "cannot read %s/releases",
+		    zroot_path(r));
 	zhist_annotate(h, v, *n);
 	return v;
 }
@@ -211,7 +212,7 @@ log_deploy(struct zroot *r, const char *id)
 	    zjson_str(m, "branch", "unknown"),
 	    zjson_str(m, "revision", "unknown"), id,
 	    zjson_str(m, "user", zuser())) == -1)
-		zerr("cannot write %s/revisions.log", r->path);
+		zerr("cannot write %s/revisions.log", zroot_path(r));
 	json_decref(m);
 }
 
@@ -224,7 +225,7 @@ resolve(struct zroot *r, const char *what, const char *spec, char *id,
 		return;
 	if (errno == EINVAL)
 		zdiex(EX_NOINPUT, "%s: not a release under %s/releases",
-		    spec, r->path);
+		    spec, zroot_path(r));
 	zdie(EX_NOINPUT, "cannot %s: %s%s", what,
 	    strchr(spec, '/') ? "" : "releases/", spec);
 }
@@ -242,7 +243,8 @@ current_of(struct zroot *r, const char *link, char *prev, size_t size)
 	if (errno == ENOENT)
 		return 0;
 	if (errno != EINVAL)
-		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
+		zdie(zexit_errno(errno), "cannot read %s/%s", zroot_path(r),
+		    link);
 	zdiex(EX_DATAERR, "%s: not a link to a release, left alone", link);
 }
 
@@ -297,10 +299,10 @@ link_release(struct zroot *r, const char *link, const char *spec)
 		if (have_prev)
 			(void)zroot_set_link(r, link, prev);
 		else
-			(void)unlinkat(r->fd, link, 0);
+			(void)unlinkat(zroot_fd(r), link, 0);
 		errno = e;
 		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl: "
-		    "%s left as it was", r->path, link);
+		    "%s left as it was", zroot_path(r), link);
 	}
 	zdebug("%s -> releases/%s", link, id);
 	log_deploy(r, id);
@@ -412,7 +414,8 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	if (rc == -1 && errno == ENOENT)
 		zdiex(EX_NOINPUT, "cannot roll back %s: no such link", link);
 	if (rc == -1 && errno != EINVAL)
-		zdie(zexit_errno(errno), "cannot read %s/%s", r->path, link);
+		zdie(zexit_errno(errno), "cannot read %s/%s", zroot_path(r),
+		    link);
 	if (rc == -1)
 		zdiex(EX_DATAERR, "%s: not a link to a release, left alone",
 		    link);
@@ -444,13 +447,14 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	if (zevent_append(r, "rollback", json_pack("{s:s s:s s:s}",
 	    "release", target, "link", link, "previous", prev)) == -1)
 		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl",
-		    r->path);
+		    zroot_path(r));
 	if ((rc = zroot_set_link(r, link, target)) == -1) {
 		int e = errno;
 
 		if (zevent_append(r, "link", json_pack("{s:s s:s s:s}",
 		    "release", prev, "link", link, "previous", target)) == -1)
-			zerr("cannot write %s/.zdd/events.jsonl", r->path);
+			zerr("cannot write %s/.zdd/events.jsonl",
+			    zroot_path(r));
 		errno = e;
 		zdie(zexit_errno(errno), "cannot link %s to releases/%s",
 		    link, target);
@@ -461,7 +465,7 @@ rollback(struct zroot *r, const char *link, uint64_t steps)
 	zdebug("%s -> releases/%s, releases/%s marked bad", link, target,
 	    prev);
 	if (zrevlog(r, "%s rolled back to release %s", zuser(), target) == -1)
-		zerr("cannot write %s/revisions.log", r->path);
+		zerr("cannot write %s/revisions.log", zroot_path(r));
 	result(r, "rollback", link, target, prev, 1);
 	return 0;
 }
@@ -493,13 +497,40 @@ mark(struct zroot *r, const char *spec, int bad)
 	else if (zevent_append(r, action, json_pack("{s:s}", "release",
 	    id)) == -1)
 		zdie(zexit_errno(errno), "cannot write %s/.zdd/events.jsonl",
-		    r->path);
+		    zroot_path(r));
 	result(r, action, NULL, id, NULL, 1);
 	return 0;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	struct zcommon co;	/* -r, --lock-wait */
+	const char *link;	/* --name */
+	uint64_t steps;		/* --steps */
+	int	 stepsset;
+	int	 mode;		/* OPT_BAD ... OPT_SHOW, or 0: link a release */
+};
+
+/*
+ * --bad, --good, --history, --list, --rollback and --show: one at most
+ * (the same one twice is fine); --bad and --good name their release.
+ */
+static void
+set_mode(struct args *a, int c, const char *arg)
+{
+	if (a->mode != 0 && a->mode != c)
+		zdiex(EX_USAGE, "--bad, --good, --history, --list, --rollback "
+		    "and --show exclude each other");
+	a->mode = c;
+	if (c == OPT_BAD || c == OPT_GOOD) {
+		free(operand);
+		operand = xstrdup(arg);
+	}
+}
+
+/* The options; what is left is the operands (optind). */
+static void
+parse_options(struct args *a, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "bad",	required_argument,	NULL, OPT_BAD },
@@ -507,9 +538,9 @@ main(int argc, char *argv[])
 		{ "good",	required_argument,	NULL, OPT_GOOD },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "history",	no_argument,		NULL, OPT_HISTORY },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "list",	no_argument,		NULL, OPT_LIST },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "name",	required_argument,	NULL, OPT_NAME },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "rollback",	no_argument,		NULL, OPT_ROLLBACK },
@@ -520,35 +551,12 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct zroot r;
-	const char *rootarg = NULL, *root, *link = "current";
-	uint64_t steps = 1;
-	double wait = -1;
-	int c, mode = 0, stepsset = 0, rc;
+	int c, rc;
 
-	zinit(argv[0]);
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
 			usage(0);
-			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
-		case OPT_JSON:
-			zopt.json = 1;
 			break;
 		case OPT_BAD:
 		case OPT_GOOD:
@@ -556,82 +564,89 @@ main(int argc, char *argv[])
 		case OPT_LIST:
 		case OPT_ROLLBACK:
 		case OPT_SHOW:
-			if (mode != 0 && mode != c)
-				zdiex(EX_USAGE, "--bad, --good, --history, "
-				    "--list, --rollback and --show exclude "
-				    "each other");
-			mode = c;
-			if (c == OPT_BAD || c == OPT_GOOD) {
-				free(operand);
-				operand = xstrdup(optarg);
-			}
-			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
+			set_mode(a, c, optarg);
 			break;
 		case OPT_NAME:
-			link = optarg;
+			a->link = optarg;
 			break;
 		case OPT_STEPS:
-			if (zparse_uint(optarg, 1, 100000, &steps) == -1)
+			if (zparse_uint(optarg, 1, 100000, &a->steps) == -1)
 				zdiex(EX_USAGE, "--steps %s: not a positive "
 				    "number", optarg);
-			stepsset = 1;
+			a->stepsset = 1;
 			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &a->co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", a->co.bad, optarg,
+				    a->co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
+}
+
+/* The operands and the options that go together, before any work. */
+static void
+check_usage(const struct args *a, int nargs)
+{
+	if (a->mode == 0 ? nargs != 1 : nargs != 0)
+		usage(EX_USAGE);
+	if (a->stepsset && a->mode != OPT_ROLLBACK)
+		zdiex(EX_USAGE, "--steps goes with --rollback");
+	if (!zlink_name_valid(a->link))
+		zdiex(EX_USAGE, "--name %s: not a link name (one name in the "
+		    "deploy root, not releases, shared or .zdd)", a->link);
+}
+
+/* The job the mode names; only a change takes the lock. */
+static int
+run(struct zroot *r, const struct args *a)
+{
+	switch (a->mode) {
+	case OPT_SHOW:
+		return show(r, a->link);
+	case OPT_LIST:
+		return list(r);
+	case OPT_HISTORY:
+		return history(r, a->link);
+	}
+	if (!zopt.dry_run)
+		lock_root(r, a->co.lock_wait);
+	switch (a->mode) {
+	case OPT_ROLLBACK:
+		return rollback(r, a->link, a->steps);
+	case OPT_BAD:
+	case OPT_GOOD:
+		return mark(r, operand, a->mode == OPT_BAD);
+	default:
+		return link_release(r, a->link, operand);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { .co = ZCOMMON_INIT, .link = "current", .steps = 1 };
+	struct zroot r;
+	const char *root;
+	int rc;
+
+	zinit(argv[0]);
+	parse_options(&a, argc, argv);
 	argc -= optind;
 	argv += optind;
-
-	if (mode == 0 ? argc != 1 : argc != 0)
-		usage(EX_USAGE);
-	if (stepsset && mode != OPT_ROLLBACK)
-		zdiex(EX_USAGE, "--steps goes with --rollback");
-	if (!zlink_name_valid(link))
-		zdiex(EX_USAGE, "--name %s: not a link name (one name in the "
-		    "deploy root, not releases, shared or .zdd)", link);
-	if ((root = zroot_arg(rootarg)) == NULL)
+	check_usage(&a, argc);
+	if ((root = zroot_arg(a.co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	/*
 	 * Read "-" before looking at the root: in "zdd-release ... |
 	 * zdd-link -" the release holds the lock, and may be creating the
 	 * root itself, until it prints.
 	 */
-	if (mode == 0 && (operand = zoperand(argv[0])) == NULL)
+	if (a.mode == 0 && (operand = zoperand(argv[0])) == NULL)
 		zdie(EX_USAGE, "cannot read a release from stdin");
 	if (zroot_open(&r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
-
-	switch (mode) {
-	case OPT_SHOW:
-		rc = show(&r, link);
-		break;
-	case OPT_LIST:
-		rc = list(&r);
-		break;
-	case OPT_HISTORY:
-		rc = history(&r, link);
-		break;
-	case OPT_ROLLBACK:
-		if (!zopt.dry_run)
-			lock_root(&r, wait);
-		rc = rollback(&r, link, steps);
-		break;
-	case OPT_BAD:
-	case OPT_GOOD:
-		if (!zopt.dry_run)
-			lock_root(&r, wait);
-		rc = mark(&r, operand, mode == OPT_BAD);
-		break;
-	default:
-		if (!zopt.dry_run)
-			lock_root(&r, wait);
-		rc = link_release(&r, link, operand);
-		break;
-	}
+	rc = run(&r, &a);
 	zroot_close(&r);
 	free(operand);
 	if (fflush(stdout) == EOF)

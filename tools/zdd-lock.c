@@ -27,8 +27,6 @@
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_JSON = 256, OPT_LOCK_WAIT };
-
 /* The command's pid, for the signal handler to pass signals on. */
 static volatile sig_atomic_t child;
 
@@ -113,17 +111,18 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "help",	no_argument,		NULL, 'h' },
-		{ "json",	no_argument,		NULL, OPT_JSON },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		/* --json: its stdout is COMMAND's, nothing of its own. */
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "root",	required_argument,	NULL, 'r' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	struct zcommon co = ZCOMMON_INIT;
 	struct zroot r;
-	const char *rootarg = NULL, *root;
-	double wait = -1;
+	const char *root;
 	int c, rc;
 
 	zinit(argv[0]);
@@ -133,52 +132,35 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
-		case OPT_JSON:
-			/* Its stdout is COMMAND's: nothing of its own. */
-			zopt.json = 1;
-			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
-			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", co.bad, optarg,
+				    co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
 		usage(EX_USAGE);
-	if ((root = zroot_arg(rootarg)) == NULL)
+	if ((root = zroot_arg(co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
-	if (zlock_wait(&wait) == -1)
+	if (zlock_wait(&co.lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
 	/* The first deploy makes the root, as zdd-release would. */
 	if (zroot_open(&r, root, ZROOT_CREATE) == -1) {
-		if (errno == EPERM && r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", r.holder);
+		if (errno == EPERM && zroot_holder(&r)[0] != '\0')
+			zdiex(EX_NOPERM, "%s", zroot_holder(&r));
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
 	}
-	if (zroot_lock(&r, wait) == -1)
+	if (zroot_lock(&r, co.lock_wait) == -1)
 		exit(zroot_lock_report(&r));
-	if (r.inherited)
-		zdebug("%s: already locked by this deploy", r.path);
+	if (zroot_inherited(&r))
+		zdebug("%s: already locked by this deploy", zroot_path(&r));
 	else
-		zdebug("%s: locked", r.path);
-	rc = run(argv, r.lockfd);
-	zdebug("%s exited %d, %s unlocked", argv[0], rc, r.path);
+		zdebug("%s: locked", zroot_path(&r));
+	rc = run(argv, zroot_lockfd(&r));
+	zdebug("%s exited %d, %s unlocked", argv[0], rc, zroot_path(&r));
 	zroot_close(&r);
 	return rc;
 }

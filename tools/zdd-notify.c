@@ -35,7 +35,7 @@
 #include "url.h"
 #include "webhook.h"
 
-enum { OPT_CHANNEL = 256, OPT_EVENT, OPT_JSON, OPT_LINK, OPT_RELEASE,
+enum { OPT_CHANNEL = ZOPT_TOOL, OPT_EVENT, OPT_LINK, OPT_RELEASE,
     OPT_RETRIES, OPT_REVISION, OPT_UPDATE, OPT_URL_FILE };
 
 #define ANSWER_MAX	(64 * 1024)	/* bytes of an answer kept */
@@ -802,7 +802,7 @@ main(int argc, char *argv[])
 		{ "event",	required_argument,	NULL, OPT_EVENT },
 		{ "field",	required_argument,	NULL, 'f' },
 		{ "help",	no_argument,		NULL, 'h' },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "kind",	required_argument,	NULL, 'k' },
 		{ "link",	required_argument,	NULL, OPT_LINK },
 		{ "quiet",	no_argument,		NULL, 'q' },
@@ -821,6 +821,7 @@ main(int argc, char *argv[])
 	struct opts op = { .kind = -1, .ref = { .kind = -1 }, .retries = 3,
 	    .timeout = 10 };
 	struct target t = { 0 };
+	struct zcommon co = ZCOMMON_INIT;
 	json_t *ev, *p;
 	char *msg;
 	int c, rc;
@@ -848,12 +849,6 @@ main(int argc, char *argv[])
 				    "discord, teams, mattermost, google-chat "
 				    "or webhook", optarg);
 			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
 		case 's':
 			if ((op.status = zwh_status(optarg)) == NULL)
 				zdiex(EX_USAGE, "--status %s: not started, "
@@ -869,20 +864,11 @@ main(int argc, char *argv[])
 		case 'u':
 			op.url = optarg;
 			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
 		case OPT_CHANNEL:
 			op.channel = optarg;
 			break;
 		case OPT_EVENT:
 			op.event = optarg;
-			break;
-		case OPT_JSON:
-			zopt.json = 1;
 			break;
 		case OPT_LINK:
 			op.link = optarg;
@@ -914,7 +900,11 @@ main(int argc, char *argv[])
 			op.urlfile = optarg;
 			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", co.bad, optarg,
+				    co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	argc -= optind;
 	argv += optind;

@@ -24,7 +24,7 @@
 #include "lock.h"
 #include "opt.h"
 
-enum { OPT_JSON = 256, OPT_KEEP_BAD, OPT_LOCK_WAIT };
+enum { OPT_KEEP_BAD = ZOPT_TOOL };
 
 static int first_errno;		/* of the first release not removed whole */
 
@@ -56,18 +56,18 @@ remove_release(struct zroot *r, int tmpfd, const char *id, json_t *fails)
 	struct stat sb;
 	char aside[256], where[600];
 	const char *inside;
-	int fd, rc;
+	int relfd = zroot_relfd(r), fd, rc;
 
 	/* Moving a directory needs write permission on it (for ".."). */
-	if (fstatat(r->relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (fstatat(relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
 	    (sb.st_mode & 0700) != 0700)
-		(void)!fchmodat(r->relfd, id, (sb.st_mode & 07777) | 0700, 0);
-	fd = r->relfd;
+		(void)!fchmodat(relfd, id, (sb.st_mode & 07777) | 0700, 0);
+	fd = relfd;
 	snprintf(where, sizeof where, "releases/%s", id);
 	if (tmpfd != -1 && ztmpname(aside, sizeof aside, id) == 0 &&
-	    renameat(r->relfd, id, tmpfd, aside) == 0) {
-		zfsync_dir(r->relfd);
+	    renameat(relfd, id, tmpfd, aside) == 0) {
+		zfsync_dir(relfd);
 		fd = tmpfd;
 		snprintf(where, sizeof where, ".zdd/tmp/%s", aside);
 	} else if (errno == EBUSY || errno == EXDEV) {
@@ -114,9 +114,9 @@ clear_orphans(struct zroot *r, int dry_run)
 	struct stat sb;
 	size_t len;
 	DIR *d;
-	int fd;
+	int relfd = zroot_relfd(r), fd;
 
-	if (r->zddfd == -1 || (fd = openat(r->zddfd, "manifests",
+	if (zroot_zddfd(r) == -1 || (fd = openat(zroot_zddfd(r), "manifests",
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return;
 	if ((d = fdopendir(fd)) == NULL) {
@@ -130,8 +130,8 @@ clear_orphans(struct zroot *r, int dry_run)
 			continue;
 		memcpy(id, de->d_name, len - 5);
 		id[len - 5] = '\0';
-		if (!zid_valid(id) || (r->relfd != -1 &&
-		    fstatat(r->relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0))
+		if (!zid_valid(id) || (relfd != -1 &&
+		    fstatat(relfd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0))
 			continue;
 		if (dry_run) {
 			zinfo("would remove the manifest of %s, a release that "
@@ -185,9 +185,8 @@ clear_tmp(int tmpfd, int dry_run)
 
 /* One run: the options, the root and what is decided about it. */
 struct prune {
-	const char	*rootarg;
+	struct zcommon	 co;		/* -r, --lock-wait */
 	uint64_t	 keep, keep_bad;
-	double		 wait;
 	struct zroot	 r;
 	struct zrel	*v;		/* the releases, in creation order */
 	size_t		 n;
@@ -203,17 +202,17 @@ parse_options(struct prune *p, int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "dry-run",	no_argument,		NULL, 'n' },
 		{ "help",	no_argument,		NULL, 'h' },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "keep",	required_argument,	NULL, 'k' },
 		{ "keep-bad",	required_argument,	NULL, OPT_KEEP_BAD },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "root",	required_argument,	NULL, 'r' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hk:nqr:vV", longopts, NULL)) != -1)
 		switch (c) {
@@ -225,36 +224,17 @@ parse_options(struct prune *p, int argc, char *argv[])
 				zdiex(EX_USAGE, "--keep %s: not a number",
 				    optarg);
 			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			p->rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
-		case OPT_JSON:
-			zopt.json = 1;
-			break;
 		case OPT_KEEP_BAD:
 			if (zparse_uint(optarg, 0, 1000000, &p->keep_bad) == -1)
 				zdiex(EX_USAGE, "--keep-bad %s: not a number",
 				    optarg);
 			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &p->wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
-			break;
 		default:
-			usage(EX_USAGE);
+			if ((rc = zopt_common(c, optarg, &p->co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", p->co.bad, optarg,
+				    p->co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
 	if (argc != optind)
 		usage(EX_USAGE);
@@ -267,7 +247,7 @@ open_root(struct prune *p)
 	const char *root;
 	struct zhist h;
 
-	if ((root = zroot_arg(p->rootarg)) == NULL)
+	if ((root = zroot_arg(p->co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zroot_open(&p->r, root, 0) == -1)
 		zdie(zexit_errno(errno), "cannot open deploy root %s", root);
@@ -275,15 +255,16 @@ open_root(struct prune *p)
 	 * ZDD_LOCK_WAIT is read only when the lock is taken: a malformed
 	 * value never breaks a dry run, and --lock-wait overrides it.
 	 */
-	if (!zopt.dry_run && zlock_wait(&p->wait) == -1)
+	if (!zopt.dry_run && zlock_wait(&p->co.lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
-	if (!zopt.dry_run && zroot_lock(&p->r, p->wait) == -1)
+	if (!zopt.dry_run && zroot_lock(&p->r, p->co.lock_wait) == -1)
 		exit(zroot_lock_report(&p->r));
 	if (zhist_load(&p->r, &h, !zquiet) == -1)
 		zdie(zexit_errno(errno), "cannot read the history of %s",
-		    p->r.path);
+		    zroot_path(&p->r));
 	if (zroot_releases(&p->r, &p->v, &p->n, 1) == -1)
-		zdie(zexit_errno(errno), "cannot read %s/releases", p->r.path);
+		zdie(zexit_errno(errno), "cannot read %s/releases",
+		    zroot_path(&p->r));
 	zhist_annotate(&h, p->v, p->n);
 	zhist_free(&h);
 }
@@ -298,10 +279,10 @@ clear_work(struct prune *p)
 	if (!zopt.dry_run) {
 		p->tmpfd = zroot_tmpdir(r);
 		if (p->tmpfd == -1)
-			zerr("cannot open %s/.zdd/tmp", r->path);
+			zerr("cannot open %s/.zdd/tmp", zroot_path(r));
 		else
 			p->leftovers = clear_tmp(p->tmpfd, 0);
-	} else if (r->zddfd != -1 && (fd = openat(r->zddfd, "tmp",
+	} else if (zroot_zddfd(r) != -1 && (fd = openat(zroot_zddfd(r), "tmp",
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
 		p->leftovers = clear_tmp(fd, 1);
 		close(fd);
@@ -377,7 +358,8 @@ remove_old(struct prune *p)
 			    zstate_name(v[i].state));
 		else if (zevent_append(&p->r, "prune", json_pack("{s:s}",
 		    "release", v[i].id)) == -1)
-			zerr("cannot write %s/.zdd/events.jsonl", p->r.path);
+			zerr("cannot write %s/.zdd/events.jsonl",
+			    zroot_path(&p->r));
 		json_array_append_new(p->removed,
 		    json_pack("{s:s s:s s:s s:b}", "id", v[i].id, "path", path,
 		    "state", zstate_name(v[i].state), "bad", v[i].bad));
@@ -414,7 +396,7 @@ report(struct prune *p)
 int
 main(int argc, char *argv[])
 {
-	struct prune p = { .keep = 5, .wait = -1, .tmpfd = -1 };
+	struct prune p = { .co = ZCOMMON_INIT, .keep = 5, .tmpfd = -1 };
 
 	zinit(argv[0]);
 	parse_options(&p, argc, argv);

@@ -37,10 +37,10 @@
 #include "text.h"
 #include "url.h"
 
-enum { OPT_BRANCH = 256, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
-    OPT_INSECURE, OPT_JSON, OPT_LINK_DIR, OPT_LINK_FILE, OPT_LOCK_WAIT,
-    OPT_MAX_BYTES, OPT_MAX_DEPTH, OPT_MAX_FILES, OPT_PUBKEY, OPT_RETRIES,
-    OPT_REVISION, OPT_SHA256, OPT_SIGNATURE, OPT_STRIP, OPT_TIMEOUT };
+enum { OPT_BRANCH = ZOPT_TOOL, OPT_CACERT, OPT_DEDUPE, OPT_FILE, OPT_ID,
+    OPT_INSECURE, OPT_LINK_DIR, OPT_LINK_FILE, OPT_MAX_BYTES, OPT_MAX_DEPTH,
+    OPT_MAX_FILES, OPT_PUBKEY, OPT_RETRIES, OPT_REVISION, OPT_SHA256,
+    OPT_SIGNATURE, OPT_STRIP, OPT_TIMEOUT };
 
 #define MAXLINKS	64
 
@@ -75,9 +75,9 @@ struct link {
  */
 struct job {
 	/* From the command line. */
-	const char *rootarg, *idarg, *branch, *revision, *operand;
+	struct zcommon co;	/* -r, --lock-wait */
+	const char *idarg, *branch, *revision, *operand;
 	struct zar_opts zo;
-	double	 wait;
 	int	 dedupe;
 	int	 file;		/* --file: the artifact goes in whole */
 	const char *filearg;	/* its NAME, or NULL for the base name */
@@ -168,11 +168,12 @@ undo(struct job *j)
 			    l->path) == -1 &&
 			    zrmtree_at(j->sharedfd, l->path, &st) == -1)
 				zwarnx("cannot remove %s/shared/%s: %s: %s",
-				    j->r.path, l->path, st.first_path,
+				    zroot_path(&j->r), l->path, st.first_path,
 				    strerror(st.first_errno));
 		} else if (l->created &&
 		    unlinkat(j->sharedfd, l->path, AT_REMOVEDIR) == -1)
-			zerr("cannot remove %s/shared/%s", j->r.path, l->path);
+			zerr("cannot remove %s/shared/%s", zroot_path(&j->r),
+			    l->path);
 		l->seeded = l->created = 0;
 	}
 	if (!j->published && j->manifest &&
@@ -245,7 +246,8 @@ make_stage(struct job *j)
 	int i;
 
 	if ((j->tmpfd = zroot_tmpdir(&j->r)) == -1)
-		zdie(zexit_errno(errno), "cannot open %s/.zdd/tmp", j->r.path);
+		zdie(zexit_errno(errno), "cannot open %s/.zdd/tmp",
+		    zroot_path(&j->r));
 	for (i = 0; i < 100; i++) {
 		if (ztmpname(j->stage, sizeof j->stage, j->id) == -1)
 			zdie(EX_SOFTWARE, "cannot name a staging directory");
@@ -254,13 +256,13 @@ make_stage(struct job *j)
 		if (errno != EEXIST) {
 			j->stage[0] = '\0';
 			zdie(zexit_errno(errno), "cannot create a staging "
-			    "directory in %s/.zdd/tmp", j->r.path);
+			    "directory in %s/.zdd/tmp", zroot_path(&j->r));
 		}
 	}
 	j->stagefd = openat(j->tmpfd, j->stage,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (j->stagefd == -1) {
-		zerr("cannot open %s/.zdd/tmp/%s", j->r.path, j->stage);
+		zerr("cannot open %s/.zdd/tmp/%s", zroot_path(&j->r), j->stage);
 		bail(j, zexit_errno(errno));
 	}
 }
@@ -368,7 +370,7 @@ make_link(struct job *j, struct link *l)
 	have = fstatat(j->sharedfd, l->path, &sb, 0) == 0;
 	if (have && l->dir && !S_ISDIR(sb.st_mode)) {
 		zerrx("--link-dir %s: %s/shared/%s is not a directory",
-		    l->path, j->r.path, l->path);
+		    l->path, zroot_path(&j->r), l->path);
 		bail(j, EX_DATAERR);
 	}
 	snprintf(parentbuf, sizeof parentbuf, "%s", l->path);
@@ -379,15 +381,15 @@ make_link(struct job *j, struct link *l)
 	if (!zopt.dry_run && l->dir && !have) {
 		if (s != NULL &&
 		    zmkdirs_at(j->sharedfd, parentbuf, 0755) == -1) {
-			zerr("cannot create %s/shared/%s", j->r.path,
+			zerr("cannot create %s/shared/%s", zroot_path(&j->r),
 			    parentbuf);
 			bail(j, zexit_errno(errno));
 		}
 		if (t == ZAR_DIR) {
 			if (renameat2(j->stagefd, l->path, j->sharedfd,
 			    l->path, RENAME_NOREPLACE) == -1) {
-				zerr("cannot seed %s/shared/%s", j->r.path,
-				    l->path);
+				zerr("cannot seed %s/shared/%s",
+				    zroot_path(&j->r), l->path);
 				bail(j, zexit_errno(errno));
 			}
 			l->seeded = 1;
@@ -395,8 +397,8 @@ make_link(struct job *j, struct link *l)
 			t = ZAR_NONE;
 		} else {
 			if (mkdirat(j->sharedfd, l->path, 0755) == -1) {
-				zerr("cannot create %s/shared/%s", j->r.path,
-				    l->path);
+				zerr("cannot create %s/shared/%s",
+				    zroot_path(&j->r), l->path);
 				bail(j, zexit_errno(errno));
 			}
 			l->created = 1;
@@ -488,6 +490,155 @@ file_name(struct job *j)
 	free(path);
 }
 
+/* What the release is called and recorded as: --branch, --id, --revision. */
+static int
+name_option(struct job *j, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_BRANCH:
+		/* It becomes a line of revisions.log: never two. */
+		if (ztext_has_control(arg))
+			zdiex(EX_USAGE, "--branch: a line break or "
+			    "control character in the value");
+		j->branch = arg;
+		return 1;
+	case OPT_ID:
+		if (!zid_valid(arg))
+			zdiex(EX_USAGE, "--id %s: not an id (1 to 64 "
+			    "of A-Z a-z 0-9 . _ -, not starting with "
+			    "a dot)", arg);
+		j->idarg = arg;
+		return 1;
+	case OPT_REVISION:
+		if (ztext_has_control(arg))
+			zdiex(EX_USAGE, "--revision: a line break or "
+			    "control character in the value");
+		j->revision = arg;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * How the artifact is fetched and what it must match: --cacert,
+ * --insecure, --pubkey, --retries, --sha256, --signature, --timeout.
+ */
+static int
+check_option(struct job *j, int c, const char *arg)
+{
+	uint64_t u;
+
+	switch (c) {
+	case OPT_CACERT:
+		j->ck.fetch.cacert = arg;
+		return 1;
+	case OPT_INSECURE:
+		j->ck.fetch.insecure = 1;
+		return 1;
+	case OPT_PUBKEY:
+		/* A key from where the artifact comes vouches for nothing. */
+		if (zfetch_is_url(arg))
+			zdiex(EX_USAGE, "--pubkey: a file on this "
+			    "host, not a URL");
+		j->ck.pubkey = arg;
+		return 1;
+	case OPT_RETRIES:
+		if (zparse_uint(arg, 0, 100, &u) == -1)
+			zdiex(EX_USAGE, "--retries %s: not a number "
+			    "from 0 to 100", arg);
+		j->ck.fetch.retries = (unsigned)u;
+		return 1;
+	case OPT_SHA256:
+		if (strlen(arg) != 64 ||
+		    strspn(arg, "0123456789abcdefABCDEF") != 64)
+			zdiex(EX_USAGE, "--sha256 %s: not 64 hex "
+			    "digits", arg);
+		j->ck.sha256 = arg;
+		return 1;
+	case OPT_SIGNATURE:
+		j->ck.signature = arg;
+		return 1;
+	case OPT_TIMEOUT:
+		if (zparse_seconds(arg, &j->ck.fetch.timeout) == -1 ||
+		    j->ck.fetch.timeout <= 0)
+			zdiex(EX_USAGE, "--timeout %s: not a number "
+			    "of seconds", arg);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * What goes into the release and how: --dedupe, --file, --link-dir,
+ * --link-file, --max-bytes, --max-depth, --max-files, --strip.
+ */
+static int
+tree_option(struct job *j, int c, const char *arg)
+{
+	uint64_t u;
+
+	switch (c) {
+	case OPT_DEDUPE:
+		j->dedupe = 1;
+		return 1;
+	case OPT_FILE:
+		j->file = 1;
+		j->filearg = arg;
+		return 1;
+	case OPT_LINK_DIR:
+	case OPT_LINK_FILE:
+		add_link(j, arg, c == OPT_LINK_DIR);
+		return 1;
+	case OPT_MAX_BYTES:
+		if (zparse_size(arg, &j->zo.max_bytes) == -1 ||
+		    j->zo.max_bytes == 0)
+			zdiex(EX_USAGE, "--max-bytes %s: not a size", arg);
+		return 1;
+	case OPT_MAX_DEPTH:
+		/* Removing a tree holds a directory open per level: stay
+		 * well inside the usual 1,024 open files. */
+		if (zparse_uint(arg, 1, 512, &u) == -1)
+			zdiex(EX_USAGE, "--max-depth %s: not a number "
+			    "from 1 to 512", arg);
+		j->zo.max_depth = (unsigned)u;
+		return 1;
+	case OPT_MAX_FILES:
+		if (zparse_uint(arg, 1, UINT64_MAX / 2,
+		    &j->zo.max_files) == -1)
+			zdiex(EX_USAGE, "--max-files %s: not a "
+			    "positive number", arg);
+		return 1;
+	case OPT_STRIP:
+		if (zparse_uint(arg, 0, 1024, &u) == -1)
+			zdiex(EX_USAGE, "--strip %s: not a number from "
+			    "0 to 1024", arg);
+		j->zo.strip = (unsigned)u;
+		return 1;
+	}
+	return 0;
+}
+
+/* The operand and the options that go together, before any work. */
+static void
+check_usage(struct job *j, int argc, char *argv[])
+{
+	if (argc != 1)
+		usage(EX_USAGE);
+	j->operand = argv[0];
+	if (j->file)
+		file_name(j);
+	if (j->ck.signature != NULL && j->ck.pubkey == NULL)
+		zdiex(EX_USAGE, "--signature needs --pubkey");
+	if (j->ck.pubkey != NULL && j->ck.signature == NULL &&
+	    strcmp(j->operand, "-") == 0)
+		zdiex(EX_USAGE, "stdin has no signature file next to it: give "
+		    "--signature");
+	if (j->branch == NULL && (j->branch = zci_branch()) == NULL)
+		j->branch = "unknown";
+	if (j->revision == NULL && (j->revision = zci_revision()) == NULL)
+		j->revision = "unknown";
+}
+
 static void
 parse_options(struct job *j, int argc, char *argv[])
 {
@@ -500,10 +651,10 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "id",		required_argument,	NULL, OPT_ID },
 		{ "insecure",	no_argument,		NULL, OPT_INSECURE },
-		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "json",	no_argument,		NULL, ZOPT_JSON },
 		{ "link-dir",	required_argument,	NULL, OPT_LINK_DIR },
 		{ "link-file",	required_argument,	NULL, OPT_LINK_FILE },
-		{ "lock-wait",	required_argument,	NULL, OPT_LOCK_WAIT },
+		{ "lock-wait",	required_argument,	NULL, ZOPT_LOCK_WAIT },
 		{ "max-bytes",	required_argument,	NULL, OPT_MAX_BYTES },
 		{ "max-depth",	required_argument,	NULL, OPT_MAX_DEPTH },
 		{ "max-files",	required_argument,	NULL, OPT_MAX_FILES },
@@ -520,151 +671,25 @@ parse_options(struct job *j, int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	uint64_t u;
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hnqr:vV", longopts, NULL)) != -1)
 		switch (c) {
 		case 'h':
 			usage(0);
 			break;
-		case 'n':
-			zopt.dry_run = 1;
-			break;
-		case 'q':
-			zquiet = 1;
-			break;
-		case 'r':
-			j->rootarg = optarg;
-			break;
-		case 'v':
-			zverbose = 1;
-			break;
-		case 'V':
-			zversion();
-			break;
-		case OPT_BRANCH:
-			/* It becomes a line of revisions.log: never two. */
-			if (ztext_has_control(optarg))
-				zdiex(EX_USAGE, "--branch: a line break or "
-				    "control character in the value");
-			j->branch = optarg;
-			break;
-		case OPT_CACERT:
-			j->ck.fetch.cacert = optarg;
-			break;
-		case OPT_DEDUPE:
-			j->dedupe = 1;
-			break;
-		case OPT_FILE:
-			j->file = 1;
-			j->filearg = optarg;
-			break;
-		case OPT_ID:
-			if (!zid_valid(optarg))
-				zdiex(EX_USAGE, "--id %s: not an id (1 to 64 "
-				    "of A-Z a-z 0-9 . _ -, not starting with "
-				    "a dot)", optarg);
-			j->idarg = optarg;
-			break;
-		case OPT_INSECURE:
-			j->ck.fetch.insecure = 1;
-			break;
-		case OPT_JSON:
-			zopt.json = 1;
-			break;
-		case OPT_LINK_DIR:
-		case OPT_LINK_FILE:
-			add_link(j, optarg, c == OPT_LINK_DIR);
-			break;
-		case OPT_LOCK_WAIT:
-			if (zparse_seconds(optarg, &j->wait) == -1)
-				zdiex(EX_USAGE, "--lock-wait %s: not a number "
-				    "of seconds", optarg);
-			break;
-		case OPT_MAX_BYTES:
-			if (zparse_size(optarg, &j->zo.max_bytes) == -1 ||
-			    j->zo.max_bytes == 0)
-				zdiex(EX_USAGE, "--max-bytes %s: not a size",
-				    optarg);
-			break;
-		case OPT_MAX_DEPTH:
-			/* Removing a tree holds a directory open per level:
-			 * stay well inside the usual 1,024 open files. */
-			if (zparse_uint(optarg, 1, 512, &u) == -1)
-				zdiex(EX_USAGE, "--max-depth %s: not a number "
-				    "from 1 to 512", optarg);
-			j->zo.max_depth = (unsigned)u;
-			break;
-		case OPT_MAX_FILES:
-			if (zparse_uint(optarg, 1, UINT64_MAX / 2,
-			    &j->zo.max_files) == -1)
-				zdiex(EX_USAGE, "--max-files %s: not a "
-				    "positive number", optarg);
-			break;
-		case OPT_PUBKEY:
-			/* A key from where the artifact comes vouches for
-			 * nothing. */
-			if (zfetch_is_url(optarg))
-				zdiex(EX_USAGE, "--pubkey: a file on this "
-				    "host, not a URL");
-			j->ck.pubkey = optarg;
-			break;
-		case OPT_RETRIES:
-			if (zparse_uint(optarg, 0, 100, &u) == -1)
-				zdiex(EX_USAGE, "--retries %s: not a number "
-				    "from 0 to 100", optarg);
-			j->ck.fetch.retries = (unsigned)u;
-			break;
-		case OPT_REVISION:
-			if (ztext_has_control(optarg))
-				zdiex(EX_USAGE, "--revision: a line break or "
-				    "control character in the value");
-			j->revision = optarg;
-			break;
-		case OPT_SHA256:
-			if (strlen(optarg) != 64 ||
-			    strspn(optarg, "0123456789abcdefABCDEF") != 64)
-				zdiex(EX_USAGE, "--sha256 %s: not 64 hex "
-				    "digits", optarg);
-			j->ck.sha256 = optarg;
-			break;
-		case OPT_SIGNATURE:
-			j->ck.signature = optarg;
-			break;
-		case OPT_STRIP:
-			if (zparse_uint(optarg, 0, 1024, &u) == -1)
-				zdiex(EX_USAGE, "--strip %s: not a number from "
-				    "0 to 1024", optarg);
-			j->zo.strip = (unsigned)u;
-			break;
-		case OPT_TIMEOUT:
-			if (zparse_seconds(optarg, &j->ck.fetch.timeout) ==
-			    -1 || j->ck.fetch.timeout <= 0)
-				zdiex(EX_USAGE, "--timeout %s: not a number "
-				    "of seconds", optarg);
-			break;
 		default:
-			usage(EX_USAGE);
+			if (name_option(j, c, optarg) ||
+			    check_option(j, c, optarg) ||
+			    tree_option(j, c, optarg))
+				break;
+			if ((rc = zopt_common(c, optarg, &j->co)) == -1)
+				zdiex(EX_USAGE, "%s %s: %s", j->co.bad, optarg,
+				    j->co.why);
+			if (rc == 0)
+				usage(EX_USAGE);
 		}
-	argc -= optind;
-	argv += optind;
-
-	if (argc != 1)
-		usage(EX_USAGE);
-	j->operand = argv[0];
-	if (j->file)
-		file_name(j);
-	if (j->ck.signature != NULL && j->ck.pubkey == NULL)
-		zdiex(EX_USAGE, "--signature needs --pubkey");
-	if (j->ck.pubkey != NULL && j->ck.signature == NULL &&
-	    strcmp(j->operand, "-") == 0)
-		zdiex(EX_USAGE, "stdin has no signature file next to it: give "
-		    "--signature");
-	if (j->branch == NULL && (j->branch = zci_branch()) == NULL)
-		j->branch = "unknown";
-	if (j->revision == NULL && (j->revision = zci_revision()) == NULL)
-		j->revision = "unknown";
+	check_usage(j, argc - optind, argv + optind);
 }
 
 /*
@@ -747,31 +772,30 @@ static void
 open_root(struct job *j)
 {
 	const char *root;
-	char *cwd;
 
-	if ((root = zroot_arg(j->rootarg)) == NULL)
+	if ((root = zroot_arg(j->co.root)) == NULL)
 		zdiex(EX_USAGE, "no deploy root: give -r ROOT or set ZDD_ROOT");
 	if (zroot_open(&j->r, root, zopt.dry_run ? 0 : ZROOT_CREATE) == -1) {
-		if (errno == EPERM && j->r.holder[0] != '\0')
-			zdiex(EX_NOPERM, "%s", j->r.holder);
+		if (errno == EPERM && zroot_holder(&j->r)[0] != '\0')
+			zdiex(EX_NOPERM, "%s", zroot_holder(&j->r));
 		if (!zopt.dry_run || errno != ENOENT)
 			zdie(zexit_errno(errno), "cannot open deploy root %s",
 			    root);
 		/* A dry run on a root not made yet: what would be made. */
-		if ((cwd = realpath(".", NULL)) == NULL)
+		if (zroot_unmade(&j->r, root) == -1 && errno == ENOMEM)
+			zdiex(EX_OSERR, "out of memory");
+		if (zroot_path(&j->r) == NULL)
 			zdie(EX_IOERR, "cannot find the working directory");
-		j->r.path = root[0] == '/' ? xstrdup(root) :
-		    xasprintf("%s/%s", cwd, root);
-		free(cwd);
 	}
-	if (!zopt.dry_run && zlock_wait(&j->wait) == -1)
+	if (!zopt.dry_run && zlock_wait(&j->co.lock_wait) == -1)
 		zdiex(EX_USAGE, "ZDD_LOCK_WAIT: not a number of seconds");
-	if (!zopt.dry_run && zroot_lock(&j->r, j->wait) == -1)
+	if (!zopt.dry_run && zroot_lock(&j->r, j->co.lock_wait) == -1)
 		exit(zroot_lock_report(&j->r));
 	checkstop(j);
-	if (j->isdir && j->r.fd != -1 && inside(j->r.fd, &j->sb))
+	if (j->isdir && zroot_fd(&j->r) != -1 &&
+	    inside(zroot_fd(&j->r), &j->sb))
 		zdiex(EX_USAGE, "%s: the deploy root %s lies inside it",
-		    j->operand, j->r.path);
+		    j->operand, zroot_path(&j->r));
 }
 
 static void
@@ -781,7 +805,7 @@ choose_id(struct job *j)
 		if (zid_taken(&j->r, j->idarg))
 			zdiex(EX_CANTCREAT, "--id %s: %s/releases/%s exists "
 			    "already (or its manifest does)", j->idarg,
-			    j->r.path, j->idarg);
+			    zroot_path(&j->r), j->idarg);
 		snprintf(j->id, sizeof j->id, "%s", j->idarg);
 	} else if (zid_new(&j->r, j->id, sizeof j->id) == -1)
 		zdie(EX_CANTCREAT, "cannot find a free release id");
@@ -794,7 +818,7 @@ check_shared(struct job *j)
 	struct stat sb;
 	size_t i;
 
-	j->sharedfd = openat(j->r.fd, "shared",
+	j->sharedfd = openat(zroot_fd(&j->r), "shared",
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < j->nlinks; i++) {
 		if (j->links[i].dir)
@@ -802,12 +826,12 @@ check_shared(struct job *j)
 		if (j->sharedfd == -1 ||
 		    fstatat(j->sharedfd, j->links[i].path, &sb, 0) == -1)
 			zdiex(EX_NOINPUT, "--link-file %s: %s/shared/%s: %s",
-			    j->links[i].path, j->r.path, j->links[i].path,
-			    j->sharedfd == -1 ? strerror(ENOENT) :
-			    strerror(errno));
+			    j->links[i].path, zroot_path(&j->r),
+			    j->links[i].path, strerror(j->sharedfd == -1 ?
+			    ENOENT : errno));
 		if (S_ISDIR(sb.st_mode))
 			zdiex(EX_DATAERR, "--link-file %s: %s/shared/%s is a "
-			    "directory", j->links[i].path, j->r.path,
+			    "directory", j->links[i].path, zroot_path(&j->r),
 			    j->links[i].path);
 	}
 	j->zo.keep = j->keep;
@@ -822,7 +846,7 @@ find_dedupe(struct job *j)
 	if (!j->dedupe)
 		return;
 	if (zroot_link_target(&j->r, "current", cur, sizeof cur) == 0)
-		j->dedupefd = openat(j->r.relfd, cur,
+		j->dedupefd = openat(zroot_relfd(&j->r), cur,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	j->zo.dedupe_fd = j->dedupefd;
 	if (j->dedupefd == -1)
@@ -874,14 +898,15 @@ spool(struct job *j)
 	    j->sb.st_uid == geteuid() && (j->sb.st_mode & 022) == 0))))
 		return;
 	/* A dry run makes nothing in the root, not even .zdd/tmp. */
-	if (zopt.dry_run || j->r.fd == -1) {
+	if (zopt.dry_run || zroot_fd(&j->r) == -1) {
 		tmp = getenv("TMPDIR");
 		dirfd = open(tmp && *tmp ? tmp : "/tmp",
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else
 		dirfd = zroot_tmpdir(&j->r);
 	if (dirfd == -1 || (fd = zspool_open(dirfd)) == -1) {
-		zerr("cannot make a spool file in %s/.zdd/tmp", j->r.path);
+		zerr("cannot make a spool file in %s/.zdd/tmp",
+		    zroot_path(&j->r));
 		bail(j, zexit_errno(errno));
 	}
 	close(dirfd);
@@ -1124,7 +1149,7 @@ unpack(struct job *j)
 	zs = zar_stats(j->z);
 	if (zar_no_reflinks(j->z))
 		zinfo("--dedupe: the file system of %s has no reflinks, so "
-		    "files were written, not shared", j->r.path);
+		    "files were written, not shared", zroot_path(&j->r));
 	/* An empty release is a broken build, and zdd-link refuses it. */
 	if (zs->entries == 0) {
 		zerrx("%s: the artifact holds nothing%s", j->name,
@@ -1235,25 +1260,24 @@ publish(struct job *j)
 		bail(j, EX_OSERR);
 	}
 	if (zevent_append(&j->r, "release", ev) == -1)
-		zerr("cannot write %s/.zdd/events.jsonl", j->r.path);
-	if (renameat2(j->tmpfd, j->stage, j->r.relfd, j->id,
+		zerr("cannot write %s/.zdd/events.jsonl", zroot_path(&j->r));
+	if (renameat2(j->tmpfd, j->stage, zroot_relfd(&j->r), j->id,
 	    RENAME_NOREPLACE) == -1) {
 		zerr("cannot rename the release into %s/releases/%s",
-		    j->r.path, j->id);
+		    zroot_path(&j->r), j->id);
 		bail(j, zexit_errno(errno));
 	}
 	/* From here on the release exists; a signal changes nothing. */
 	j->published = 1;
 	j->stage[0] = '\0';
 	j->manifest = 0;
-	if (zfsync_dir(j->r.relfd) == -1)
-		zerr("cannot sync %s/releases", j->r.path);
+	if (zfsync_dir(zroot_relfd(&j->r)) == -1)
+		zerr("cannot sync %s/releases", zroot_path(&j->r));
 	/*
 	 * Unlock before printing: in "zdd-release ... | zdd-link -" the
 	 * link takes the lock as soon as it has read the line.
 	 */
-	close(j->r.lockfd);
-	j->r.lockfd = -1;
+	zroot_unlock(&j->r);
 	zdebug("%llu files, %llu bytes, %llu deduplicated",
 	    (unsigned long long)zs->files, (unsigned long long)zs->bytes,
 	    (unsigned long long)zs->deduped);
@@ -1276,15 +1300,15 @@ unpublish(struct job *j, char *why, size_t size)
 	size_t n, i;
 	int linked = 0;
 
-	if (zroot_lock(&j->r, j->wait) == -1) {
+	if (zroot_lock(&j->r, j->co.lock_wait) == -1) {
 		snprintf(why, size, "cannot take the deploy lock again%s%s%s",
-		    j->r.holder[0] ? " (" : "", j->r.holder,
-		    j->r.holder[0] ? ")" : "");
+		    zroot_holder(&j->r)[0] ? " (" : "", zroot_holder(&j->r),
+		    zroot_holder(&j->r)[0] ? ")" : "");
 		return why;
 	}
 	if (zroot_releases(&j->r, &v, &n, 0) == -1) {
-		snprintf(why, size, "cannot read %s/releases: %s", j->r.path,
-		    strerror(errno));
+		snprintf(why, size, "cannot read %s/releases: %s",
+		    zroot_path(&j->r), strerror(errno));
 		return why;
 	}
 	for (i = 0; i < n; i++)
@@ -1295,13 +1319,13 @@ unpublish(struct job *j, char *why, size_t size)
 		return "a link points at it";
 	/* Out of sight in one rename, then removed at leisure. */
 	if (ztmpname(name, sizeof name, j->id) == -1 ||
-	    renameat2(j->r.relfd, j->id, j->tmpfd, name,
+	    renameat2(zroot_relfd(&j->r), j->id, j->tmpfd, name,
 	    RENAME_NOREPLACE) == -1) {
 		snprintf(why, size, "cannot move it away: %s",
 		    strerror(errno));
 		return why;
 	}
-	zfsync_dir(j->r.relfd);
+	zfsync_dir(zroot_relfd(&j->r));
 	if (zmanifest_remove(&j->r, j->id) == -1)
 		zerr("cannot remove the manifest of %s", j->id);
 	memset(&st, 0, sizeof st);
@@ -1346,8 +1370,8 @@ int
 main(int argc, char *argv[])
 {
 	static struct job job = { .srcfd = -1, .tmpfd = -1, .stagefd = -1,
-	    .sharedfd = -1, .dedupefd = -1, .wait = -1,
-	    .r = { .fd = -1, .relfd = -1, .zddfd = -1, .lockfd = -1 },
+	    .sharedfd = -1, .dedupefd = -1, .co = ZCOMMON_INIT,
+	    .r = ZROOT_INIT,
 	    .zo = { .max_bytes = 8ULL << 30, .max_files = 1000000,
 	    .max_depth = 256,
 	    .dedupe_fd = -1, .stop = &stop },

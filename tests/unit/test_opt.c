@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "diag.h"
 #include "opt.h"
 #include "url.h"
 
@@ -72,6 +73,36 @@ test_seconds(void **state)
 }
 
 static void
+test_common(void **state)
+{
+	struct zcommon c = ZCOMMON_INIT;
+
+	(void)state;
+	assert_int_equal(zopt_common('n', NULL, &c), 1);
+	assert_int_equal(zopt.dry_run, 1);
+	assert_int_equal(zopt_common(ZOPT_JSON, NULL, &c), 1);
+	assert_int_equal(zopt.json, 1);
+	assert_int_equal(zopt_common('q', NULL, &c), 1);
+	assert_int_equal(zquiet, 1);
+	assert_int_equal(zopt_common('v', NULL, &c), 1);
+	assert_int_equal(zverbose, 1);
+	assert_int_equal(zopt_common('r', "/srv/app", &c), 1);
+	assert_string_equal(c.root, "/srv/app");
+	assert_true(c.lock_wait == -1);
+	assert_int_equal(zopt_common(ZOPT_LOCK_WAIT, "2.5", &c), 1);
+	assert_true(c.lock_wait == 2.5);
+	assert_null(c.bad);
+	assert_int_equal(zopt_common(ZOPT_LOCK_WAIT, "soon", &c), -1);
+	assert_string_equal(c.bad, "--lock-wait");
+	assert_string_equal(c.why, "not a number of seconds");
+	assert_true(c.lock_wait == 2.5);
+	/* -h and the tool's own options are the tool's. */
+	assert_int_equal(zopt_common('h', NULL, &c), 0);
+	assert_int_equal(zopt_common(ZOPT_TOOL, "x", &c), 0);
+	assert_int_equal(zopt_common('?', NULL, &c), 0);
+}
+
+static void
 test_redact(void **state)
 {
 	char *s;
@@ -104,6 +135,7 @@ main(void)
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_seconds),
+		cmocka_unit_test(test_common),
 		cmocka_unit_test(test_redact),
 	};
 
