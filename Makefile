@@ -5,8 +5,8 @@
 #   make check-asan     the same tests against an ASan/UBSan build
 #   make demo           a whole zero-downtime deploy on this machine
 #   make install        tools, man pages and completions under DESTDIR/PREFIX
-#   make lint           mandoc -Tlint, cppcheck, 80 columns and sorted
-#                       includes (tests/style.sh), shellcheck
+#   make lint           mandoc -Tlint, cppcheck, 80 columns, sorted
+#                       includes, clang-format (tests/style.sh), shellcheck
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin

@@ -263,27 +263,6 @@ extract(struct zar *z, struct archive *a, struct zfeed *feed)
 	}
 }
 
-/*
- * The one compression filter the data starts with, by its magic number,
- * or ARCHIVE_FILTER_NONE.  zdd names the filter itself rather than let
- * libarchive bid, because libarchive's bidding goes on into the output,
- * up to 25 filters deep: a few hundred bytes of gzip in gzip in gzip,
- * corrupt, kept it busy for minutes.  One layer is read, no more.
- */
-static int
-sniff_filter(const unsigned char *p, size_t n)
-{
-	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-		return ARCHIVE_FILTER_GZIP;
-	if (n >= 3 && memcmp(p, "BZh", 3) == 0)
-		return ARCHIVE_FILTER_BZIP2;
-	if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
-		return ARCHIVE_FILTER_XZ;
-	if (n >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
-		return ARCHIVE_FILTER_ZSTD;
-	return ARCHIVE_FILTER_NONE;
-}
-
 static struct archive *
 reader(int filter)
 {
@@ -379,7 +358,7 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 	 * core while this one parses and writes.  The feed owns the digest
 	 * until zfeed_end().
 	 */
-	filter = sniff_filter((unsigned char *)in->buf, in->pending);
+	filter = zfeed_filter((unsigned char *)in->buf, in->pending);
 	feed = zfeed_start(fd, in->sha, filter, in->buf, in->pending,
 	    z->o.stop);
 	if (feed == NULL) {
@@ -463,7 +442,7 @@ int
 zar_read_mem(struct zar *z, const void *buf, size_t len)
 {
 	struct archive *a;
-	int rc, filter = sniff_filter(buf, len);
+	int rc, filter = zfeed_filter(buf, len);
 
 	if ((a = reader(filter)) == NULL)
 		return zx_fail(z, ENOMEM, "out of memory");

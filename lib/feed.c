@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct zfeed {
 	int	 filter;
 	char	*pre;		/* read ahead by the caller, already hashed */
 	size_t	 npre;
+	uint64_t nin, nout;	/* compressed bytes read, and what they gave */
 	char	 in[128 * 1024];
 	volatile sig_atomic_t *stop;
 };
@@ -181,8 +183,25 @@ feed_in(struct archive *a, void *arg, const void **buf)
 		archive_set_error(a, errno, "cannot read the artifact");
 		return -1;
 	}
+	f->nin += (uint64_t)n;
 	*buf = f->in;
 	return n;
+}
+
+int
+zfeed_filter(const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		return ARCHIVE_FILTER_GZIP;
+	if (n >= 3 && memcmp(p, "BZh", 3) == 0)
+		return ARCHIVE_FILTER_BZIP2;
+	if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+		return ARCHIVE_FILTER_XZ;
+	if (n >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
+		return ARCHIVE_FILTER_ZSTD;
+	return ARCHIVE_FILTER_NONE;
 }
 
 void
@@ -232,6 +251,12 @@ inflate(struct zfeed *f)
 	}
 	while ((r = archive_read_data_block(a, &buf, &len, &off)) ==
 	    ARCHIVE_OK) {
+		f->nout += len;
+		if (f->nout > ZFEED_SLACK && f->nout / ZFEED_RATIO > f->nin) {
+			archive_set_error(a, -1, "expands past %d times its "
+			    "compressed size: a compression bomb", ZFEED_RATIO);
+			goto out;
+		}
 		for (p = buf; len > 0; p += k, len -= k) {
 			if ((slot = room(f)) == -1) {
 				rc = 0;

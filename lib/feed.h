@@ -18,14 +18,34 @@
 struct zfeed;
 
 /*
+ * A compression bomb: decompressed data past ZFEED_RATIO times the
+ * compressed bytes read, once past the first ZFEED_SLACK bytes, is
+ * refused.  Deflate cannot pass 1,032 to 1, so no gzip stream is ever
+ * refused; on zeros xz reaches about 7,000 to 1, zstd 33,000 and bzip2
+ * a million, and real artifacts (text, code, images) stay under 20.
+ */
+#define ZFEED_RATIO	2000
+#define ZFEED_SLACK	(1 << 20)
+
+/*
  * Start reading fd to its end in a new thread, after the npre bytes of
  * pre that the caller read (and hashed) already: every byte read goes
  * into sha, and the data is decompressed with one filter
- * (ARCHIVE_FILTER_GZIP ... or ARCHIVE_FILTER_NONE).  A signal that sets
- * *stop ends it within a tenth of a second.  NULL (errno set) on failure.
+ * (ARCHIVE_FILTER_GZIP ... or ARCHIVE_FILTER_NONE), within ZFEED_RATIO.
+ * A signal that sets *stop ends it within a tenth of a second.  NULL
+ * (errno set) on failure.
  */
 struct zfeed *zfeed_start(int fd, struct zdigest *sha, int filter,
 	    const void *pre, size_t npre, volatile sig_atomic_t *stop);
+
+/*
+ * The one compression filter the n bytes at p start with, by its magic
+ * number, or ARCHIVE_FILTER_NONE.  zdd names the filter itself rather
+ * than let libarchive bid, because libarchive's bidding goes on into the
+ * output, up to 25 filters deep: a few hundred bytes of gzip in gzip in
+ * gzip, corrupt, kept it busy for minutes.  One layer is read, no more.
+ */
+int	zfeed_filter(const void *p, size_t n);
 
 /* Let libarchive read the one filter (ARCHIVE_FILTER_GZIP ...) named. */
 void	zfeed_support_filter(struct archive *a, int filter);

@@ -15,8 +15,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "diag.h"
 #include "haproxy.h"
 #include "io.h"
+#include "proc.h"
+#include "text.h"
 
 #define ANSWER_MAX	(4 << 20)
 #define COLS_MAX	1024
@@ -342,4 +345,111 @@ zhap_parse_answers(const char *csv, const char *backend, const char *server,
 		*total += v[i];
 	*c5xx = v[4];
 	return 0;
+}
+
+char *
+zhap_ask(const struct zhap *h, const char *cmd)
+{
+	return zhap_cmd(h->socket, cmd, h->timeout);
+}
+
+int
+zhap_servers(const struct zhap *h, struct zhap_server **v, char *first,
+    size_t size)
+{
+	char cmd[256], *out;
+	const char *p;
+	size_t lines = 1;
+	int n;
+
+	*v = NULL;
+	*first = '\0';
+	snprintf(cmd, sizeof cmd, "show servers state %s", h->backend);
+	if ((out = zhap_ask(h, cmd)) == NULL)
+		return -1;
+	/* A backend may hold any number of servers: one a line at most. */
+	for (p = out; *p != '\0'; p++)
+		lines += *p == '\n';
+	if ((*v = calloc(lines, sizeof **v)) == NULL) {
+		free(out);
+		return -1;
+	}
+	n = zhap_parse_state(out, h->backend, *v, lines);
+	if (n <= 0) {
+		ztext_clean(out, strcspn(out, "\n"), first, size);
+		free(*v);
+		*v = NULL;
+		n = 0;
+	}
+	free(out);
+	return n;
+}
+
+const char *
+zhap_state_word(int admin_state)
+{
+	if (admin_state & ZHAP_MAINT)
+		return "maint";
+	if (admin_state & ZHAP_DRAIN)
+		return "drain";
+	return "ready";
+}
+
+int
+zhap_set(const struct zhap *h, const char *server, const char *kind,
+    const char *value, const char *verb)
+{
+	char cmd[256], what[200], *out;
+	int weight = strcmp(kind, "weight") == 0;
+
+	snprintf(cmd, sizeof cmd, weight ? "set weight %s/%s %s" :
+	    "set server %s/%s state %s", h->backend, server, value);
+	snprintf(what, sizeof what, "%s %s/%s %s%s", verb, h->backend,
+	    server, weight ? "weight " : "", value);
+	if ((out = zhap_ask(h, cmd)) == NULL) {
+		zerr("%s: cannot reach HAProxy at %s", what, h->socket);
+		return -1;
+	}
+	if (!zhap_ok(out)) {
+		zerrx("HAProxy refused to %s:", what);
+		zrelay(out);
+		free(out);
+		errno = EPERM;
+		return -1;
+	}
+	free(out);
+	return 0;
+}
+
+int
+zhap_step(const struct zhap *h, struct zhap_plan *pl, const char *server,
+    const char *kind, const char *value, const char *was)
+{
+	if (pl->n == ZHAP_STEPS_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (zhap_set(h, server, kind, value, "set") == -1)
+		return -1;
+	snprintf(pl->steps[pl->n].server, sizeof pl->steps[pl->n].server,
+	    "%s", server);
+	pl->steps[pl->n].kind = kind;
+	snprintf(pl->steps[pl->n].was, sizeof pl->steps[pl->n].was, "%s",
+	    was);
+	pl->n++;
+	return 0;
+}
+
+int
+zhap_undo(const struct zhap *h, struct zhap_plan *pl)
+{
+	int ok = 1;
+
+	while (pl->n > 0) {
+		pl->n--;
+		if (zhap_set(h, pl->steps[pl->n].server, pl->steps[pl->n].kind,
+		    pl->steps[pl->n].was, "put back") == -1)
+			ok = 0;
+	}
+	return ok ? 0 : -1;
 }

@@ -69,6 +69,61 @@ long	zhap_parse_sessions(const char *csv, const char *backend,
 int	zhap_parse_answers(const char *csv, const char *backend,
 	    const char *server, long *total, long *c5xx);
 
+/*
+ * A client of one backend: the socket, the backend and how long one
+ * command may take.  The functions below say on stderr (through diag)
+ * what HAProxy refused, and return -1 with errno for the caller to exit.
+ */
+struct zhap {
+	const char *socket;
+	const char *backend;
+	double	 timeout;
+};
+
+/* zhap_cmd() on h's socket. */
+char	*zhap_ask(const struct zhap *h, const char *cmd);
+
+/*
+ * The servers of h's backend, malloc'd into *v (free it): how many; 0
+ * when the answer holds none (its first line, cleaned, in first); -1
+ * with errno when HAProxy could not be asked.
+ */
+int	zhap_servers(const struct zhap *h, struct zhap_server **v,
+	    char *first, size_t size);
+
+/* The state word ("ready", "drain", "maint") that admin_state says. */
+const char *zhap_state_word(int admin_state);
+
+/*
+ * Set server's "state" or "weight" (kind) to value: 0 when HAProxy took
+ * it; else -1, HAProxy's answer (or why there is none) said on stderr
+ * after "verb BACKEND/SERVER VALUE".
+ */
+int	zhap_set(const struct zhap *h, const char *server, const char *kind,
+	    const char *value, const char *verb);
+
+/*
+ * A change of several servers, all or nothing: each step is recorded
+ * with the value it replaced, so that zhap_undo() puts them back, last
+ * first.
+ */
+#define ZHAP_STEPS_MAX	64
+struct zhap_plan {
+	struct {
+		char	 server[65];
+		const char *kind;
+		char	 was[16];
+	} steps[ZHAP_STEPS_MAX];
+	int	 n;
+};
+
+/* zhap_set() as one step of pl: -1 when refused (nothing recorded). */
+int	zhap_step(const struct zhap *h, struct zhap_plan *pl,
+	    const char *server, const char *kind, const char *value,
+	    const char *was);
+/* Undo pl's steps: 0, or -1 when HAProxy refused one back (said). */
+int	zhap_undo(const struct zhap *h, struct zhap_plan *pl);
+
 #define ZHAP_FIELDS_MAX	16
 /*
  * The named numeric fields of backend/server's row of "show stat", an

@@ -82,10 +82,12 @@ zparse_size(const char *s, uint64_t *out)
 	switch (*end) {
 	case '\0':
 		break;
+	/* clang-format off */
 	case 'k': case 'K': shift = 10; end++; break;
 	case 'm': case 'M': shift = 20; end++; break;
 	case 'g': case 'G': shift = 30; end++; break;
 	case 't': case 'T': shift = 40; end++; break;
+	/* clang-format on */
 	default:
 		return -1;
 	}

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "diag.h"
 #include "proc.h"
+#include "text.h"
 
 #define TICK_MS	100	/* how often a wait looks at the clock */
 
@@ -303,4 +305,22 @@ zproc_wait_gone(const struct zproc *v, int n, double deadline)
 		return -1;
 	}
 	return left;
+}
+
+void
+zrelay(const char *out)
+{
+	const char *p = out, *nl;
+	char line[512];
+	int n = 0;
+
+	while (p != NULL && *p != '\0' && n < 20) {
+		nl = strchrnul(p, '\n');
+		ztext_clean(p, (size_t)(nl - p), line, sizeof line);
+		if (*line != '\0') {
+			zerrx("%s", line);
+			n++;
+		}
+		p = *nl ? nl + 1 : nl;
+	}
 }

@@ -43,6 +43,14 @@ struct zrun {
  */
 int	zrun(char *const argv[], struct zrun *r);
 
+/*
+ * Another program's words (nginx's, HAProxy's), one diagnostic line
+ * each, at most 20, made printable by ztext_clean(): a control byte
+ * would let the other end clear the terminal or forge a line of ours
+ * after a carriage return.  out may be NULL.
+ */
+void	zrelay(const char *out);
+
 /* A process as /proc shows it: its pid and start time, to survive reuse. */
 struct zproc {
 	pid_t	pid;

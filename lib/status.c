@@ -19,8 +19,7 @@ status3(const char *s)
 }
 
 int
-zstatus_parse(const char *s, struct zstatus *st, size_t *pos,
-    const char **why)
+zstatus_parse(const char *s, struct zstatus *st, size_t *pos, const char **why)
 {
 	const char *p = s;
 	int lo, hi;

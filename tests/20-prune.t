@@ -224,4 +224,96 @@ else
 	pass "# skip unshare -m is not allowed here"
 fi
 
+# A tree deeper than any open-file limit: 2,500 directories, one in the
+# other, a file in each, some read-only on the way; zdd-prune deletes it
+# with 64 open files at most (the old walk held one per level).
+# deeptree DIR DEPTH [NAME]: the chain under DIR; NAME, when given, is
+# made at the bottom as a directory holding a file.
+deeptree() { python3 - "$@" <<'PY'
+import os, sys
+os.chdir(sys.argv[1])
+depth = int(sys.argv[2])
+for i in range(depth):
+    os.mkdir("d")
+    with open("f", "w") as fh:
+        fh.write("x")
+    os.chdir("d")
+if len(sys.argv) > 3:
+    os.mkdir(sys.argv[3])
+    with open(os.path.join(sys.argv[3], "f"), "w") as fh:
+        fh.write("x")
+for i in range(depth, 0, -1):
+    os.chdir("..")
+    if i % 300 == 0:
+        os.chmod("d", 0o500)
+PY
+}
+R=$T/deep
+mkdir -p "$R"
+for d in 1 2 3; do
+	mkrel $d
+	ln -sfn releases/$d "$R/current"
+done
+deeptree "$R/releases/1" 2500
+deeptree "$R/releases/2" 2500
+run sh -c "ulimit -n 64 && zdd-prune -r '$R' -k 1"
+is "2,500 levels deep, ulimit -n 64: exit 0" "$rc" 0
+is "2,500 levels deep: both go" "$(ids)" "3 "
+is "2,500 levels deep: nothing left in .zdd/tmp" "$(ls -A "$R/.zdd/tmp")" ""
+is "2,500 levels deep: no error" "$err" ""
+
+# The same as an ordinary user, with a directory it may not empty at the
+# bottom: the failure is named by the end of its path, the rest goes.
+R=$T/deep-user
+mkdir -p "$R"
+for d in 1 2 3; do
+	mkrel $d
+	ln -sfn releases/$d "$R/current"
+done
+deeptree "$R/releases/1" 2100
+deeptree "$R/releases/2" 2100 rootonly
+chown -R 65534:65534 "$R"
+python3 -c 'import os, sys
+os.chdir(sys.argv[1])
+for i in range(2100): os.chdir("d")
+os.chown("rootonly", 0, 0)' "$R/releases/2"
+run $U sh -c "ulimit -n 64 && zdd-prune -r '$R' -k 1"
+is "as a user, 2,100 deep, ulimit -n 64: exit 77" "$rc" 77
+is "as a user: the deletable release goes" "$out" "$R/releases/1"
+like "as a user: the failure named by the end of its path" "$err" \
+	'^zdd-prune: cannot remove releases/2 whole, left in \.zdd/tmp/\.2\.zdd-[A-Za-z0-9]+: \.\.\./(d/)+rootonly/f: Permission denied$'
+is "as a user: all but the path to it went" \
+	"$(find "$R/.zdd/tmp" -mindepth 1 | wc -l)" 2103
+chown -R 65534:65534 "$R"
+run $U sh -c "ulimit -n 64 && zdd-prune -r '$R' -k 1"
+is "as a user, once fixed: the rest goes" "$rc:$(ls -A "$R/.zdd/tmp")" "0:"
+
+# A mount deep inside an old release, deeper than the directories the walk
+# keeps open: a tmpfs, and a bind mount of a directory on the same file
+# system (same device).  Neither is entered; what is mounted stays.
+R=$T/deepmnt
+mkdir -p "$R" "$T/bound"
+echo precious >"$T/bound/keep"
+for d in 1 2 3; do
+	mkrel $d
+	ln -sfn releases/$d "$R/current"
+done
+deeptree "$R/releases/1" 40 m
+deeptree "$R/releases/2" 40 m
+m1=$R/releases/1/$(printf 'd/%.0s' $(seq 40))m
+m2=$R/releases/2/$(printf 'd/%.0s' $(seq 40))m
+if unshare -m true 2>/dev/null; then
+	run unshare -m sh -c "mount --make-rprivate / &&
+		mount -t tmpfs none '$m1' && echo data >'$m1/volume' &&
+		mount --bind '$T/bound' '$m2' &&
+		zdd-prune -r '$R' -k 1; echo \"rc=\$?\";
+		cat '$R'/.zdd/tmp/.1.zdd-*/$(printf 'd/%.0s' $(seq 40))m/volume"
+	is "deep mounts: exit 74, the tmpfs kept" "$(echo "$out" | tr '\n' ' ')" "rc=74 data "
+	like "deep mounts: reported as another file system" "$err" \
+		'^zdd-prune: cannot remove releases/1 whole, left in \.zdd/tmp/\.1\.zdd-[A-Za-z0-9]+: (d/){40}m: Invalid cross-device link'
+	is "deep bind mount of the same file system: what it shows stays" "$(cat "$T/bound/keep")" precious
+else
+	for i in 1 2 3; do pass "# skip unshare -m is not allowed here"; done
+fi
+
 done_testing

@@ -471,10 +471,43 @@ is "--max-depth 300, 300 deep: 0" "$rc" 0
 ok "--max-depth 300: the deepest file is there" test -f "$RB/releases/deep300/b1/$(printf 'd/%.0s' $(seq 298))f"
 run zdd-release -r "$RB" --max-depth 299 "$T/deep300.tgz"
 is "--max-depth 299, 300 deep: 65" "$rc" 65
-for bad in 0 513 x; do
+for bad in 0 2049 x; do
 	run zdd-release -r "$RB" --max-depth $bad "$T/deep300.tgz"
 	is "--max-depth $bad: 64" "$rc" 64
 done
+# A refused deep artifact leaves nothing behind, even when what it made
+# before the refusal is deeper than the open files allowed, as its owner:
+# entries 1,900 names deep, then one past --max-depth; and 20 files
+# 2,000 deep whose directories pass --max-files midway.
+RD=$T/root-deep
+mkdir -p "$RD" && chown 65534:65534 "$RD"
+python3 - "$T/deeper.tgz" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.GNU_FORMAT) as t:
+    for name in ["a%d/" % i + "d/" * 1898 + "f" for i in range(3)] + \
+            ["b/" + "d/" * 2000 + "f"]:
+        ti = tarfile.TarInfo(name)
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+PY
+run asnobody sh -c "ulimit -n 64 && zdd-release -r '$RD' --max-depth 2000 '$T/deeper.tgz'"
+is "1,900 deep, then 2,002 past --max-depth 2000: 65" "$rc" 65
+like "... says why" "$err" "^zdd-release: $T/deeper.tgz: entry 'b/d/d/.*': is more names deep than the limit of 2000\$"
+is "... nothing in tmp" "$(ls -A "$RD/.zdd/tmp")" ""
+is "... no release" "$(ls -A "$RD/releases")" ""
+run asnobody sh -c "ulimit -n 64 && zdd-release -r '$RD' --max-depth 2048 --max-files 30000 '$T/deep2000.tgz'"
+is "2,000 deep, past --max-files 30000 by directories: 65" "$rc" 65
+like "... says why" "$err" 'is past the limit of 30000 entries$'
+is "... nothing in tmp" "$(ls -A "$RD/.zdd/tmp")" ""
+is "... no release" "$(ls -A "$RD/releases")" ""
+run asnobody sh -c "ulimit -n 64 && zdd-release -r '$RD' --max-depth 2048 --id d2000 --json '$T/deep2000.tgz'"
+is "20 files 2,000 deep, --max-depth 2048: 0" "$rc:$(jf "$out" entries)" 0:40000
+asnobody zdd-link -q -r "$RD" d2000 >/dev/null
+asnobody zdd-release -q -r "$RD" --id small --strip 1 "$T/app.tar.gz" >/dev/null
+asnobody zdd-link -q -r "$RD" small >/dev/null
+run asnobody sh -c "ulimit -n 64 && zdd-prune -r '$RD' -k 0"
+is "... and zdd-prune removes it, ulimit -n 64" \
+	"$rc:$(ls -A "$RD/releases")$(ls -A "$RD/.zdd/tmp")" "0:small"
 # 20 files, each under 10 directories of its own: 220 entries.
 deep 20 11 "$T/dirs.tgz"
 run zdd-release -r "$RB" --max-files 219 "$T/dirs.tgz"
@@ -501,6 +534,25 @@ for c in "bzip2 -c" "xz -c" "zstd -qc"; do
 	run zdd-release -r "$RB" --strip 1 "$T/one-layer"
 	is "one layer of ${c%% *}: 0" "$rc" 0
 done
+# Compression bombs, small on disk: a tar of 64 MiB of zeros.  Past 2,000
+# times the compressed bytes read (after the first MiB), the output is
+# refused: xz, zstd and bzip2 reach that on zeros, gzip cannot (deflate
+# stops at 1,032 to 1), so the same zeros gzipped are a release, and
+# --max-bytes still bounds them.
+mkdir -p "$T/zeros/app" && truncate -s 64M "$T/zeros/app/zeros"
+for c in "xz -1" "zstd -q -3" "bzip2 -1"; do
+	tar -cf - -C "$T/zeros" app | $c >"$T/bomb"
+	run zdd-release -r "$RB" "$T/bomb"
+	is "${c%% *} bomb of $(wc -c <"$T/bomb") bytes: 65" "$rc" 65
+	like "... says why" "$err" 'expands past 2000 times its compressed size: a compression bomb$'
+	is "... nothing in tmp" "$(ls -A "$RB/.zdd/tmp")" ""
+done
+tar -cf - -C "$T/zeros" app | gzip -9 >"$T/zeros.tgz"
+run zdd-release -r "$RB" --max-bytes 32M "$T/zeros.tgz"
+is "64 MiB of zeros gzipped, --max-bytes 32M: 65" "$rc" 65
+run zdd-release -r "$RB" --id zeros "$T/zeros.tgz"
+is "64 MiB of zeros gzipped: a release" "$rc:$(stat -c %s "$RB/releases/zeros/app/zeros")" 0:67108864
+rm -rf "$T/zeros"
 # Data of entries that --strip drops is read all the same, and counted.
 python3 - "$T/stripped.tgz" <<'PY'
 import io, sys, tarfile

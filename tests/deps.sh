@@ -8,9 +8,9 @@ pkgs="gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev
 libarchive-dev libssl-dev libcmocka-dev python3 curl openssl procps util-linux
 nginx-light haproxy wrk mandoc shellcheck cppcheck capistrano
 zstd xz-utils bzip2 zip unzip cpio xfsprogs
-clang libclang-rt-14-dev fiu-utils libfiu-dev valgrind
+clang clang-format libclang-rt-14-dev fiu-utils libfiu-dev valgrind
 ansible-core python3-yaml debhelper lintian man-db
-minisign signify-openbsd"
+minisign signify-openbsd sudo"
 # Extra packages a caller asks for (make demo, make fuzz) come as arguments.
 pkgs="$pkgs $*"
 

@@ -595,11 +595,10 @@ tree_option(struct job *j, int c, const char *arg)
 			zdiex(EX_USAGE, "--max-bytes %s: not a size", arg);
 		return 1;
 	case OPT_MAX_DEPTH:
-		/* Removing a tree holds a directory open per level: stay
-		 * well inside the usual 1,024 open files. */
-		if (zparse_uint(arg, 1, 512, &u) == -1)
+		/* A path of 2,048 names already fills PATH_MAX. */
+		if (zparse_uint(arg, 1, 2048, &u) == -1)
 			zdiex(EX_USAGE, "--max-depth %s: not a number "
-			    "from 1 to 512", arg);
+			    "from 1 to 2048", arg);
 		j->zo.max_depth = (unsigned)u;
 		return 1;
 	case OPT_MAX_FILES:

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -135,6 +136,45 @@ test_rmtree(void **state)
 	assert_int_equal(entries(), 0);
 }
 
+/*
+ * A chain of 3,000 directories, a file in each, deleted under a limit of
+ * 32 open files: the walk holds a bounded number of directories open
+ * whatever the depth, and goes back up through ".." past them.
+ */
+static void
+test_rmtree_deep(void **state)
+{
+	struct zrm_stats st;
+	struct rlimit old, low;
+	int fd, nfd, i;
+
+	(void)state;
+	fd = dup(dfd);
+	for (i = 0; i <= 3000; i++) {
+		assert_int_equal(mkdirat(fd, i == 0 ? "deep" : "d", 0755), 0);
+		nfd = openat(fd, i == 0 ? "deep" : "d", O_RDONLY | O_DIRECTORY);
+		assert_true(nfd != -1);
+		/* Read-only on the way, as a user's own tree may be. */
+		if (i % 500 == 1)
+			assert_int_equal(fchmod(fd, 0500), 0);
+		close(fd);
+		fd = nfd;
+		close(openat(fd, "f", O_CREAT | O_WRONLY, 0644));
+	}
+	close(fd);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 32;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	i = zrmtree_at(dfd, "deep", &st);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(i, 0);
+	assert_int_equal(st.first_errno, 0);
+	assert_int_equal(st.dirs, 3001);
+	assert_int_equal(st.files, 3001);
+	assert_int_equal(entries(), 0);
+}
+
 static void
 test_ids(void **state)
 {
@@ -174,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_file_replace),
 		cmocka_unit_test(test_symlink_replace),
 		cmocka_unit_test(test_rmtree),
+		cmocka_unit_test(test_rmtree_deep),
 		cmocka_unit_test(test_ids),
 	};
 
