@@ -8,21 +8,30 @@
 #     - 4,000 files of random bytes, 200 B to 6 KiB (minified JS and
 #       images do not compress), .tar.gz;
 #     - one 200 MiB jar (random bytes) in a plain .tar;
+#     - the same 4,000 random files in a .zip (a jar of assets), against
+#       `unzip -q` plus `sync -f`;
 #     and zdd-release's peak memory on each, which must not grow with the
-#     artifact;
+#     artifact.  With BASE=PATH (another build's zdd-release, say main's:
+#     `make B=build-main` in a checkout of main) it runs in the same
+#     rounds, its order against this build's swapped every round, and
+#     gets columns of its own;
 #  2. ten releases of a 2,000-file app, 1% of files changed each time,
 #     with and without --dedupe: `du` of releases/ against one release, on
 #     a private XFS (reflinks) when mkfs.xfs and a loop mount work, else
 #     on DISK.
 # Prints a Markdown report on stdout.  DISK (default /var/tmp) is the
-# on-disk scratch place; B the build directory.
+# on-disk scratch place; B the build directory; DEDUPE=no skips part 2.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 REL=$(pwd)/$B/zdd-release
 RUNS=${RUNS:-5}
 DISK=${DISK:-/var/tmp}
+BASE=${BASE:-}
+DEDUPE=${DEDUPE:-yes}
 [ -x "$REL" ] || { echo "bench: build first (make)" >&2; exit 1; }
+[ -z "$BASE" ] || [ -x "$BASE" ] ||
+	{ echo "bench: BASE=$BASE is no program" >&2; exit 1; }
 
 W=$(mktemp -d "$DISK/zdd-bench.XXXXXX") || exit 1
 S=$(mktemp -d /dev/shm/zdd-bench.XXXXXX) || exit 1
@@ -64,41 +73,60 @@ with open(os.path.join(d, "app.jar"), "wb") as f:
 PY
 (cd "$W/art/text" && tar -czf "$W/text.tar.gz" app)
 (cd "$W/art/random" && tar -czf "$W/random.tar.gz" app)
+(cd "$W/art/random" && zip -qr "$W/random.zip" app)
 (cd "$W/art/jar" && tar -cf "$W/jar.tar" app)
 rm -rf "$W/art"
 
-# extract PLACE N ARTIFACT: one timed tar run and one timed zdd-release
-# run, N times, alternating; prints "tar_median tar_min zdd_median
-# zdd_min peak_kib".  The last run's release is checked against tar's.
+# extract PLACE N ARTIFACT: one timed run of the tool it replaces (tar,
+# or unzip for a .zip) and one timed zdd-release run (and one of BASE),
+# N times, alternating; prints "ref_median ref_min zdd_median zdd_min
+# peak_kib base_median base_min".  The last run's release is checked
+# against the reference's.
 extract() {
 	p=$1
 	n=$2
 	a=$3
-	: >"$p/tar.t"
+	: >"$p/ref.t"
 	: >"$p/zdd.t"
+	: >"$p/base.t"
 	i=0
 	while [ "$i" -lt "$n" ]; do
 		rm -rf "$p/x" "$p/root"
 		mkdir -p "$p/x" "$p/root"
 		sync
 		t0=$(now)
-		tar -xf "$a" -C "$p/x" && sync -f "$p/x"
+		case $a in
+		*.zip) unzip -q "$a" -d "$p/x" && sync -f "$p/x" ;;
+		*) tar -xf "$a" -C "$p/x" && sync -f "$p/x" ;;
+		esac
 		t1=$(now)
-		sub "$t1" "$t0" >>"$p/tar.t"
-		sync
-		t0=$(now)
-		"$REL" -q -r "$p/root" "$a" >/dev/null || exit 1
-		t1=$(now)
-		sub "$t1" "$t0" >>"$p/zdd.t"
+		sub "$t1" "$t0" >>"$p/ref.t"
+		# This build and BASE take turns at going first.
+		for r in $([ $((i % 2)) = 0 ] && echo "zdd base" || echo "base zdd"); do
+			[ "$r" = base ] && [ -z "$BASE" ] && continue
+			[ "$r" = base ] && bin=$BASE || bin=$REL
+			rm -rf "$p/root"
+			sync
+			t0=$(now)
+			"$bin" -q -r "$p/root" "$a" >/dev/null || exit 1
+			t1=$(now)
+			sub "$t1" "$t0" >>"$p/$r.t"
+		done
 		i=$((i + 1))
 	done
 	# The extraction itself must be right, or the timing means nothing.
+	[ -z "$BASE" ] || {
+		rm -rf "$p/root"
+		"$REL" -q -r "$p/root" "$a" >/dev/null || exit 1
+	}
 	diff -r "$p/x/app" "$p/root/releases/"*/app >/dev/null ||
-		{ echo "bench: zdd-release output differs from tar's" >&2; exit 1; }
+		{ echo "bench: zdd-release output differs from the reference's" >&2; exit 1; }
 	rm -rf "$p/x" "$p/root"
 	peak=$(/usr/bin/time -f %M "$REL" -q -r "$p/root" "$a" 2>&1 >/dev/null)
 	rm -rf "$p/root"
-	echo "$(stats <"$p/tar.t") $(stats <"$p/zdd.t") $peak"
+	b="- -"
+	[ -z "$BASE" ] || b=$(stats <"$p/base.t")
+	echo "$(stats <"$p/ref.t") $(stats <"$p/zdd.t") $peak $b"
 }
 
 # Runs on tmpfs are cheap: four times as many steady the median.
@@ -108,15 +136,30 @@ disk_random=$(extract "$W" "$RUNS" "$W/random.tar.gz") || exit 1
 shm_random=$(extract "$S" $((RUNS * 4)) "$W/random.tar.gz") || exit 1
 disk_jar=$(extract "$W" "$RUNS" "$W/jar.tar") || exit 1
 shm_jar=$(extract "$S" $((RUNS * 4)) "$W/jar.tar") || exit 1
+disk_zip=$(extract "$W" "$RUNS" "$W/random.zip") || exit 1
+shm_zip=$(extract "$S" $((RUNS * 4)) "$W/random.zip") || exit 1
 
-row() { # WHAT PLACE "tar_median tar_min zdd_median zdd_min peak_kib"
+row() { # WHAT PLACE "ref_median ref_min zdd_median zdd_min peak_kib base..."
 	w=$1
 	pl=$2
 	# shellcheck disable=SC2086
 	set -- $3
-	printf '| %s | %s | %.3f s (%.3f) | %.3f s (%.3f) | %.2fx (%.2fx) | %d MiB |\n' \
+	printf '| %s | %s | %.3f s (%.3f) | %.3f s (%.3f) | %.2fx (%.2fx) | %d MiB |' \
 	    "$w" "$pl" "$1" "$2" "$3" "$4" "$(div "$3" "$1")" \
 	    "$(div "$4" "$2")" $(($5 / 1024))
+	[ -z "$BASE" ] || printf ' %.3f s (%.3f) | %.2fx | %.2fx |' \
+	    "$6" "$7" "$(div "$6" "$1")" "$(div "$3" "$6")"
+	echo
+}
+# The table's head, with BASE's columns when it runs.
+head2() {
+	if [ -z "$BASE" ]; then
+		echo '| artifact | where | tar -x / unzip -q, + sync -f | zdd-release | ratio | zdd memory |'
+		echo '| --- | --- | --- | --- | --- | --- |'
+	else
+		echo '| artifact | where | tar -x / unzip -q, + sync -f | zdd-release | ratio | zdd memory | BASE | BASE ratio | zdd / BASE |'
+		echo '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'
+	fi
 }
 
 # Ten releases of a 2,000-file app, 20 files (1%) changed each time;
@@ -135,7 +178,6 @@ for i in range(2000):
         f.write(os.urandom(random.randint(1024, 16 * 1024)))
 EOF
 }
-mkapp2
 # used: KiB in use on D's file system; du cannot see shared blocks.
 used() { df -k --output=used "$D" | tail -n 1; }
 disk_run() { # ROOT OPTION...
@@ -170,50 +212,67 @@ EOF
 	fi
 	echo "$one $all"
 }
+# part2: the ten releases without and with --dedupe, as a Markdown section.
 # --dedupe shares blocks as reflinks, which ext4 and tmpfs do not have;
 # on the private XFS the space used is read from df, before and after.
-D=$W
-mkdir -p "$X"
-if command -v mkfs.xfs >/dev/null && truncate -s 2G "$W/xfs.img" &&
-	mkfs.xfs -q "$W/xfs.img" && mount -o loop "$W/xfs.img" "$X" 2>/dev/null; then
-	D=$X
-fi
-dfs=$(df -T "$D" | awk 'NR == 2 { print $2 }')
-t0=$(now)
-plain=$(disk_run "$D/r-plain")
-t1=$(now)
-mkapp2
-t2=$(now)
-dedup=$(disk_run "$D/r-dedupe" --dedupe)
-t3=$(now)
+part2() {
+	mkapp2
+	D=$W
+	mkdir -p "$X"
+	if command -v mkfs.xfs >/dev/null && truncate -s 2G "$W/xfs.img" &&
+		mkfs.xfs -q "$W/xfs.img" &&
+		mount -o loop "$W/xfs.img" "$X" 2>/dev/null; then
+		D=$X
+	fi
+	dfs=$(df -T "$D" | awk 'NR == 2 { print $2 }')
+	t0=$(now)
+	plain=$(disk_run "$D/r-plain") || exit 1
+	t1=$(now)
+	mkapp2
+	t2=$(now)
+	dedup=$(disk_run "$D/r-dedupe" --dedupe) || exit 1
+	t3=$(now)
+	echo
+	echo "## Ten releases of a 2,000-file app, 1% changed each time ($dfs)"
+	echo
+	echo '| | one release | releases/ (10) | ratio | time for 10 |'
+	echo '| --- | --- | --- | --- | --- |'
+	# shellcheck disable=SC2086
+	set -- $plain
+	printf '| without --dedupe | %d KiB | %d KiB | %.2fx | %.1f s |\n' \
+	    "$1" "$2" "$(div "$2" "$1")" "$(sub "$t1" "$t0")"
+	# shellcheck disable=SC2086
+	set -- $dedup
+	printf '| with --dedupe | %d KiB | %d KiB | %.2fx | %.1f s |\n' \
+	    "$1" "$2" "$(div "$2" "$1")" "$(sub "$t3" "$t2")"
+}
+basenote=
+[ -z "$BASE" ] || basenote="  BASE is $BASE, run in the same rounds;
+the last column divides this build's median by BASE's."
+dd=
+[ "$DEDUPE" = no ] || dd=$(part2) || exit 1
 
-# shellcheck disable=SC2086
 cat <<EOF
 # zdd-release benchmark
 
 $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs; disk: $(df -T "$DISK" | awk 'NR == 2 { print $2 }') at $DISK.
 
-## Extraction against tar -x + sync -f
+## Extraction against tar -x or unzip -q, + sync -f
 
 Median (and fastest) of $RUNS runs each on disk, $((RUNS * 4)) on
 /dev/shm, alternating.  zdd-release checks every entry, hashes the
 artifact, builds in .zdd/tmp, syncs the file system, writes the manifest
-and renames the release into place; the last column is its peak memory
-(maximum resident set).
+and renames the release into place; the memory column is its peak
+(maximum resident set).$basenote
 
-| artifact | where | tar -x + sync -f | zdd-release | ratio | zdd memory |
-| --- | --- | --- | --- | --- | --- |
+$(head2)
 $(row "4,000 text files, .tar.gz" disk "$disk_text")
 $(row "4,000 text files, .tar.gz" /dev/shm "$shm_text")
 $(row "4,000 random files, .tar.gz" disk "$disk_random")
 $(row "4,000 random files, .tar.gz" /dev/shm "$shm_random")
 $(row "200 MiB jar, .tar" disk "$disk_jar")
 $(row "200 MiB jar, .tar" /dev/shm "$shm_jar")
-
-## Ten releases of a 2,000-file app, 1% changed each time ($dfs)
-
-| | one release | releases/ (10) | ratio | time for 10 |
-| --- | --- | --- | --- | --- |
-$(set -- $plain; printf '| without --dedupe | %d KiB | %d KiB | %.2fx | %.1f s |' "$1" "$2" "$(div "$2" "$1")" "$(sub "$t1" "$t0")")
-$(set -- $dedup; printf '| with --dedupe | %d KiB | %d KiB | %.2fx | %.1f s |' "$1" "$2" "$(div "$2" "$1")" "$(sub "$t3" "$t2")")
+$(row "4,000 random files, .zip" disk "$disk_zip")
+$(row "4,000 random files, .zip" /dev/shm "$shm_zip")
+$dd
 EOF

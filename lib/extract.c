@@ -1,7 +1,8 @@
 /*
  * Extraction of untrusted artifacts, its interface and its input: an
- * archive read from a descriptor (through lib/feed.c on the second core),
- * from memory, a single file, or a directory copied.  Each entry is
+ * archive read from a descriptor (through lib/feed.c on the second core,
+ * or lib/zipread.c for a zip on disk), from memory, a single file, or a
+ * directory copied.  Each entry is
  * cleaned and checked against a table of every path made so far (its
  * type, and a symlink's target) before anything touches the disk
  * (entry.c, pathtab.c); the disk is then changed only with *at() calls
@@ -113,61 +114,15 @@ zar_errno(const struct zar *z)
 	return z->eno;
 }
 
-/* The input of an archive: a file descriptor hashed as it is read. */
+/* The first bytes of an artifact, read and hashed to know its filter. */
 struct input {
 	struct zar *z;
 	int	 fd;
 	struct zdigest *sha;
-	int	 hashed;	/* the digest was taken beforehand */
 	size_t	 pending;	/* bytes of buf read ahead, not yet given */
 	char	 buf[128 * 1024];
 	int	 eno;
 };
-
-static la_ssize_t
-input_read(struct archive *a, void *arg, const void **buf)
-{
-	struct input *in = arg;
-	ssize_t n;
-
-	(void)a;
-	if (in->z->o.stop != NULL && *in->z->o.stop) {
-		in->eno = EINTR;
-		return -1;
-	}
-	if (in->pending > 0) {
-		n = (ssize_t)in->pending;
-		in->pending = 0;
-		*buf = in->buf;
-		return n;
-	}
-	do
-		n = read(in->fd, in->buf, sizeof in->buf);
-	while (n == -1 && errno == EINTR && !(in->z->o.stop && *in->z->o.stop));
-	if (n == -1) {
-		in->eno = errno;
-		archive_set_error(a, errno, "read error");
-		return -1;
-	}
-	if (!in->hashed)
-		(void)zdigest_update(in->sha, in->buf, (size_t)n);
-	*buf = in->buf;
-	return n;
-}
-
-static la_int64_t
-input_seek(struct archive *a, void *arg, la_int64_t off, int whence)
-{
-	struct input *in = arg;
-	off_t o = lseek(in->fd, (off_t)off, whence);
-
-	if (o == -1) {
-		in->eno = errno;
-		archive_set_error(a, errno, "seek error");
-		return ARCHIVE_FATAL;
-	}
-	return (la_int64_t)o;
-}
 
 /*
  * Whether the file of size bytes ends in a zip's end of central directory
@@ -203,48 +158,88 @@ ends_as_zip(int fd, off_t size)
 
 /*
  * A zip file on disk is read through its central directory, which alone
- * holds the modes and tells symlinks from files; that needs seeks, so its
- * digest is taken in a pass of its own first.  A zip on a pipe can only
- * be read as a stream, from its local headers.
+ * holds the modes and tells symlinks from files; that needs seeks
+ * (zipread.c).  A zip on a pipe can only be read as a stream, from its
+ * local headers.
  */
 static int
-seekable_zip(struct input *in)
+seekable_zip(int fd)
 {
 	unsigned char magic[4];
 	struct stat sb;
-	ssize_t n;
-	off_t o = 0;
 
-	if (fstat(in->fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    pread(in->fd, magic, 4, 0) != 4)
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    pread(fd, magic, 4, 0) != 4)
 		return 0;
-	if (memcmp(magic, "PK\3\4", 4) != 0 && !ends_as_zip(in->fd, sb.st_size))
-		return 0;
-	while ((n = pread(in->fd, in->buf, sizeof in->buf, o)) > 0) {
-		(void)zdigest_update(in->sha, in->buf, (size_t)n);
-		o += n;
-	}
-	if (n == -1) {
-		in->eno = errno;
-		return -1;
-	}
-	in->hashed = 1;
-	return 1;
+	return memcmp(magic, "PK\3\4", 4) == 0 || ends_as_zip(fd, sb.st_size);
 }
 
-/* The system error that stopped the input, if any. */
-static int
-input_errno(struct input *in, struct zfeed *feed)
+int
+zx_ent_of(struct archive_entry *ae, struct ent *e)
 {
-	return in != NULL ? in->eno : feed != NULL ? zfeed_errno(feed) : 0;
+	memset(e, 0, sizeof *e);
+	e->name = archive_entry_pathname(ae);
+	if (e->name == NULL)
+		e->name = archive_entry_pathname_utf8(ae);
+	e->mode = archive_entry_perm(ae);
+	e->mtime.tv_nsec = UTIME_OMIT;
+	if (archive_entry_mtime_is_set(ae)) {
+		e->mtime.tv_sec = archive_entry_mtime(ae);
+		e->mtime.tv_nsec = archive_entry_mtime_nsec(ae);
+	}
+	e->size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
+	e->sparse = archive_entry_sparse_count(ae) > 0;
+	if ((e->link = archive_entry_hardlink(ae)) != NULL)
+		e->type = 'h';
+	else
+		switch (archive_entry_filetype(ae)) {
+		case AE_IFREG:
+			e->type = ZAR_FILE;
+			break;
+		case AE_IFDIR:
+			e->type = ZAR_DIR;
+			break;
+		case AE_IFLNK:
+			e->type = ZAR_SYMLINK;
+			e->link = archive_entry_symlink(ae);
+			if (e->link == NULL)
+				e->link = "";
+			break;
+		default:
+			/* AE_IFCHR and the like: never ZAR_*. */
+			e->type = (int)archive_entry_filetype(ae);
+		}
+	return e->name != NULL ? 0 : -1;
+}
+
+int
+zx_bad_header(struct zar *z, const char *why)
+{
+	z->notarchive = z->last[0] == '\0';
+	return zx_fail(z, 0, "%s%s%s: %s", z->last[0] ?
+	    "corrupt or truncated archive after entry '" :
+	    "not an archive zdd reads, or corrupt",
+	    z->last, z->last[0] ? "'" : "", why ? why : "unreadable");
+}
+
+int
+zx_no_name(struct zar *z)
+{
+	return zx_fail(z, 0, "entry after '%s': unreadable name", z->last);
+}
+
+/* The system error that stopped the feed, if any. */
+static int
+feed_errno(struct zfeed *feed)
+{
+	return feed != NULL ? zfeed_errno(feed) : 0;
 }
 
 static int
-extract(struct zar *z, struct archive *a, struct input *in,
-    struct zfeed *feed)
+extract(struct zar *z, struct archive *a, struct zfeed *feed)
 {
 	struct archive_entry *ae;
-	struct source src = { a, -1, NULL, 0, 0, NULL };
+	struct source src = { a, -1, NULL, 0, 0, NULL, NULL };
 	struct ent e;
 	int rc, eno;
 
@@ -252,57 +247,15 @@ extract(struct zar *z, struct archive *a, struct input *in,
 		rc = archive_read_next_header(a, &ae);
 		if (rc == ARCHIVE_EOF)
 			return 0;
-		if ((eno = input_errno(in, feed)) != 0)
+		if ((eno = feed_errno(feed)) != 0)
 			return zx_fail(z, eno, eno == EINTR ?
 			    "interrupted" : "cannot read the artifact");
-		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-			z->notarchive = z->last[0] == '\0';
-			return zx_fail(z, 0, "%s%s%s: %s", z->last[0] ?
-			    "corrupt or truncated archive after entry '" :
-			    "not an archive zdd reads, or corrupt",
-			    z->last, z->last[0] ? "'" : "",
-			    archive_error_string(a) ?
-			    archive_error_string(a) : "unreadable");
-		}
-		memset(&e, 0, sizeof e);
-		e.name = archive_entry_pathname(ae);
-		if (e.name == NULL)
-			e.name = archive_entry_pathname_utf8(ae);
-		if (e.name == NULL)
-			return zx_fail(z, 0,
-			    "entry after '%s': unreadable name",
-			    z->last);
-		e.mode = archive_entry_perm(ae);
-		e.mtime.tv_nsec = UTIME_OMIT;
-		if (archive_entry_mtime_is_set(ae)) {
-			e.mtime.tv_sec = archive_entry_mtime(ae);
-			e.mtime.tv_nsec = archive_entry_mtime_nsec(ae);
-		}
-		e.size = archive_entry_size_is_set(ae) ?
-		    archive_entry_size(ae) : -1;
-		e.sparse = archive_entry_sparse_count(ae) > 0;
-		if ((e.link = archive_entry_hardlink(ae)) != NULL)
-			e.type = 'h';
-		else
-			switch (archive_entry_filetype(ae)) {
-			case AE_IFREG:
-				e.type = ZAR_FILE;
-				break;
-			case AE_IFDIR:
-				e.type = ZAR_DIR;
-				break;
-			case AE_IFLNK:
-				e.type = ZAR_SYMLINK;
-				e.link = archive_entry_symlink(ae);
-				if (e.link == NULL)
-					e.link = "";
-				break;
-			default:
-				/* AE_IFCHR and the like: never ZAR_*. */
-				e.type = (int)archive_entry_filetype(ae);
-			}
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+			return zx_bad_header(z, archive_error_string(a));
+		if (zx_ent_of(ae, &e) == -1)
+			return zx_no_name(z);
 		if (zx_entry(z, &e, &src) == -1) {
-			if ((eno = input_errno(in, feed)) != 0 && z->eno == 0)
+			if ((eno = feed_errno(feed)) != 0 && z->eno == 0)
 				zx_fail(z, eno, eno == EINTR ? "interrupted" :
 				    "cannot read the artifact");
 			return -1;
@@ -311,16 +264,12 @@ extract(struct zar *z, struct archive *a, struct input *in,
 }
 
 static struct archive *
-reader(int zip, int filter)
+reader(int filter)
 {
 	struct archive *a = archive_read_new();
 
 	if (a == NULL)
 		return NULL;
-	if (zip) {
-		archive_read_support_format_zip_seekable(a);
-		return a;
-	}
 	/* Only these; libarchive's other formats are attack surface. */
 	archive_read_support_format_tar(a);
 	archive_read_support_format_cpio(a);
@@ -361,12 +310,9 @@ read_ahead(struct input *in)
 	return 0;
 }
 
-/* Why archive_read_open1() failed, in z. */
-static int
-open_failed(struct zar *z, struct archive *a, int eno, int filter)
+int
+zx_open_failed(struct zar *z, const char *s, int eno, int filter)
 {
-	const char *s = archive_error_string(a);
-
 	if (eno != 0)
 		return zx_fail(z, eno, "cannot read the artifact");
 	z->notarchive = filter == ARCHIVE_FILTER_NONE;
@@ -396,44 +342,40 @@ zar_read_fd(struct zar *z, int fd, char hex[65])
 		free(in);
 		return zx_fail(z, errno, "cannot start SHA-256");
 	}
-	if ((zip = seekable_zip(in)) == -1 || (!zip && read_ahead(in) == -1)) {
+	/* A zip on disk is parsed and inflated on the second core, and
+	 * hashed on a third (zipread.c), since it is read by seeks. */
+	if ((zip = seekable_zip(fd)) != 0) {
+		rc = zx_read_zip(z, fd, in->sha);
+		goto digest;
+	}
+	if (read_ahead(in) == -1) {
 		rc = zx_fail(z, in->eno, in->eno == EINTR ? "interrupted" :
 		    "cannot read the artifact");
 		goto out;
 	}
 	/*
-	 * Anything but a zip on disk streams: read, hashed and decompressed
-	 * on the other core while this one parses and writes.  The feed
-	 * owns the digest until zfeed_end().
+	 * Anything else streams: read, hashed and decompressed on the other
+	 * core while this one parses and writes.  The feed owns the digest
+	 * until zfeed_end().
 	 */
-	if (!zip) {
-		filter = zfeed_filter((unsigned char *)in->buf, in->pending);
-		feed = zfeed_start(fd, in->sha, filter, in->buf, in->pending,
-		    z->o.stop);
-		if (feed == NULL) {
-			rc = zx_fail(z, errno,
-			    "cannot start reading the artifact");
-			goto out;
-		}
+	filter = zfeed_filter((unsigned char *)in->buf, in->pending);
+	feed = zfeed_start(fd, in->sha, filter, in->buf, in->pending,
+	    z->o.stop);
+	if (feed == NULL) {
+		rc = zx_fail(z, errno, "cannot start reading the artifact");
+		goto out;
 	}
-	if ((a = reader(zip, ARCHIVE_FILTER_NONE)) == NULL) {
+	if ((a = reader(ARCHIVE_FILTER_NONE)) == NULL) {
 		rc = zx_fail(z, ENOMEM, "out of memory");
 		goto end;
 	}
-	if (zip) {
-		archive_read_set_callback_data(a, in);
-		archive_read_set_read_callback(a, input_read);
-		archive_read_set_seek_callback(a, input_seek);
-		lseek(fd, 0, SEEK_SET);
-	} else {
-		archive_read_set_callback_data(a, feed);
-		archive_read_set_read_callback(a, zfeed_read);
-	}
+	archive_read_set_callback_data(a, feed);
+	archive_read_set_read_callback(a, zfeed_read);
 	if (archive_read_open1(a) != ARCHIVE_OK)
-		rc = open_failed(z, a, input_errno(zip ? in : NULL, feed),
-		    filter);
+		rc = zx_open_failed(z, archive_error_string(a),
+		    feed_errno(feed), filter);
 	else
-		rc = extract(z, a, zip ? in : NULL, feed);
+		rc = extract(z, a, feed);
 	archive_read_free(a);
 end:
 	/* What follows the archive's end (padding, trailing bytes) is part
@@ -443,6 +385,7 @@ end:
 		rc = eno != 0 ? zx_fail(z, eno, eno == EINTR ? "interrupted" :
 		    "cannot read the artifact") :
 		    zx_fail(z, 0, "corrupt compressed data: %s", why);
+digest:
 	if (rc == 0 && hex != NULL) {
 		unsigned char md[ZDIGEST_MAX];
 
@@ -460,7 +403,7 @@ out:
 int
 zar_put_fd(struct zar *z, int fd, const char *name, char hex[65])
 {
-	struct source src = { NULL, fd, NULL, 128 * 1024, 0, NULL };
+	struct source src = { NULL, fd, NULL, 128 * 1024, 0, NULL, NULL };
 	unsigned char md[ZDIGEST_MAX];
 	struct stat sb;
 	struct ent e;
@@ -501,12 +444,12 @@ zar_read_mem(struct zar *z, const void *buf, size_t len)
 	struct archive *a;
 	int rc, filter = zfeed_filter(buf, len);
 
-	if ((a = reader(0, filter)) == NULL)
+	if ((a = reader(filter)) == NULL)
 		return zx_fail(z, ENOMEM, "out of memory");
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
-		rc = open_failed(z, a, 0, filter);
+		rc = zx_open_failed(z, archive_error_string(a), 0, filter);
 	else
-		rc = extract(z, a, NULL, NULL);
+		rc = extract(z, a, NULL);
 	archive_read_free(a);
 	return rc;
 }
@@ -593,7 +536,7 @@ copy_tree(struct zar *z, int dfd, const char *rel, struct source *src)
 int
 zar_copy_dir(struct zar *z, int srcfd)
 {
-	struct source src = { NULL, -1, NULL, 128 * 1024, 0, NULL };
+	struct source src = { NULL, -1, NULL, 128 * 1024, 0, NULL, NULL };
 	int fd, rc;
 
 	if ((src.buf = malloc(src.bufsize)) == NULL)

@@ -1,8 +1,9 @@
 /*
  * The insides of lib/extract.c's extraction, shared by the modules it is
  * made of and by nothing else: the tree of paths made so far
- * (pathtab.c), the entry policy (entry.c), the writer (writer.c) and the
- * dedupe tree (dedupe.c).  Tools use extract.h.
+ * (pathtab.c), the entry policy (entry.c), the writer (writer.c), the
+ * dedupe tree (dedupe.c) and the reader of a zip on disk (zipread.c).
+ * Tools use extract.h.
  */
 #ifndef ZDD_EXTRACT_INT_H
 #define ZDD_EXTRACT_INT_H
@@ -13,12 +14,15 @@
 #include <time.h>
 
 #include <archive.h>
+#include <archive_entry.h>
 
 #include "digest.h"
 #include "extract.h"
 
 #define DIRFLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAXLINKS	40	/* symlink expansions, as the kernel allows */
+
+struct zq;
 
 struct node {
 	char	*path;
@@ -38,6 +42,7 @@ struct source {
 	size_t	 bufsize;
 	int64_t	 off;		/* of the next read() from fd */
 	struct zdigest *sha;	/* of every byte read from fd, or NULL */
+	struct zq *q;		/* a zip read on another thread (zipread.c) */
 };
 
 struct ent {
@@ -83,6 +88,25 @@ struct zar {
 /* extract.c: the reason of a failure, into z; returns -1. */
 int	zx_fail(struct zar *z, int eno, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * extract.c: an archive entry's header as the policy sees it (-1 when its
+ * name is unreadable); why a header, a name or the opening of an archive
+ * failed, in z.
+ */
+int	zx_ent_of(struct archive_entry *ae, struct ent *e);
+int	zx_bad_header(struct zar *z, const char *why);
+int	zx_no_name(struct zar *z);
+int	zx_open_failed(struct zar *z, const char *why, int eno, int filter);
+
+/*
+ * zipread.c: a zip file on disk, every entry extracted, the digest of
+ * every byte of fd into sha.
+ */
+int	zx_read_zip(struct zar *z, int fd, struct zdigest *sha);
+/* The next block of an entry's data from q: 1, 0 at its end, -1. */
+int	zx_zip_block(struct zar *z, struct zq *q, const void **buf,
+	    size_t *len, int64_t *off);
 
 /* pathtab.c: every path made so far, by name. */
 struct node *zx_lookup_h(struct zar *z, const char *path, size_t len,

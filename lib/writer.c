@@ -140,6 +140,8 @@ next_block(struct zar *z, struct source *src, const void **buf, size_t *len,
 {
 	ssize_t n;
 
+	if (src->q != NULL)
+		return zx_zip_block(z, src->q, buf, len, off);
 	if (src->a == NULL && src->fd == -1)
 		return 0;	/* a directory or a link being copied */
 	if (src->a != NULL) {

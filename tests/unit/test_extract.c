@@ -1,20 +1,25 @@
 /*
  * Unit tests of the archive entry policy and of SHA-256: the pure parts
  * of zdd-release that decide which names and link targets are safe, run
- * without a disk (zar_new(-1, ...) checks only), as a fuzzer would.
+ * without a disk (zar_new(-1, ...) checks only), as a fuzzer would; and a
+ * zip file on disk through the reader thread of lib/zipread.c.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "extract.h"
 #include "digest.h"
+#include "extract.h"
+#include "fsatom.h"
 
 static void
 test_clean_path(void **state)
@@ -204,6 +209,190 @@ test_blake2b(void **state)
 	zdigest_free(d);
 }
 
+/* An entry of mkzip(): a file of size bytes of data, or a symlink. */
+struct zent {
+	const char *name;
+	size_t	 size;
+	const char *link;
+};
+
+/* A zip file at path made with libarchive's writer; its SHA-256. */
+static void
+mkzip(const char *path, const struct zent *ze, const unsigned char *data,
+    char hex[65])
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e;
+	unsigned char *all;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(archive_write_set_format_zip(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_fd(a, fd), ARCHIVE_OK);
+	for (; ze->name != NULL; ze++) {
+		e = archive_entry_new();
+		archive_entry_set_pathname(e, ze->name);
+		archive_entry_set_perm(e, 0644);
+		if (ze->link != NULL) {
+			archive_entry_set_filetype(e, AE_IFLNK);
+			archive_entry_set_symlink(e, ze->link);
+		} else {
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_size(e, (la_int64_t)ze->size);
+		}
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		if (ze->link == NULL && ze->size > 0)
+			assert_int_equal(archive_write_data(a, data, ze->size),
+			    (la_ssize_t)ze->size);
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	all = malloc(8 << 20);
+	n = pread(fd, all, 8 << 20, 0);
+	assert_true(n > 0 && n < 8 << 20);
+	assert_int_equal(zsha256_hex(all, (size_t)n, hex), 0);
+	free(all);
+	close(fd);
+}
+
+/* zar_read_fd() of the zip at path into the empty directory dir. */
+static int
+unzip_into(const char *path, const char *dir, struct zar **zp, char hex[65])
+{
+	struct zar_opts o = { .dedupe_fd = -1 };
+	int fd, dfd, rc;
+
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	fd = open(path, O_RDONLY);
+	assert_true(dfd != -1 && fd != -1);
+	*zp = zar_new(dfd, &o);
+	assert_non_null(*zp);
+	rc = zar_read_fd(*zp, fd, hex);
+	close(fd);
+	close(dfd);
+	return rc;
+}
+
+static void
+test_zip_fd(void **state)
+{
+	enum { BIG = 3 << 20 };
+	char base[] = "/tmp/zdd-test-zip.XXXXXX", zip[64], out[64], hex[65];
+	char want[65], *longname, *longlink, *back;
+	unsigned char *data;
+	uint32_t x = 2463534242u;
+	struct zar *z;
+	size_t i;
+	int fd;
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	data = malloc(BIG);
+	/* Half noise, half text: stored blocks and inflated ones. */
+	for (i = 0; i < BIG; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		data[i] = i < BIG / 2 ? (unsigned char)x : "deploy\n"[i % 7];
+	}
+	/* A file over many of the reader's slots, an empty one, and more. */
+	{
+		const struct zent ze[] = {
+			{ "app/big.bin", BIG, NULL },
+			{ "app/empty", 0, NULL },
+			{ "app/small.txt", 100, NULL },
+			{ "app/link", 0, "small.txt" },
+			{ NULL, 0, NULL },
+		};
+
+		snprintf(zip, sizeof zip, "%s/a.zip", base);
+		snprintf(out, sizeof out, "%s/a", base);
+		mkzip(zip, ze, data, want);
+		assert_int_equal(unzip_into(zip, out, &z, hex), 0);
+		assert_string_equal(hex, want);
+		assert_int_equal(zar_stats(z)->files, 3);
+		assert_int_equal(zar_stats(z)->symlinks, 1);
+		assert_int_equal(zar_stats(z)->bytes, BIG + 100);
+		zar_free(z);
+		back = malloc(BIG + 1);
+		snprintf(zip, sizeof zip, "%s/a/app/big.bin", base);
+		fd = open(zip, O_RDONLY);
+		assert_true(fd != -1);
+		n = pread(fd, back, BIG + 1, 0);
+		assert_int_equal(n, BIG);
+		assert_memory_equal(back, data, BIG);
+		close(fd);
+		free(back);
+	}
+	/*
+	 * A name near the format's 64 KiB, and a symlink whose name and
+	 * target together outgrow a slot, cross to the caller whole and are
+	 * refused there.
+	 */
+	longname = malloc(65000);
+	longlink = malloc(60000);
+	for (i = 0; i < 64999; i++)
+		longname[i] = i % 100 == 99 ? '/' : 'n';
+	longname[64999] = '\0';
+	for (i = 0; i < 59999; i++)
+		longlink[i] = i % 3 == 2 ? '/' : '.';
+	longlink[59999] = '\0';
+	{
+		const struct zent ze[] = {
+			{ "ok.txt", 10, NULL },
+			{ longname, 10, NULL },
+			{ NULL, 0, NULL },
+		};
+
+		snprintf(zip, sizeof zip, "%s/b.zip", base);
+		snprintf(out, sizeof out, "%s/b", base);
+		mkzip(zip, ze, data, want);
+		assert_int_equal(unzip_into(zip, out, &z, hex), -1);
+		assert_int_equal(zar_errno(z), 0);
+		assert_non_null(strstr(zar_error(z),
+		    "name longer than PATH_MAX"));
+		zar_free(z);
+	}
+	longname[10050] = '\0';
+	{
+		const struct zent ze[] = {
+			{ longname, 0, longlink },
+			{ NULL, 0, NULL },
+		};
+
+		snprintf(zip, sizeof zip, "%s/c.zip", base);
+		snprintf(out, sizeof out, "%s/c", base);
+		mkzip(zip, ze, data, want);
+		assert_int_equal(unzip_into(zip, out, &z, hex), -1);
+		assert_int_equal(zar_errno(z), 0);
+		assert_non_null(strstr(zar_error(z),
+		    "name longer than PATH_MAX"));
+		zar_free(z);
+	}
+	{
+		const struct zent ze[] = {
+			{ "l", 0, longlink },
+			{ NULL, 0, NULL },
+		};
+
+		snprintf(zip, sizeof zip, "%s/d.zip", base);
+		snprintf(out, sizeof out, "%s/d", base);
+		mkzip(zip, ze, data, want);
+		assert_int_equal(unzip_into(zip, out, &z, hex), -1);
+		assert_int_equal(zar_errno(z), 0);
+		assert_string_equal(zar_error(z), "entry 'l': is a symlink "
+		    "target longer than PATH_MAX");
+		zar_free(z);
+	}
+	free(longname);
+	free(longlink);
+	free(data);
+	assert_int_equal(zrmtree_at(AT_FDCWD, base, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -213,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_blake2b),
+		cmocka_unit_test(test_zip_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
