@@ -233,7 +233,12 @@ zngx_new_workers(struct zngx_ctl *c)
 		if (fresh != last)
 			still = 0;
 		last = fresh;
-		if (znow() >= deadline || kill(c->master, 0) == -1 ||
+		/*
+		 * A deploy user may not signal a root master: EPERM says it
+		 * is alive, only ESRCH says it is gone.
+		 */
+		if (znow() >= deadline ||
+		    (kill(c->master, 0) == -1 && errno == ESRCH) ||
 		    zsig_pending())
 			break;
 		zsleep(0.002);
