@@ -61,9 +61,8 @@ stopped(const struct zfeed *f)
 	return f->stop != NULL && *f->stop;
 }
 
-/* Wait on the condition variable for at most a tick; mu is held. */
-static void
-tick(struct zfeed *f)
+void
+zfeed_tick(pthread_cond_t *cv, pthread_mutex_t *mu)
 {
 	struct timespec ts;
 
@@ -73,7 +72,7 @@ tick(struct zfeed *f)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	pthread_cond_timedwait(cv, mu, &ts);
 }
 
 /* Whether the reader quit, and whether it wants the rest hashed. */
@@ -139,7 +138,7 @@ room(struct zfeed *f)
 
 	pthread_mutex_lock(&f->mu);
 	while (f->count == NCHUNK && !f->quit && !stopped(f))
-		tick(f);
+		zfeed_tick(&f->cv, &f->mu);
 	if (!f->quit && !stopped(f))
 		slot = (int)((f->head + f->count) % NCHUNK);
 	pthread_mutex_unlock(&f->mu);
@@ -368,7 +367,7 @@ zfeed_read(struct archive *a, void *arg, const void **buf)
 		pthread_cond_broadcast(&f->cv);
 	}
 	while (f->count == 0 && !f->eof && !stopped(f))
-		tick(f);
+		zfeed_tick(&f->cv, &f->mu);
 	if (f->count > 0) {
 		*buf = f->chunk[f->head];
 		n = (la_ssize_t)f->len[f->head];

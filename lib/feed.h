@@ -8,6 +8,7 @@
 #ifndef ZDD_FEED_H
 #define ZDD_FEED_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 
@@ -67,6 +68,8 @@ int	zfeed_end(struct zfeed *f, int drain, int *eno, char *why,
  * After zfeed_read() failed: the feed's system error (0 when the data was
  * at fault), and its message.
  */
+/* Waits on cv for at most a tenth of a second; mu is held. */
+void	zfeed_tick(pthread_cond_t *cv, pthread_mutex_t *mu);
 int	zfeed_errno(struct zfeed *f);
 const char *zfeed_error(struct zfeed *f);
 

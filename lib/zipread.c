@@ -28,12 +28,12 @@
 #include <archive_entry.h>
 
 #include "extract_int.h"
+#include "feed.h"
 
 #define NSLOT	8
 #define SLOT	(64 * 1024)
 #define MINDATA	4096		/* less room left: on to the next slot */
 #define HBUF	(128 * 1024)
-#define TICK_MS	100
 
 /* Record and payload lengths are kept multiples of 16. */
 #define PAD(n)		(((n) + 15) & ~(size_t)15)
@@ -97,21 +97,6 @@ static int
 stopped(const struct zq *q)
 {
 	return q->stop != NULL && *q->stop;
-}
-
-/* Wait on the condition variable for at most a tick; mu is held. */
-static void
-tick(struct zq *q)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += TICK_MS * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&q->cv, &q->mu, &ts);
 }
 
 static la_ssize_t
@@ -191,7 +176,7 @@ claim(struct zq *q)
 
 	pthread_mutex_lock(&q->mu);
 	while (q->count == NSLOT && !q->quit && !stopped(q))
-		tick(q);
+		zfeed_tick(&q->cv, &q->mu);
 	if (!q->quit && !stopped(q)) {
 		q->w = (int)((q->head + q->count) % NSLOT);
 		q->s[q->w].len = 0;
@@ -412,7 +397,7 @@ take(struct zq *q)
 	}
 	while (!q->held && q->count == 0 && !q->done && !stopped(q)) {
 		q->waiting = 1;
-		tick(q);
+		zfeed_tick(&q->cv, &q->mu);
 	}
 	q->waiting = 0;
 	if (stopped(q))
